@@ -1,0 +1,50 @@
+import { strict as assert } from "assert";
+import { initBackend, tf, BACKEND_NAMES, currentBackend } from "infty-diff-lab";
+
+describe("backend selection", () => {
+  it("rejects an unknown backend name with a clear message", async () => {
+    await assert.rejects(() => initBackend("tpu"), /unknown backend 'tpu'.*tensorflow, wasm, cpu/);
+  });
+
+  for (const name of ["cpu", "wasm"] as const) {
+    it(`forces ${name} and computes on it`, async () => {
+      const info = await initBackend(name, { quiet: true });
+      assert.equal(info.name, name);
+      assert.equal(tf.getBackend(), name);
+      assert.equal(info.gpu, false);
+      const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])));
+      assert.deepEqual(Array.from(y.dataSync()), [17, 39]);
+      y.dispose();
+    });
+  }
+
+  it("the default picks the fastest backend that loads here (tensorflow is not installable, so wasm)", async () => {
+    const saved = process.env.INFTY_BACKEND;
+    delete process.env.INFTY_BACKEND;
+    try {
+      // Re-select from scratch by asking for each in order, as initBackend() does without a request.
+      let picked: string | null = null;
+      for (const name of BACKEND_NAMES) {
+        try { picked = (await initBackend(name, { quiet: true })).name; break; } catch { /* next */ }
+      }
+      let hasTfNode = true;
+      try { require.resolve("@tensorflow/tfjs-node"); } catch { hasTfNode = false; }
+      let hasTfNodeGpu = true;
+      try { require.resolve("@tensorflow/tfjs-node-gpu"); } catch { hasTfNodeGpu = false; }
+      assert.equal(picked, hasTfNode || hasTfNodeGpu ? "tensorflow" : "wasm");
+      assert.equal(currentBackend()?.name, picked);
+    } finally {
+      if (saved != null) process.env.INFTY_BACKEND = saved;
+    }
+  });
+
+  it("honours INFTY_BACKEND", async () => {
+    const saved = process.env.INFTY_BACKEND;
+    process.env.INFTY_BACKEND = "cpu";
+    try {
+      assert.equal((await initBackend(undefined, { quiet: true })).name, "cpu");
+    } finally {
+      if (saved == null) delete process.env.INFTY_BACKEND; else process.env.INFTY_BACKEND = saved;
+    }
+  });
+});
