@@ -10,6 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// Chained ops (x.mul(y), x.add(y), …) as in the full @tensorflow/tfjs bundle.
+import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 
 export { tf };
 

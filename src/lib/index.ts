@@ -4,3 +4,4 @@
  */
 export * from "./backend";
 export * from "./rng";
+export * from "./nn/params";

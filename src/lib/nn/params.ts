@@ -1,0 +1,115 @@
+/**
+ * Named, seeded trainable parameters. A model owns one `Params`; layers create their variables through it,
+ * so the whole model can be counted, saved, loaded, copied into an EMA twin and disposed in one place.
+ */
+import { tf } from "../backend";
+import { Rng } from "../rng";
+
+export type Init =
+  | { kind: "zeros" }
+  | { kind: "ones" }
+  | { kind: "uniform"; limit: number } // U(−limit, limit)
+  | { kind: "normal"; std: number };
+
+/** PyTorch's default for Linear/Conv weights: U(±1/√fan_in). */
+export const fanInUniform = (fanIn: number): Init => ({ kind: "uniform", limit: 1 / Math.sqrt(fanIn) });
+
+/** Serialised parameters: name → shape and float32 values. */
+export interface ParamTensors {
+  [name: string]: { shape: number[]; values: Float32Array };
+}
+
+export class Params {
+  private readonly vars = new Map<string, tf.Variable>();
+
+  constructor(private readonly rng: Rng) {}
+
+  /** Creates a trainable variable; names must be unique. */
+  create(name: string, shape: number[], init: Init): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter '${name}' already exists`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    switch (init.kind) {
+      case "zeros":
+        break;
+      case "ones":
+        values.fill(1);
+        break;
+      case "uniform":
+        for (let i = 0; i < n; i++) values[i] = (2 * this.rng.next() - 1) * init.limit;
+        break;
+      case "normal":
+        for (let i = 0; i < n; i++) values[i] = this.rng.normal() * init.std;
+        break;
+    }
+    const v = tf.variable(tf.tensor(values, shape, "float32"), true, `${name}_${Params.uid++}`);
+    this.vars.set(name, v);
+    return v;
+  }
+
+  private static uid = 0;
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`no parameter '${name}'`);
+    return v;
+  }
+
+  names(): string[] {
+    return [...this.vars.keys()];
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.vars.values()];
+  }
+
+  /** total number of scalar parameters */
+  count(): number {
+    let n = 0;
+    for (const v of this.vars.values()) n += v.size;
+    return n;
+  }
+
+  /** Copies every value out (one sync read per tensor; call outside hot loops). */
+  snapshot(): ParamTensors {
+    const out: ParamTensors = {};
+    for (const [name, v] of this.vars) out[name] = { shape: v.shape.slice(), values: v.dataSync() as Float32Array };
+    return out;
+  }
+
+  /** Loads values by name; every parameter must be present with the same shape, and no extra names. */
+  load(tensors: ParamTensors): void {
+    const extra = Object.keys(tensors).filter((k) => !this.vars.has(k));
+    if (extra.length) throw new Error(`unexpected parameters: ${extra.slice(0, 5).join(", ")}`);
+    for (const [name, v] of this.vars) {
+      const t = tensors[name];
+      if (!t) throw new Error(`missing parameter '${name}'`);
+      if (t.shape.join("x") !== v.shape.join("x")) {
+        throw new Error(`parameter '${name}' has shape ${t.shape.join("x")}, expected ${v.shape.join("x")}`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(t.values, t.shape, "float32")));
+    }
+  }
+
+  /** this ← decay·this + (1−decay)·source, by name (EMA of weights). */
+  emaUpdate(source: Params, decay: number): void {
+    tf.tidy(() => {
+      for (const [name, v] of this.vars) {
+        const s = source.get(name);
+        v.assign(v.mul(decay).add(s.mul(1 - decay)));
+      }
+    });
+  }
+
+  /** this ← source, by name. */
+  copyFrom(source: Params): void {
+    tf.tidy(() => {
+      for (const [name, v] of this.vars) v.assign(source.get(name));
+    });
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
