@@ -14,7 +14,11 @@ export interface FlagSpec {
   check?: (v: never) => string | null;
 }
 export type FlagSpecs = Record<string, FlagSpec>;
-export type Parsed = { [k: string]: string | number | boolean | undefined } & { _: string[] };
+export interface Parsed {
+  /** positional arguments */
+  _: string[];
+  [k: string]: string | number | boolean | undefined | string[];
+}
 
 export function parseFlags(argv: string[], specs: FlagSpecs): Parsed {
   const out: Parsed = { _: [] };
