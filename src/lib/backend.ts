@@ -8,10 +8,9 @@
  * Everything in the lab imports `tf` from this module (re-exported by the package index), so the
  * library and every backend share one tfjs-core instance.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-// Chained ops (x.mul(y), x.add(y), …) as in the full @tensorflow/tfjs bundle.
-import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
+// The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
+// gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
+import * as tf from "@tensorflow/tfjs";
 
 export { tf };
 
