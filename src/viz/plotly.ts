@@ -1,0 +1,167 @@
+/**
+ * Plotly figure builders: pure functions from plain arrays to `{data, layout}` specs (STYLE §11). They do no tensor
+ * math and return plain JSON (no typed arrays), so tests can assert traces, axes and titles, and `show()` can embed
+ * them in a page.
+ */
+
+/** A plotly trace: plain JSON, typed loosely because plotly's schema is large. */
+export type PlotlyTrace = { type: string; name?: string } & Record<string, unknown>;
+
+export interface PlotlyFigure {
+  data: PlotlyTrace[];
+  layout: Record<string, unknown> & { title?: { text: string } };
+  config?: Record<string, unknown>;
+}
+
+/** Copies to a plain array (typed arrays do not serialise to JSON arrays); non-finite values become null (gaps). */
+export function plain(xs: ArrayLike<number>): (number | null)[] {
+  const out = new Array<number | null>(xs.length);
+  for (let i = 0; i < xs.length; i++) out[i] = Number.isFinite(xs[i]) ? xs[i] : null;
+  return out;
+}
+
+const baseLayout = (title: string | undefined, extra: Record<string, unknown>) => ({
+  ...(title ? { title: { text: title } } : {}),
+  margin: { l: 60, r: 20, t: title ? 50 : 20, b: 50 },
+  ...extra,
+});
+
+export interface BarSeries {
+  /** legend name, e.g. "ours" or "paper" */
+  name: string;
+  /** one value per group */
+  values: ArrayLike<number>;
+  /** ± error per group (e.g. one standard deviation over seeds); omitted → no error bars */
+  errors?: ArrayLike<number>;
+}
+
+/** Grouped bars with optional symmetric error bars (ablations: one group per setting, one series per source). */
+export function groupedBars(opts: {
+  groups: string[];
+  series: BarSeries[];
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+}): PlotlyFigure {
+  for (const s of opts.series) {
+    if (s.values.length !== opts.groups.length) throw new Error(`series '${s.name}' has ${s.values.length} values for ${opts.groups.length} groups`);
+    if (s.errors && s.errors.length !== opts.groups.length) throw new Error(`series '${s.name}' has ${s.errors.length} errors for ${opts.groups.length} groups`);
+  }
+  return {
+    data: opts.series.map((s) => ({
+      type: "bar",
+      name: s.name,
+      x: [...opts.groups],
+      y: plain(s.values),
+      ...(s.errors ? { error_y: { type: "data", array: plain(s.errors), visible: true } } : {}),
+    })),
+    layout: baseLayout(opts.title, {
+      barmode: "group",
+      xaxis: { title: { text: opts.xTitle ?? "" } },
+      yaxis: { title: { text: opts.yTitle ?? "" } },
+    }),
+  };
+}
+
+export interface LineSeries {
+  name: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+}
+
+/** Lines with markers, one per series (Fig. 7: FID vs sampling steps, one line per resolution). */
+export function linePlot(opts: {
+  series: LineSeries[];
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  logX?: boolean;
+  logY?: boolean;
+}): PlotlyFigure {
+  for (const s of opts.series) {
+    if (s.x.length !== s.y.length) throw new Error(`series '${s.name}' has ${s.x.length} x and ${s.y.length} y values`);
+  }
+  return {
+    data: opts.series.map((s) => ({ type: "scatter", mode: "lines+markers", name: s.name, x: plain(s.x), y: plain(s.y) })),
+    layout: baseLayout(opts.title, {
+      xaxis: { title: { text: opts.xTitle ?? "" }, type: opts.logX ? "log" : "linear" },
+      yaxis: { title: { text: opts.yTitle ?? "" }, type: opts.logY ? "log" : "linear" },
+    }),
+  };
+}
+
+/** Row-major [H, W] values → rows for plotly's `z` (row 0 at the top once the y axis is reversed). */
+export function toRows(values: ArrayLike<number>, h: number, w: number): (number | null)[][] {
+  if (values.length !== h * w) throw new Error(`field has ${values.length} values for ${h}×${w}`);
+  const rows: (number | null)[][] = [];
+  for (let y = 0; y < h; y++) rows.push(plain(Array.prototype.slice.call(values, y * w, (y + 1) * w) as number[]));
+  return rows;
+}
+
+/** One heatmap of a row-major [H, W] field, image orientation (row 0 at the top), square pixels. */
+export function heatmap(opts: {
+  values: ArrayLike<number>;
+  h: number;
+  w: number;
+  title?: string;
+  zmin?: number;
+  zmax?: number;
+  colorscale?: string;
+  colorbarTitle?: string;
+}): PlotlyFigure {
+  return {
+    data: [{
+      type: "heatmap",
+      z: toRows(opts.values, opts.h, opts.w),
+      colorscale: opts.colorscale ?? "RdBu",
+      ...(opts.zmin != null ? { zmin: opts.zmin } : {}),
+      ...(opts.zmax != null ? { zmax: opts.zmax } : {}),
+      colorbar: { title: { text: opts.colorbarTitle ?? "" } },
+    }],
+    layout: baseLayout(opts.title, {
+      xaxis: { constrain: "domain", showticklabels: false },
+      yaxis: { autorange: "reversed", scaleanchor: "x", showticklabels: false },
+      width: 420,
+      height: 400,
+    }),
+  };
+}
+
+/**
+ * A figure with a slider over a parameter: each step shows its own traces and hides the others (plotly's
+ * `update` method flips `visible`), so the page needs no kernel to sweep.
+ */
+export function sliderFigure(opts: {
+  steps: { label: string; traces: PlotlyTrace[] }[];
+  title?: string;
+  sliderLabel: string;
+  /** layout merged in (axes, size) */
+  layout?: Record<string, unknown>;
+  initial?: number;
+}): PlotlyFigure {
+  const initial = opts.initial ?? 0;
+  const data: PlotlyTrace[] = [];
+  const owner: number[] = [];
+  opts.steps.forEach((step, i) => {
+    for (const t of step.traces) {
+      data.push({ ...t, visible: i === initial });
+      owner.push(i);
+    }
+  });
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts.title, opts.layout ?? {}),
+      sliders: [{
+        active: initial,
+        currentvalue: { prefix: `${opts.sliderLabel}: ` },
+        pad: { t: 40 },
+        steps: opts.steps.map((step, i) => ({
+          label: step.label,
+          method: "update",
+          args: [{ visible: owner.map((o) => o === i) }],
+        })),
+      }],
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { strict as assert } from "assert";
+import { groupedBars, linePlot, heatmap, sliderFigure, plain } from "infty-diff-lab/viz";
+
+describe("viz: plotly builders", () => {
+  it("grouped bars: one bar trace per series, error bars, titles, group mode", () => {
+    const fig = groupedBars({
+      groups: ["1/4", "1/8"],
+      series: [{ name: "ours", values: [10.5, 12], errors: [0.5, 0.7] }, { name: "paper", values: Float32Array.from([9, 11]) }],
+      title: "Table 2", xTitle: "ratio", yTitle: "FID",
+    });
+    assert.equal(fig.data.length, 2);
+    assert.deepEqual(fig.data.map((t) => [t.type, t.name]), [["bar", "ours"], ["bar", "paper"]]);
+    assert.deepEqual(fig.data[0].x, ["1/4", "1/8"]);
+    assert.deepEqual(fig.data[0].error_y, { type: "data", array: [0.5, 0.7], visible: true });
+    assert.equal(fig.data[1].error_y, undefined);
+    assert.ok(Array.isArray(fig.data[1].y), "typed arrays become plain arrays");
+    assert.equal(fig.layout.barmode, "group");
+    assert.deepEqual(fig.layout.title, { text: "Table 2" });
+    assert.deepEqual((fig.layout.yaxis as any).title, { text: "FID" });
+    assert.throws(() => groupedBars({ groups: ["a"], series: [{ name: "s", values: [1, 2] }] }), /2 values for 1 groups/);
+  });
+
+  it("line plot: lines+markers per series, log axes on request, NaN → gap", () => {
+    const fig = linePlot({
+      series: [{ name: "64²", x: [10, 100], y: [30, 20] }, { name: "128²", x: [10, 100], y: [NaN, 25] }],
+      title: "Fig. 7", xTitle: "steps", yTitle: "FID", logX: true,
+    });
+    assert.deepEqual(fig.data.map((t) => t.mode), ["lines+markers", "lines+markers"]);
+    assert.deepEqual(fig.data[1].y, [null, 25]);
+    assert.equal((fig.layout.xaxis as any).type, "log");
+    assert.equal((fig.layout.yaxis as any).type, "linear");
+    assert.deepEqual((fig.layout.xaxis as any).title, { text: "steps" });
+  });
+
+  it("heatmap: rows of z in image order, reversed y, fixed range", () => {
+    const fig = heatmap({ values: [1, 2, 3, 4, 5, 6], h: 2, w: 3, zmin: -1, zmax: 1, title: "f" });
+    assert.deepEqual(fig.data[0].z, [[1, 2, 3], [4, 5, 6]]);
+    assert.equal(fig.data[0].zmin, -1);
+    assert.equal((fig.layout.yaxis as any).autorange, "reversed");
+    assert.throws(() => heatmap({ values: [1, 2, 3], h: 2, w: 2 }), /3 values for 2×2/);
+  });
+
+  it("slider figure: each step makes exactly its own traces visible", () => {
+    const fig = sliderFigure({
+      sliderLabel: "t",
+      steps: [
+        { label: "0", traces: [{ type: "scatter", y: [1] }, { type: "scatter", y: [2] }] },
+        { label: "500", traces: [{ type: "scatter", y: [3] }] },
+      ],
+      initial: 1,
+    });
+    assert.deepEqual(fig.data.map((t) => t.visible), [false, false, true]);
+    const slider = (fig.layout.sliders as any[])[0];
+    assert.equal(slider.active, 1);
+    assert.deepEqual(slider.steps.map((s: any) => s.label), ["0", "500"]);
+    assert.deepEqual(slider.steps[0].args[0].visible, [true, true, false]);
+    assert.deepEqual(slider.steps[1].args[0].visible, [false, false, true]);
+  });
+
+  it("plain() copies typed arrays and maps non-finite values to null", () => {
+    assert.deepEqual(plain(Float64Array.from([1, Infinity, NaN, -2])), [1, null, null, -2]);
+  });
+});
