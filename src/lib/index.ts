@@ -5,3 +5,5 @@
 export * from "./backend";
 export * from "./rng";
 export * from "./nn/params";
+export * from "./schedules";
+export * from "./mollifier";
