@@ -7,3 +7,4 @@ export * from "./rng";
 export * from "./nn/params";
 export * from "./schedules";
 export * from "./mollifier";
+export * from "./wasm-kernels";
