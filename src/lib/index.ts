@@ -8,3 +8,5 @@ export * from "./nn/params";
 export * from "./schedules";
 export * from "./mollifier";
 export * from "./wasm-kernels";
+export * from "./data";
+export * from "./eval";

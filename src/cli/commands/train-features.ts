@@ -1,0 +1,66 @@
+/**
+ * `infty train-features`: trains the lab's feature network (FID/KID features) on Fashion-MNIST and writes
+ * data/feature-net/{weights.bin, model.json} atomically, with the training record (command, epochs, test accuracy,
+ * wall time, backend).
+ */
+import * as path from "path";
+import { Command } from "../command";
+import { UsageError } from "../errors";
+import { flagsHelp, FlagSpecs, parseFlags } from "../args";
+import { initBackend } from "../../lib/backend";
+import { dataPath } from "../../lib/data/paths";
+import { DEFAULT_FEATURE_TRAIN, FeatureTrainConfig, trainFeatureNet, validateFeatureTrainConfig } from "../../lib/eval/train-feature-net";
+import "../../lib/index"; // registers the lab's wasm gradient kernels with the backend
+
+const positive = (v: number) => (v > 0 ? null : "must be positive");
+const FLAGS: FlagSpecs = {
+  epochs: { kind: "int", help: "passes over train-fit (55,000 images)", default: DEFAULT_FEATURE_TRAIN.epochs, check: positive as never },
+  batch: { kind: "int", help: "batch size", default: DEFAULT_FEATURE_TRAIN.batchSize, check: positive as never },
+  lr: { kind: "number", help: "Adam learning rate", default: DEFAULT_FEATURE_TRAIN.learningRate, check: ((v: number) => (v > 0 && v < 1 ? null : "must be in (0, 1)")) as never },
+  seed: { kind: "int", help: "random seed", default: DEFAULT_FEATURE_TRAIN.seed, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
+  limit: { kind: "int", help: "train on the first N images only (0 = all)", default: 0, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
+  out: { kind: "string", help: "output directory", default: "data/feature-net" },
+  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available)" },
+  "min-accuracy": { kind: "number", help: "fail (and write nothing) below this test accuracy", default: 0 },
+};
+
+export const trainFeatures: Command = {
+  name: "train-features",
+  summary: "train the FID/KID feature network on Fashion-MNIST",
+  usage: `usage: infty train-features [options]\n\nTrains the 128-d feature CNN and writes <out>/weights.bin and <out>/model.json.\n\n${flagsHelp(FLAGS)}`,
+  async run(argv: string[]): Promise<void> {
+    const f = parseFlags(argv, FLAGS);
+    if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
+    let cfg: Readonly<FeatureTrainConfig>;
+    try {
+      cfg = validateFeatureTrainConfig({
+        epochs: f.epochs, batchSize: f.batch, learningRate: f.lr, seed: f.seed, limit: f.limit,
+      });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const info = await initBackend(f.backend as string | undefined);
+    const out = f.out === "data/feature-net" ? dataPath("feature-net") : path.resolve(f.out as string);
+    const command = `infty train-features ${argv.join(" ")}`.trim();
+    const { net, record } = await trainFeatureNet(cfg, {
+      command,
+      logEvery: 50,
+      onProgress: (p) => {
+        const done = p.epoch * p.stepsPerEpoch + p.step, total = cfg.epochs * p.stepsPerEpoch;
+        const eta = (p.elapsed / done) * (total - done);
+        console.error(`epoch ${p.epoch + 1}/${cfg.epochs} step ${p.step}/${p.stepsPerEpoch} loss ${p.loss.toFixed(4)} ` +
+          `${(done / p.elapsed).toFixed(1)} it/s ETA ${eta.toFixed(0)}s`);
+      },
+    });
+    try {
+      console.error(`test accuracy ${(100 * record.testAccuracy).toFixed(2)}% (${record.wallSeconds.toFixed(0)} s on ${info.name})`);
+      if (record.testAccuracy < (f["min-accuracy"] as number)) {
+        throw new Error(`test accuracy ${record.testAccuracy} below --min-accuracy ${f["min-accuracy"]}; nothing written`);
+      }
+      net.save(out, record);
+      console.log(path.join(out, "model.json"));
+    } finally {
+      net.dispose();
+    }
+  },
+};

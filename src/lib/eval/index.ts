@@ -1,0 +1,5 @@
+/** Evaluation: the lab's feature network and FID/KID on its features. */
+export * from "./linalg";
+export * from "./feature-net";
+export * from "./train-feature-net";
+export * from "./metrics";
