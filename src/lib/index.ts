@@ -30,3 +30,4 @@ export * from "./train";
 export * from "./data";
 export * from "./eval";
 export * from "./sample";
+export * from "./npy";

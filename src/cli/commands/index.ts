@@ -1,5 +1,8 @@
 /** The CLI's command table: add a command by importing it here. */
 import { Command } from "../command";
 import { trainFeatures } from "./train-features";
+import { trainCommand } from "./train";
+import { sampleCommand } from "./sample";
+import { evalCommand } from "./eval";
 
-export const COMMANDS: Command[] = [trainFeatures];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, trainFeatures];

@@ -1,0 +1,134 @@
+/**
+ * Layers as small classes over `Params`: each creates its variables at construction and exposes a pure `apply`.
+ * Only ops with gradients on every backend the lab uses (wasm included) appear here: matMul, conv2d, reshape,
+ * broadcasting arithmetic, reductions, exp/tanh/sigmoid.
+ */
+import { tf } from "../backend";
+import { Params, fanInUniform } from "./params";
+import { Rng } from "../rng";
+
+/** x·W + b over the last axis. x [..., inF] → [..., outF] */
+export class Linear {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable | null;
+  constructor(p: Params, name: string, readonly inF: number, readonly outF: number, opts: { bias?: boolean; zeroInit?: boolean } = {}) {
+    this.w = p.create(`${name}.w`, [inF, outF], opts.zeroInit ? { kind: "zeros" } : fanInUniform(inF));
+    this.b = opts.bias === false ? null : p.create(`${name}.b`, [outF], opts.zeroInit ? { kind: "zeros" } : fanInUniform(inF));
+  }
+  apply(x: tf.Tensor): tf.Tensor {
+    const shape = x.shape;
+    const x2 = shape.length === 2 ? (x as tf.Tensor2D) : x.reshape([-1, this.inF]) as tf.Tensor2D;
+    let y: tf.Tensor = tf.matMul(x2, this.w as tf.Tensor2D);
+    if (this.b) y = tf.add(y, this.b);
+    return shape.length === 2 ? y : y.reshape([...shape.slice(0, -1), this.outF]);
+  }
+}
+
+/** 2-D convolution, NHWC, 'same' padding. x [B,H,W,Cin] → [B,H/s,W/s,Cout] */
+export class Conv2d {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+  constructor(p: Params, name: string, readonly cin: number, readonly cout: number, readonly k: number,
+    opts: { stride?: number; zeroInit?: boolean } = {}) {
+    this.stride = opts.stride ?? 1;
+    const fanIn = cin * k * k;
+    this.w = p.create(`${name}.w`, [k, k, cin, cout], opts.zeroInit ? { kind: "zeros" } : fanInUniform(fanIn));
+    this.b = p.create(`${name}.b`, [cout], opts.zeroInit ? { kind: "zeros" } : fanInUniform(fanIn));
+  }
+  readonly stride: number;
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const y = this.k === 1
+      ? (tf.matMul(x.reshape([-1, this.cin]), this.w.reshape([this.cin, this.cout])).reshape([...x.shape.slice(0, 3), this.cout]) as tf.Tensor4D)
+      : tf.conv2d(x, this.w as tf.Tensor4D, this.stride, "same");
+    return tf.add(y, this.b);
+  }
+}
+
+/** Normalises over the channel axis (the last), with optional learned affine. x [..., C] */
+export class LayerNorm {
+  readonly gamma: tf.Variable | null;
+  readonly beta: tf.Variable | null;
+  constructor(p: Params, name: string, readonly channels: number, opts: { affine?: boolean; eps?: number } = {}) {
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.affine ?? true;
+    this.gamma = affine ? p.create(`${name}.g`, [channels], { kind: "ones" }) : null;
+    this.beta = affine ? p.create(`${name}.b`, [channels], { kind: "zeros" }) : null;
+  }
+  readonly eps: number;
+  apply(x: tf.Tensor): tf.Tensor {
+    const axis = x.rank - 1;
+    const mean = tf.mean(x, axis, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), axis, true);
+    let y = tf.mul(centred, tf.rsqrt(tf.add(variance, this.eps)));
+    if (this.gamma && this.beta) y = tf.add(tf.mul(y, this.gamma), this.beta);
+    return y;
+  }
+}
+
+/** GroupNorm over (H, W, C/G) per group, affine per channel. x [B,H,W,C] */
+export class GroupNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  constructor(p: Params, name: string, readonly channels: number, readonly groups: number, readonly eps = 1e-5) {
+    if (channels % groups !== 0) throw new Error(`GroupNorm: ${channels} channels not divisible by ${groups} groups`);
+    this.gamma = p.create(`${name}.g`, [channels], { kind: "ones" });
+    this.beta = p.create(`${name}.b`, [channels], { kind: "zeros" });
+  }
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const [B, H, W, C] = x.shape;
+    const g = x.reshape([B, H * W, this.groups, C / this.groups]);
+    const mean = tf.mean(g, [1, 3], true);
+    const centred = tf.sub(g, mean);
+    const variance = tf.mean(tf.square(centred), [1, 3], true);
+    const y = tf.mul(centred, tf.rsqrt(tf.add(variance, this.eps))).reshape([B, H, W, C]);
+    return tf.add(tf.mul(y, this.gamma), this.beta) as tf.Tensor4D;
+  }
+}
+
+/** GELU, tanh approximation (as in GPT-2 / PyTorch approximate='tanh'). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const c = Math.sqrt(2 / Math.PI);
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), c);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** SiLU / swish: x·σ(x). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/** Sinusoidal embedding of (integer) timesteps. t [B] → [B, dim] */
+export function sinusoidalEmbedding(t: tf.Tensor1D, dim: number, maxPeriod = 10000): tf.Tensor2D {
+  const half = Math.floor(dim / 2);
+  const freqs = new Float32Array(half);
+  for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(maxPeriod) * i) / half);
+  const args = tf.mul(tf.cast(t, "float32").reshape([-1, 1]), tf.tensor2d(freqs, [1, half]));
+  const emb = tf.concat([tf.cos(args), tf.sin(args)], 1);
+  return (dim % 2 === 1 ? tf.pad(emb, [[0, 0], [0, 1]]) : emb) as tf.Tensor2D;
+}
+
+/**
+ * Inverted dropout with an injected Rng (masks drawn in JS so a seeded run is reproducible on every backend).
+ * Identity when `train` is false or rate is 0.
+ */
+export function dropout(x: tf.Tensor, rate: number, rng: Rng | null): tf.Tensor {
+  if (!rng || rate <= 0) return x;
+  const keep = 1 - rate;
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < keep ? 1 / keep : 0;
+  return tf.mul(x, tf.tensor(mask, x.shape));
+}
+
+/** Average pooling by 2 in H and W (H, W even). x [B,H,W,C] → [B,H/2,W/2,C] */
+export function avgPool2(x: tf.Tensor4D): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  return tf.mean(x.reshape([B, H / 2, 2, W / 2, 2, C]), [2, 4]) as tf.Tensor4D;
+}
+
+/** Nearest-neighbour upsampling by 2 via broadcasting (its gradient is a sum, available on every backend). */
+export function upsampleNearest2(x: tf.Tensor4D): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  const y = tf.add(x.reshape([B, H, 1, W, 1, C]), tf.zeros([1, 1, 2, 1, 2, 1]));
+  return y.reshape([B, 2 * H, 2 * W, C]) as tf.Tensor4D;
+}

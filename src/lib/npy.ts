@@ -1,0 +1,50 @@
+/**
+ * NumPy .npy files (format 1.0, little-endian float32, C order) so samples open directly in numpy/PyTorch.
+ */
+import * as fs from "fs";
+import { writeFileAtomic } from "./checkpoint";
+
+export function encodeNpy(values: Float32Array, shape: readonly number[]): Buffer {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== values.length) throw new Error(`npy: ${values.length} values for shape [${shape.join(", ")}]`);
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  // header padded with spaces so that magic + len + header is a multiple of 64 bytes, ending in \n
+  const unpadded = 10 + dict.length + 1;
+  const header = dict + " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const pre = Buffer.alloc(10);
+  pre.write("\x93NUMPY", 0, "latin1");
+  pre[6] = 1;
+  pre[7] = 0;
+  pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+}
+
+export function writeNpy(file: string, values: Float32Array, shape: readonly number[]): void {
+  writeFileAtomic(file, encodeNpy(values, shape));
+}
+
+/** Reads a float32 .npy written by this lab (or numpy with dtype '<f4', C order). */
+export function readNpy(file: string): { values: Float32Array; shape: number[] } {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (buf.length < 10 || buf.toString("latin1", 0, 6) !== "\x93NUMPY") throw new Error(`${file} is not a .npy file`);
+  const major = buf[6];
+  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString("latin1", start, start + hlen);
+  if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${file}: only little-endian float32 .npy is supported`);
+  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran-order arrays are not supported`);
+  const m = /'shape':\s*\(([^)]*)\)/.exec(header);
+  if (!m) throw new Error(`${file}: .npy header has no shape`);
+  const shape = m[1].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const off = start + hlen;
+  if (buf.length !== off + 4 * n) throw new Error(`${file}: expected ${4 * n} data bytes, found ${buf.length - off}`);
+  const values = new Float32Array(n);
+  new Uint8Array(values.buffer).set(buf.subarray(off, off + 4 * n));
+  return { values, shape };
+}

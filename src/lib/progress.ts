@@ -1,0 +1,68 @@
+/**
+ * A one-line progress bar for long work (training, sampling, sweeps): count, rate, ETA and free-form fields.
+ * Writes to stderr with \r when it is a TTY, otherwise a plain line every `everyMs`; silent when disabled.
+ */
+export interface ProgressOptions {
+  label: string;
+  total: number;
+  /** units per tick, for the rate (e.g. "it", "step", "img") */
+  unit?: string;
+  enabled?: boolean;
+  everyMs?: number;
+  stream?: NodeJS.WriteStream;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(r).padStart(2, "0")}s` : `${r}s`;
+}
+
+export class Progress {
+  private readonly start = Date.now();
+  private last = 0;
+  private readonly stream: NodeJS.WriteStream;
+  private readonly tty: boolean;
+  constructor(private readonly o: ProgressOptions, private done = 0) {
+    this.stream = o.stream ?? process.stderr;
+    this.tty = !!this.stream.isTTY;
+    this.startDone = done;
+  }
+  private readonly startDone: number;
+
+  /** Line for the current state (exposed for tests and notebooks). */
+  line(fields: Record<string, string | number> = {}): string {
+    const el = (Date.now() - this.start) / 1000;
+    const rate = (this.done - this.startDone) / Math.max(el, 1e-9);
+    const eta = rate > 0 ? (this.o.total - this.done) / rate : NaN;
+    const frac = this.o.total > 0 ? this.done / this.o.total : 0;
+    const width = 20, filled = Math.round(frac * width);
+    const bar = "█".repeat(filled) + "░".repeat(width - filled);
+    const extra = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === "number" ? fmt(v) : v}`).join("  ");
+    return `${this.o.label} ${bar} ${this.done}/${this.o.total}  ${fmt(rate)} ${this.o.unit ?? "it"}/s  ETA ${formatDuration(eta)}${extra ? "  " + extra : ""}`;
+  }
+
+  tick(n = 1, fields: Record<string, string | number> = {}): void {
+    this.done += n;
+    if (this.o.enabled === false) return;
+    const now = Date.now();
+    const every = this.o.everyMs ?? (this.tty ? 200 : 10000);
+    if (now - this.last < every && this.done < this.o.total) return;
+    this.last = now;
+    const text = this.line(fields);
+    this.stream.write(this.tty ? `\r${text}\x1b[K` : `${text}\n`);
+  }
+
+  finish(fields: Record<string, string | number> = {}): void {
+    if (this.o.enabled === false) return;
+    const text = this.line(fields);
+    this.stream.write(this.tty ? `\r${text}\x1b[K\n` : `${text}\n`);
+  }
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : a >= 0.01 ? v.toFixed(4) : v.toExponential(2);
+}

@@ -1,0 +1,277 @@
+/**
+ * Training ∞-Diff on coordinate subsets (§3.1, §3.2, Eq. 46): each step draws a batch, noise ξ and timesteps, builds
+ * x_t = √ᾱ_t·Tx₀ + √(1−ᾱ_t)·Tξ on the full grid (Eq. 11), samples a fresh random subset of pixels per image, and
+ * regresses the network's output at those points onto the parameterisation's target there (Tξ by default).
+ *
+ * A run lives in one directory: config.json (resolved), checkpoint.bin (atomic), log.jsonl (one line per step).
+ * Starting `train` on a directory with a checkpoint resumes it exactly (weights, EMA, Adam moments, step, RNG).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { tf, currentBackend } from "./backend";
+import { Rng, RngState } from "./rng";
+import { LabConfig, resolveConfig, derived } from "./config";
+import { InftyDiffNetwork } from "./nn/network";
+import { Adam } from "./optim";
+import { Mollifier } from "./mollifier";
+import { namedSchedule, Schedule } from "./schedules";
+import { qSample } from "./forward";
+import { parameterisation, mse } from "./parameterisations";
+import { uniformSubset, qmcSubset, gatherPoints } from "./coordinates";
+import { ImageSet, imageBatch } from "./data/image-ops";
+import { loadFashionMnist } from "./data/fashion-mnist";
+import { proceduralImages } from "./data/procedural";
+import { sampleTextureCrops, renderTextureCrops } from "./data/textures";
+import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "./checkpoint";
+import { Progress } from "./progress";
+
+export interface LogRow {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** wall seconds of this step */
+  sec: number;
+}
+
+/** The training images a config asks for, at the model's resolution, NHWC in [−1,1]. */
+export function trainingImages(cfg: LabConfig, limit?: number): ImageSet {
+  const r = cfg.model.resolution;
+  const C = cfg.model.channels;
+  switch (cfg.train.dataset) {
+    case "fashion-mnist": {
+      if (C !== 1) throw new Error("fashion-mnist has 1 channel; set model.channels to 1");
+      return loadFashionMnist({ split: "train-fit", size: r === 28 ? undefined : r, limit });
+    }
+    case "procedural":
+      return proceduralImages({ n: limit ?? 20000, height: r, rng: new Rng(cfg.train.seed + 1), channels: C });
+    case "textures": {
+      const crops = sampleTextureCrops({ n: limit ?? 20000, rng: new Rng(cfg.train.seed + 1), cropSize: Math.min(512, 4 * r) });
+      return renderTextureCrops(crops, r, C as 1 | 3);
+    }
+  }
+}
+
+/** Linear warm-up, then constant. */
+export function learningRate(cfg: LabConfig, step: number): number {
+  const w = cfg.train.warmupSteps;
+  return w > 0 && step < w ? (cfg.train.lr * (step + 1)) / w : cfg.train.lr;
+}
+
+/** Everything that changes during training, with save/restore. */
+export class Trainer {
+  readonly net: InftyDiffNetwork;
+  readonly ema: InftyDiffNetwork;
+  readonly adam: Adam;
+  readonly mollifier: Mollifier;
+  readonly schedule: Schedule;
+  rng: Rng;
+  step = 0;
+  wallSeconds = 0;
+
+  constructor(readonly cfg: LabConfig, readonly data: ImageSet) {
+    const init = new Rng(cfg.train.seed);
+    this.net = new InftyDiffNetwork(cfg.model, init.fork());
+    this.ema = new InftyDiffNetwork(cfg.model, init.fork());
+    this.ema.params.copyFrom(this.net.params);
+    this.adam = new Adam(this.net.params, { beta1: cfg.train.adamBeta1, beta2: cfg.train.adamBeta2, clipNorm: cfg.train.gradClip });
+    this.mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
+    this.schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+    this.rng = init.fork();
+    const [, h, w, c] = data.shape;
+    const r = cfg.model.resolution;
+    if (h !== r || w !== r || c !== cfg.model.channels) {
+      throw new Error(`training images are ${h}×${w}×${c}, the model expects ${r}×${r}×${cfg.model.channels}`);
+    }
+  }
+
+  /** One optimisation step; returns its log row. Throws on a non-finite loss (weights untouched). */
+  trainStep(): LogRow {
+    const t0 = Date.now();
+    const { cfg, rng } = this;
+    const B = cfg.train.batchSize, r = cfg.model.resolution, C = cfg.model.channels;
+    const N = this.data.shape[0];
+    const idx = Array.from({ length: B }, () => rng.int(N));
+    const ts = Array.from({ length: B }, () => rng.int(this.schedule.T));
+    const size = { ratio: cfg.train.coordRatio };
+    const set = cfg.train.coordSampler === "qmc" ? qmcSubset(rng, B, r, r, size) : uniformSubset(rng, B, r, r, size);
+    const xi = rng.normalTensor<tf.Rank.R4>([B, r, r, C]);
+    const dropRng = rng.fork();
+    const ctx = this.net.context(set);
+    const param = parameterisation(cfg.diffusion.parameterisation);
+    const pctx = { schedule: this.schedule, mollifier: this.mollifier };
+    const t = tf.tensor1d(ts, "int32");
+    const [xtPts, targetPts] = tf.tidy(() => {
+      const x0 = imageBatch(this.data, idx);
+      const xt = qSample(x0, xi, ts, this.schedule, this.mollifier);
+      const target = param.target(x0, xi, ts, pctx);
+      return [gatherPoints(xt, set), gatherPoints(target, set)];
+    });
+    const { value, grads } = tf.variableGrads(
+      () => mse(this.net.apply(xtPts, ctx, t, { dropoutRng: dropRng }), targetPts),
+      this.net.params.variables(),
+    );
+    const loss = value.dataSync()[0];
+    let gradNorm = NaN;
+    const lr = learningRate(cfg, this.step);
+    if (Number.isFinite(loss)) {
+      const byName: Record<string, tf.Tensor> = {};
+      const vars = this.net.params.variables();
+      const names = this.net.params.names();
+      for (let i = 0; i < vars.length; i++) {
+        const g = grads[vars[i].name];
+        if (g) byName[names[i]] = g;
+      }
+      const norm = this.adam.apply(byName, lr);
+      gradNorm = norm.dataSync()[0];
+      norm.dispose();
+      this.ema.params.emaUpdate(this.net.params, cfg.train.emaDecay);
+    }
+    tf.dispose([value, xi, t, xtPts, targetPts]);
+    tf.dispose(Object.values(grads));
+    ctx.dispose();
+    if (!Number.isFinite(loss)) {
+      throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1}; stopping (the last checkpoint is intact)`);
+    }
+    this.step += 1;
+    const sec = (Date.now() - t0) / 1000;
+    this.wallSeconds += sec;
+    return { step: this.step, loss, lr, gradNorm, sec };
+  }
+
+  save(file: string): void {
+    const opt = this.adam.state();
+    saveCheckpoint(file, {
+      meta: {
+        kind: "infty-diff-train",
+        config: this.cfg,
+        step: this.step,
+        adamStep: opt.step,
+        rng: this.rng.state(),
+        wallSeconds: this.wallSeconds,
+        backend: currentBackend()?.name ?? null,
+        savedAt: new Date().toISOString(),
+      },
+      groups: { params: this.net.params.snapshot(), ema: this.ema.params.snapshot(), adamM: opt.m, adamV: opt.v },
+    });
+  }
+
+  restore(file: string): void {
+    const ck = loadCheckpoint(file);
+    const m = ck.meta as { step: number; adamStep: number; rng: RngState; wallSeconds: number; config: unknown };
+    this.net.params.load(ck.groups.params);
+    this.ema.params.load(ck.groups.ema);
+    this.adam.load({ step: m.adamStep, m: ck.groups.adamM, v: ck.groups.adamV });
+    this.rng = new Rng(m.rng);
+    this.step = m.step;
+    this.wallSeconds = m.wallSeconds ?? 0;
+  }
+
+  dispose(): void {
+    this.net.dispose();
+    this.ema.dispose();
+    this.adam.dispose();
+    this.mollifier.dispose();
+  }
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+export interface TrainOptions {
+  runDir: string;
+  /** the run's config; when resuming it must equal the stored one (omit to resume with the stored config) */
+  config?: LabConfig;
+  /** override the number of steps to reach (default config.train.steps) */
+  steps?: number;
+  /** the images to train on (default: the config's dataset) */
+  data?: ImageSet;
+  /** stop after this many steps in this call WITHOUT a final checkpoint — simulates a kill (tests) */
+  killAfter?: number;
+  progress?: boolean;
+  onLog?: (row: LogRow) => void;
+}
+
+export interface TrainResult {
+  step: number;
+  resumedFrom: number;
+  rows: LogRow[];
+  wallSeconds: number;
+}
+
+export const CHECKPOINT_FILE = "checkpoint.bin";
+export const LOG_FILE = "log.jsonl";
+export const CONFIG_FILE = "config.json";
+
+/** Reads a run's log, keeping whole lines with step ≤ `upTo` (drops a torn last line and steps past a checkpoint). */
+export function readLog(runDir: string, upTo = Infinity): LogRow[] {
+  const file = path.join(runDir, LOG_FILE);
+  if (!fs.existsSync(file)) return [];
+  const rows: LogRow[] = [];
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const row = JSON.parse(line) as LogRow;
+      if (row.step <= upTo) rows.push(row);
+    } catch {
+      /* torn line from a kill: ignore */
+    }
+  }
+  return rows;
+}
+
+/** Trains (or resumes) the run in `runDir` up to the configured number of steps. */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  fs.mkdirSync(opts.runDir, { recursive: true });
+  const ckptFile = path.join(opts.runDir, CHECKPOINT_FILE);
+  const cfgFile = path.join(opts.runDir, CONFIG_FILE);
+  const resuming = fs.existsSync(ckptFile);
+  let cfg: LabConfig;
+  if (resuming) {
+    const stored = resolveConfig(loadCheckpoint(ckptFile).meta.config);
+    if (opts.config && JSON.stringify(opts.config) !== JSON.stringify(stored)) {
+      throw new Error(`run ${opts.runDir} was started with a different config; use a new run directory`);
+    }
+    cfg = stored;
+  } else {
+    cfg = opts.config ?? resolveConfig({});
+    writeFileAtomic(cfgFile, JSON.stringify(cfg, null, 2) + "\n");
+  }
+  const data = opts.data ?? trainingImages(cfg);
+  const trainer = new Trainer(cfg, data);
+  try {
+    if (resuming) trainer.restore(ckptFile);
+    const resumedFrom = trainer.step;
+    // keep the log consistent with the checkpoint: steps after it will be redone
+    const kept = readLog(opts.runDir, trainer.step);
+    writeFileAtomic(path.join(opts.runDir, LOG_FILE), kept.map((r) => JSON.stringify(r)).join("\n") + (kept.length ? "\n" : ""));
+    const target = opts.steps ?? cfg.train.steps;
+    const bar = new Progress({ label: `train ${path.basename(opts.runDir)}`, total: target, unit: "step", enabled: opts.progress !== false }, trainer.step);
+    const rows: LogRow[] = [];
+    let smoothed = NaN;
+    let done = 0;
+    while (trainer.step < target) {
+      const row = trainer.trainStep();
+      rows.push(row);
+      fs.appendFileSync(path.join(opts.runDir, LOG_FILE), JSON.stringify(row) + "\n");
+      opts.onLog?.(row);
+      smoothed = Number.isNaN(smoothed) ? row.loss : 0.95 * smoothed + 0.05 * row.loss;
+      bar.tick(1, { loss: smoothed });
+      done++;
+      if (opts.killAfter !== undefined && done >= opts.killAfter) {
+        return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };
+      }
+      if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) trainer.save(ckptFile);
+    }
+    bar.finish({ loss: smoothed });
+    return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export { derived };
