@@ -173,7 +173,8 @@ export function sparseDepthwiseConvDense(feats: tf.Tensor3D, kmap: KernelMap, ke
     const grid = scatterPoints(feats, set); // [B, H, W, C], zeros off the set
     const mask = scatterPoints(tf.ones([set.B, set.M, 1]) as tf.Tensor3D, set); // [B, H, W, 1]
     const sum = tf.depthwiseConv2d(grid, tf.expandDims(kernel, 3) as tf.Tensor4D, 1, "same");
-    const count = tf.conv2d(mask, tf.ones([k, k, 1, 1]) as tf.Tensor4D, 1, "same");
+    // cells without points have count 0: clamp so 0/0 cannot put NaN into the gradient
+    const count = tf.maximum(tf.conv2d(mask, tf.ones([k, k, 1, 1]) as tf.Tensor4D, 1, "same"), 1);
     const out = gatherPoints(tf.div(sum, count) as tf.Tensor4D, set);
     return tf.add(out, bias) as tf.Tensor3D;
   });
