@@ -148,3 +148,32 @@ export function radialPowerSpectrum(samples: ArrayLike<number>, s: number, h: nu
   for (let r = 1; r <= nb; r++) { freq.push(r); power.push(sum[r] / cnt[r]); }
   return { freq, power };
 }
+
+/**
+ * Radially averaged power of orthonormal 2-D DCT-II coefficients [S, H, W] (e.g. from the mollifier's `dct`): the
+ * leak-free spectrum for fields with the mollifier's reflective boundary. Coefficient (k_h, k_w) is the cosine
+ * cos(πk_h y)·cos(πk_w x) on [0,1]², i.e. frequency ρ/2 cycles per image side with ρ = √(k_h² + k_w²); bins are
+ * round(ρ) = 1 … min(H,W) − 1 (DC left out). White N(0,1) noise gives power 1 in every bin.
+ * `perArea`: divide by H·W, the continuous-domain spectral density (pixel area 1/(H·W)), which is the same at every
+ * resolution for discretisations of one continuous random field.
+ */
+export function radialDctPowerSpectrum(coeffs: ArrayLike<number>, s: number, h: number, w: number, opts: { perArea?: boolean } = {}): RadialSpectrum {
+  check(coeffs, s, h, w);
+  const nb = Math.min(h, w) - 1;
+  const sum = new Float64Array(nb + 1), cnt = new Float64Array(nb + 1);
+  for (let k = 0; k < s; k++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const r = Math.round(Math.hypot(y, x));
+        if (r < 1 || r > nb) continue;
+        const c = coeffs[(k * h + y) * w + x];
+        sum[r] += c * c;
+        cnt[r]++;
+      }
+    }
+  }
+  const scale = opts.perArea ? 1 / (h * w) : 1;
+  const freq: number[] = [], power: number[] = [];
+  for (let r = 1; r <= nb; r++) { freq.push(r / 2); power.push((sum[r] / cnt[r]) * scale); }
+  return { freq, power };
+}

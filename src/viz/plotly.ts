@@ -42,6 +42,7 @@ export function groupedBars(opts: {
   title?: string;
   xTitle?: string;
   yTitle?: string;
+  logY?: boolean;
 }): PlotlyFigure {
   for (const s of opts.series) {
     if (s.values.length !== opts.groups.length) throw new Error(`series '${s.name}' has ${s.values.length} values for ${opts.groups.length} groups`);
@@ -58,7 +59,7 @@ export function groupedBars(opts: {
     layout: baseLayout(opts.title, {
       barmode: "group",
       xaxis: { title: { text: opts.xTitle ?? "" } },
-      yaxis: { title: { text: opts.yTitle ?? "" } },
+      yaxis: { title: { text: opts.yTitle ?? "" }, type: opts.logY ? "log" : "linear" },
     }),
   };
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import {
-  sharedRange, noiseFieldsFigure, pixelVariance, correlationVsDistance, fft, powerSpectrum2d, radialPowerSpectrum, mean,
+  sharedRange, noiseFieldsFigure, pixelVariance, correlationVsDistance, fft, powerSpectrum2d, radialPowerSpectrum, radialDctPowerSpectrum, mean,
 } from "infty-diff-lab/viz";
 import { Rng } from "infty-diff-lab";
 
@@ -78,5 +78,22 @@ describe("viz: noise-field views and statistics", () => {
     assert.ok(Math.abs(c.corr[3]) < 0.06, `lag-3 correlation ${c.corr[3]}`);
     const sp = radialPowerSpectrum(sm, S, H, W);
     assert.ok(sp.power[0] > 5 * sp.power[10], "low frequencies dominate");
+  });
+
+  it("radial DCT spectrum: bins by round(√(k_h²+k_w²)), frequency ρ/2, per-area scaling, white → 1", () => {
+    const H = 8, W = 8;
+    const X = new Float64Array(H * W);
+    X[0 * W + 3] = 2; X[3 * W + 0] = 2; // two coefficients of power 4 at ρ = 3
+    let n3 = 0;
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (Math.round(Math.hypot(y, x)) === 3) n3++;
+    const sp = radialDctPowerSpectrum(X, 1, H, W);
+    assert.deepEqual(sp.freq, [0.5, 1, 1.5, 2, 2.5, 3, 3.5]);
+    assert.ok(Math.abs(sp.power[2] - 8 / n3) < 1e-12);
+    assert.equal(sp.power[0], 0);
+    assert.ok(Math.abs(radialDctPowerSpectrum(X, 1, H, W, { perArea: true }).power[2] - 8 / n3 / 64) < 1e-12);
+    const rng = new Rng(9);
+    const white = Float32Array.from({ length: 4 * 32 * 32 }, () => rng.normal());
+    const ws = radialDctPowerSpectrum(white, 4, 32, 32);
+    assert.ok(ws.power.slice(3).every((q) => Math.abs(q - 1) < 0.4), "white noise is flat");
   });
 });

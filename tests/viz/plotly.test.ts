@@ -17,6 +17,8 @@ describe("viz: plotly builders", () => {
     assert.equal(fig.layout.barmode, "group");
     assert.deepEqual(fig.layout.title, { text: "Table 2" });
     assert.deepEqual((fig.layout.yaxis as any).title, { text: "FID" });
+    assert.equal((fig.layout.yaxis as any).type, "linear");
+    assert.equal((groupedBars({ groups: ["a"], series: [{ name: "s", values: [1] }], logY: true }).layout.yaxis as any).type, "log");
     assert.throws(() => groupedBars({ groups: ["a"], series: [{ name: "s", values: [1, 2] }] }), /2 values for 1 groups/);
   });
 
