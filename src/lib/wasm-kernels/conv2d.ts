@@ -35,6 +35,15 @@ function info(xShape: number[], filterShape: number[], a: ConvAttrs, kernel: str
   return ci;
 }
 
+// Reused across calls: a fresh 5 MB Float32Array per call costs more (zeroing, page faults, GC) than the transpose.
+let scratch = new Float32Array(0);
+function zeroedScratch(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  const v = scratch.subarray(0, n);
+  v.fill(0);
+  return v;
+}
+
 /** Largest im2col matrix (floats) built at once; larger batches are split (the results summed). */
 const COL_BUDGET = 24 * 1024 * 1024;
 
@@ -55,22 +64,27 @@ export function conv2dBackpropFilter(be: WasmBackend, x: TensorInfo, dy: TensorI
   for (let b0 = 0; b0 < B; b0 += bChunk) {
     const nb = Math.min(bChunk, B - b0);
     const N = nb * plane;
-    const xph = new Float32Array(sh * sw * Cin * N + tail);
+    const xph = zeroedScratch(sh * sw * Cin * N + tail);
     const xs = f32(be, x);
+    // column part of each input column's destination (−1: never read); (pw, ww) alternate with the stride
+    const wOff = new Int32Array(W);
+    for (let w = 0; w < W; w++) {
+      const wp = w + pl, ww = Math.floor(wp / sw);
+      wOff[w] = ww < Wq ? (wp - ww * sw) * Cin * N + ww : -1;
+    }
+    // one input row at a time (8 KB-ish, stays in cache), channel by channel, so the writes run along ww
     for (let b = 0; b < nb; b++) {
       for (let h = 0; h < H; h++) {
-        const hp = h + pt;
-        const hh = Math.floor(hp / sh);
+        const hp = h + pt, hh = Math.floor(hp / sh);
         if (hh >= Hq) break;
-        const ph = hp - hh * sh;
-        for (let w = 0; w < W; w++) {
-          const wp = w + pl;
-          const ww = Math.floor(wp / sw);
-          if (ww >= Wq) break;
-          const pw = wp - ww * sw;
-          const src = (((b0 + b) * H + h) * W + w) * Cin;
-          let dst = (ph * sw + pw) * Cin * N + b * plane + hh * Wq + ww;
-          for (let ci = 0; ci < Cin; ci++, dst += N) xph[dst] = xs[src + ci];
+        const row = (((b0 + b) * H + h) * W) * Cin;
+        const base = (hp - hh * sh) * sw * Cin * N + b * plane + hh * Wq;
+        for (let ci = 0; ci < Cin; ci++) {
+          const d0 = base + ci * N;
+          for (let w = 0; w < W; w++) {
+            const o = wOff[w];
+            if (o >= 0) xph[d0 + o] = xs[row + w * Cin + ci];
+          }
         }
       }
     }

@@ -3,10 +3,11 @@
  * (see simd.ts). tfjs 4.22's wasm depthwise runs 7×7 at ~1 GFLOP/s and has no gradient kernels at all.
  *
  * With C' = C·m channels (channel multiplier m; x's channels repeated m times so out channel c·m+q pairs with x
- * channel c, as tfjs orders them), for every output row (b, ho) and tap (i, j):
- *   forward        y[b,ho,:,:]            += xpad[b, ho·s+i·d, j·d + s·wo, :] ⊙ w[i,j,:]
- *   input grad     dxpad[b, ho·s+i·d, …]  += dy[b,ho,wo,:] ⊙ w[i,j,:]            (scatter form: any stride)
- *   filter grad    dW[i,j,:]              += Σ_wo xpad[b, ho·s+i·d, j·d + s·wo, :] ⊙ dy[b,ho,wo,:]
+ * channel c, as tfjs orders them), for every output row (b, ho) and kernel row i:
+ *   forward        y[b,ho,wo,:]  += Σ_j xpad[b, ho·s+i·d, wo·s+j·d, :] ⊙ w[i,j,:]       (rowFma, sum over j in registers)
+ *   filter grad    dW[i,j,:]     += Σ_wo xpad[b, ho·s+i·d, wo·s+j·d, :] ⊙ dy[b,ho,wo,:]  (rowFma, sum over wo in registers)
+ *   input grad     stride 1: the forward correlation of dy (padded) with the flipped kernel;
+ *                  stride > 1: scatter form dxpad[b, ho·s+i·d, wo·s+j·d, :] += dy[b,ho,wo,:] ⊙ w[i,j,:] (fma)
  */
 import { tf } from "../backend";
 import { WasmBackend, TensorInfo, alloc, f32, free, ptr } from "./heap";
@@ -43,39 +44,61 @@ function geometry(xShape: number[], filterShape: number[], a: DwAttrs, kernel: s
   };
 }
 
-/** xpad [B, Hp, Wp, C·m]: x placed at (pt, pl), each channel repeated m times, zeros elsewhere. */
-function padExpand(be: WasmBackend, x: TensorInfo, g: Geo): TensorInfo {
-  const { B, H, W, C, m, Cp, Hp, Wp, pt, pl } = g;
-  const xp = alloc(be, [B, Hp, Wp, Cp]);
-  const src = f32(be, x), dst = f32(be, xp);
-  const w0 = Math.max(0, -pl), w1 = Math.min(W, Wp - pl);
+/** out [B, Hp, Wp, C·m]: src [B, H, W, C] placed at (top, left), each channel repeated m times, zeros elsewhere. */
+function padExpand(be: WasmBackend, src: TensorInfo, m: number, top: number, left: number, Hp: number, Wp: number): TensorInfo {
+  const [B, H, W, C] = src.shape;
+  const Cp = C * m;
+  const out = alloc(be, [B, Hp, Wp, Cp]);
+  const s = f32(be, src), d = f32(be, out);
+  const w0 = Math.max(0, -left), w1 = Math.min(W, Wp - left);
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    const r = h + pt;
+    const r = h + top;
     if (r < 0 || r >= Hp || w1 <= w0) continue;
-    const s0 = ((b * H + h) * W + w0) * C, d0 = ((b * Hp + r) * Wp + w0 + pl) * Cp;
+    const s0 = ((b * H + h) * W + w0) * C, d0 = ((b * Hp + r) * Wp + w0 + left) * Cp;
     if (m === 1) {
-      dst.set(src.subarray(s0, s0 + (w1 - w0) * C), d0);
+      d.set(s.subarray(s0, s0 + (w1 - w0) * C), d0);
     } else {
-      for (let k = 0, n = (w1 - w0) * C; k < n; k++) for (let q = 0; q < m; q++) dst[d0 + k * m + q] = src[s0 + k];
+      for (let k = 0, n = (w1 - w0) * C; k < n; k++) for (let q = 0; q < m; q++) d[d0 + k * m + q] = s[s0 + k];
     }
   }
-  return xp;
+  return out;
+}
+
+/** y [B, Ho, Wo, Cp] = depthwise correlation of xp [B, Hp, Wp, Cp] (already padded) with the filter at byte F. */
+function correlate(be: WasmBackend, simd: Simd, xp: TensorInfo, F: number, Ho: number, Wo: number,
+  kh: number, kw: number, sh: number, sw: number, dh: number, dw: number): TensorInfo {
+  const [B, Hp, Wp, Cp] = xp.shape;
+  const y = alloc(be, [B, Ho, Wo, Cp]);
+  const X = ptr(be, xp), Y = ptr(be, y);
+  for (let b = 0; b < B; b++) for (let ho = 0; ho < Ho; ho++) {
+    const yRow = Y + (b * Ho + ho) * Wo * Cp * 4;
+    for (let i = 0; i < kh; i++) {
+      const xRow = X + (b * Hp + ho * sh + i * dh) * Wp * Cp * 4;
+      simd.rowFma(yRow, xRow, F + i * kw * Cp * 4, Wo, Cp, Cp, sw * Cp, kw, dw * Cp, Cp);
+    }
+  }
+  return y;
+}
+
+/** Sums the m copies of each channel: [B, H, W, C·m] → [B, H, W, C]. */
+function sumCopies(be: WasmBackend, t: TensorInfo, m: number): TensorInfo {
+  const [B, H, W, Cp] = t.shape;
+  const C = Cp / m;
+  const out = alloc(be, [B, H, W, C], "float32", false);
+  const s = f32(be, t), d = f32(be, out);
+  for (let k = 0, n = B * H * W * C; k < n; k++) {
+    let acc = 0;
+    for (let q = 0; q < m; q++) acc += s[k * m + q];
+    d[k] = acc;
+  }
+  return out;
 }
 
 // y [B, Ho, Wo, C·m] from x [B, H, W, C] and filter [kh, kw, C, m].
 export function depthwiseForward(be: WasmBackend, simd: Simd, x: TensorInfo, filter: TensorInfo, a: DwAttrs): TensorInfo {
   const g = geometry(x.shape, filter.shape, a, "DepthwiseConv2dNative");
-  const { B, Cp, Ho, Wo, kh, kw, sh, sw, dh, dw, Hp, Wp } = g;
-  const xp = padExpand(be, x, g);
-  const y = alloc(be, [B, Ho, Wo, Cp]);
-  const X = ptr(be, xp), Y = ptr(be, y), F = ptr(be, filter);
-  for (let b = 0; b < B; b++) for (let ho = 0; ho < Ho; ho++) {
-    const yRow = Y + (b * Ho + ho) * Wo * Cp * 4;
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      const xRow = X + ((b * Hp + ho * sh + i * dh) * Wp + j * dw) * Cp * 4;
-      simd.fma(yRow, xRow, F + (i * kw + j) * Cp * 4, Wo, Cp, Cp, sw * Cp, 0);
-    }
-  }
+  const xp = padExpand(be, x, g.m, g.pt, g.pl, g.Hp, g.Wp);
+  const y = correlate(be, simd, xp, ptr(be, filter), g.Ho, g.Wo, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw);
   free(be, xp);
   return y;
 }
@@ -84,38 +107,45 @@ export function depthwiseForward(be: WasmBackend, simd: Simd, x: TensorInfo, fil
 export function depthwiseBackpropInput(be: WasmBackend, simd: Simd, dy: TensorInfo, filter: TensorInfo, inputShape: number[], a: DwAttrs): TensorInfo {
   const g = geometry(inputShape, filter.shape, a, "DepthwiseConv2dNativeBackpropInput");
   const { B, H, W, C, m, Cp, Ho, Wo, kh, kw, sh, sw, dh, dw, Hp, Wp, pt, pl } = g;
-  const dxp = alloc(be, [B, Hp, Wp, Cp]);
-  const D = ptr(be, dxp), G = ptr(be, dy), F = ptr(be, filter);
-  for (let b = 0; b < B; b++) for (let ho = 0; ho < Ho; ho++) {
-    const gRow = G + (b * Ho + ho) * Wo * Cp * 4;
+  const top = (kh - 1) * dh - pt, left = (kw - 1) * dw - pl;
+  let dxe: TensorInfo;
+  if (sh === 1 && sw === 1 && top >= 0 && left >= 0) {
+    // gather form: dx[h] = Σ_i dy[h + pt − i·d] w[i] = correlation of dy (top-padded) with the flipped kernel
+    const flip = alloc(be, [kh, kw, Cp], "float32", false);
+    const fv = f32(be, flip), wv = f32(be, filter);
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      const dRow = D + ((b * Hp + ho * sh + i * dh) * Wp + j * dw) * Cp * 4;
-      simd.fma(dRow, gRow, F + (i * kw + j) * Cp * 4, Wo, Cp, sw * Cp, Cp, 0);
+      const s0 = ((kh - 1 - i) * kw + (kw - 1 - j)) * Cp;
+      fv.set(wv.subarray(s0, s0 + Cp), (i * kw + j) * Cp);
     }
-  }
-  if (m === 1 && pt === 0 && pl === 0 && Hp === H && Wp === W) return dxp;
-  // crop the padding and sum the m copies of each channel
-  const dx = alloc(be, [B, H, W, C]);
-  const src = f32(be, dxp), dst = f32(be, dx);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    const r = h + pt;
-    if (r < 0 || r >= Hp) continue;
-    for (let w = 0; w < W; w++) {
-      const col = w + pl;
-      if (col < 0 || col >= Wp) continue;
-      const s0 = ((b * Hp + r) * Wp + col) * Cp, d0 = ((b * H + h) * W + w) * C;
-      if (m === 1) {
-        dst.set(src.subarray(s0, s0 + C), d0);
-      } else {
-        for (let c = 0; c < C; c++) {
-          let acc = 0;
-          for (let q = 0; q < m; q++) acc += src[s0 + c * m + q];
-          dst[d0 + c] = acc;
-        }
+    const dyp = padExpand(be, dy, 1, top, left, H + (kh - 1) * dh, W + (kw - 1) * dw);
+    dxe = correlate(be, simd, dyp, ptr(be, flip), H, W, kh, kw, 1, 1, dh, dw);
+    free(be, dyp, flip);
+  } else {
+    // scatter form for strides: dxpad[b, ho·s+i·d, wo·s+j·d] += dy[b,ho,wo] ⊙ w[i,j]
+    const dxp = alloc(be, [B, Hp, Wp, Cp]);
+    const D = ptr(be, dxp), G = ptr(be, dy), F = ptr(be, filter);
+    for (let b = 0; b < B; b++) for (let ho = 0; ho < Ho; ho++) {
+      const gRow = G + (b * Ho + ho) * Wo * Cp * 4;
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+        const dRow = D + ((b * Hp + ho * sh + i * dh) * Wp + j * dw) * Cp * 4;
+        simd.fma(dRow, gRow, F + (i * kw + j) * Cp * 4, Wo, Cp, sw * Cp, Cp, 0);
       }
     }
+    // crop the padding
+    dxe = alloc(be, [B, H, W, Cp]);
+    const src = f32(be, dxp), dst = f32(be, dxe);
+    const w0 = Math.max(0, -pl), w1 = Math.min(W, Wp - pl);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+      const r = h + pt;
+      if (r < 0 || r >= Hp || w1 <= w0) continue;
+      const s0 = ((b * Hp + r) * Wp + w0 + pl) * Cp;
+      dst.set(src.subarray(s0, s0 + (w1 - w0) * Cp), ((b * H + h) * W + w0) * Cp);
+    }
+    free(be, dxp);
   }
-  free(be, dxp);
+  if (m === 1) return dxe;
+  const dx = sumCopies(be, dxe, m);
+  free(be, dxe);
   return dx;
 }
 
@@ -123,14 +153,15 @@ export function depthwiseBackpropInput(be: WasmBackend, simd: Simd, dy: TensorIn
 export function depthwiseBackpropFilter(be: WasmBackend, simd: Simd, x: TensorInfo, dy: TensorInfo, filterShape: number[], a: DwAttrs): TensorInfo {
   const g = geometry(x.shape, filterShape, a, "DepthwiseConv2dNativeBackpropFilter");
   const { B, Cp, Ho, Wo, kh, kw, sh, sw, dh, dw, Hp, Wp } = g;
-  const xp = padExpand(be, x, g);
+  const xp = padExpand(be, x, g.m, g.pt, g.pl, Hp, Wp);
   const dW = alloc(be, filterShape);
   const X = ptr(be, xp), G = ptr(be, dy), O = ptr(be, dW);
   for (let b = 0; b < B; b++) for (let ho = 0; ho < Ho; ho++) {
     const gRow = G + (b * Ho + ho) * Wo * Cp * 4;
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      const xRow = X + ((b * Hp + ho * sh + i * dh) * Wp + j * dw) * Cp * 4;
-      simd.fma(O + (i * kw + j) * Cp * 4, xRow, gRow, Wo, Cp, 0, sw * Cp, Cp);
+    for (let i = 0; i < kh; i++) {
+      const xRow = X + (b * Hp + ho * sh + i * dh) * Wp * Cp * 4;
+      // p = j: dW[i,j,:] += Σ_wo xRow[j·d + wo·s] ⊙ dy[wo]
+      simd.rowFma(O + i * kw * Cp * 4, xRow, gRow, kw, Cp, Cp, dw * Cp, Wo, sw * Cp, Cp);
     }
   }
   free(be, xp);

@@ -12,7 +12,7 @@
  * place and sees the heap's growth.
  */
 
-const I32 = 0x7f;
+const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -118,28 +118,92 @@ function fmaBody(lane: 16 | 4, unroll: number): number[] {
   ];
 }
 
+/**
+ * Body of rowfma over bytes: params o a b P CB oStep aStep J ajStep bjStep; locals c pa pb jj acc₀…acc_{U−1}.
+ *   for p < P, c < C:  o[p·oStep + c] += Σ_{j<J} a[p·aStep + j·ajStep + c] · b[j·bjStep + c]
+ * The sum over j stays in U registers (U independent accumulators hide the add latency).
+ */
+function rowFmaBody(lane: 16 | 4, U: number): number[] {
+  const [o, a, b, P, CB, oStep, aStep, J, ajStep, bjStep, c, pa, pb, jj] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const acc = (u: number) => 14 + u;
+  const load = (off: number) => (lane === 16 ? op.vLoad(off) : op.f32Load(off));
+  const store = (off: number) => (lane === 16 ? op.vStore(off) : op.f32Store(off));
+  const mul = lane === 16 ? op.f32x4Mul : op.f32Mul;
+  const add = lane === 16 ? op.f32x4Add : op.f32Add;
+  const init: number[] = [], body: number[] = [], fin: number[] = [];
+  for (let u = 0; u < U; u++) {
+    init.push(...op.get(o), ...op.get(c), ...op.add, ...load(u * lane), ...op.set(acc(u)));
+    body.push(...op.get(acc(u)), ...op.get(pa), ...load(u * lane), ...op.get(pb), ...load(u * lane), ...mul, ...add, ...op.set(acc(u)));
+    fin.push(...op.get(o), ...op.get(c), ...op.add, ...op.get(acc(u)), ...store(u * lane));
+  }
+  return [
+    ...op.block,
+    ...op.loop,
+    ...op.get(P), ...op.eqz, ...op.brIf(1),
+    ...op.i32(0), ...op.set(c),
+    ...op.block,
+    ...op.get(CB), ...op.eqz, ...op.brIf(0),
+    ...op.loop,
+    ...init,
+    ...op.get(a), ...op.get(c), ...op.add, ...op.set(pa),
+    ...op.get(b), ...op.get(c), ...op.add, ...op.set(pb),
+    ...op.get(J), ...op.set(jj),
+    ...op.block,
+    ...op.get(jj), ...op.eqz, ...op.brIf(0),
+    ...op.loop,
+    ...body,
+    ...op.get(pa), ...op.get(ajStep), ...op.add, ...op.set(pa),
+    ...op.get(pb), ...op.get(bjStep), ...op.add, ...op.set(pb),
+    ...op.get(jj), ...op.i32(1), ...op.sub, ...op.tee(jj),
+    ...op.brIf(0),
+    ...op.end, // j loop
+    ...op.end, // j block
+    ...fin,
+    ...op.get(c), ...op.i32(lane * U), ...op.add, ...op.tee(c),
+    ...op.get(CB), ...op.ltU, ...op.brIf(0),
+    ...op.end, // c loop
+    ...op.end, // c block
+    ...op.get(o), ...op.get(oStep), ...op.add, ...op.set(o),
+    ...op.get(a), ...op.get(aStep), ...op.add, ...op.set(a),
+    ...op.get(P), ...op.i32(1), ...op.sub, ...op.set(P),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+
 function assemble(): Uint8Array {
   const fmaType = [0x60, ...vec(Array(8).fill([I32])), ...vec([])];
-  const bodies = [fmaBody(16, 4), fmaBody(16, 1), fmaBody(4, 1)];
-  const code = bodies.map((body) => {
-    const fn = [...vec([[...uleb(1), I32]]), ...body, ...op.end];
+  const rowType = [0x60, ...vec(Array(10).fill([I32])), ...vec([])];
+  const fmaLocals = vec([[...uleb(1), I32]]);
+  const rowLocals = (t: number, U: number) => vec([[...uleb(4), I32], [...uleb(U), t]]);
+  const funcs: Array<[number, number[], number[]]> = [
+    [0, fmaLocals, fmaBody(16, 4)], [0, fmaLocals, fmaBody(16, 1)], [0, fmaLocals, fmaBody(4, 1)],
+    [1, rowLocals(V128, 4), rowFmaBody(16, 4)], [1, rowLocals(V128, 1), rowFmaBody(16, 1)], [1, rowLocals(F32, 1), rowFmaBody(4, 1)],
+  ];
+  const code = funcs.map(([, locals, body]) => {
+    const fn = [...locals, ...body, ...op.end];
     return [...uleb(fn.length), ...fn];
   });
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fmaType])),
+    ...section(1, vec([fmaType, rowType])),
     ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...uleb(0)]])),
-    ...section(3, vec(bodies.map(() => uleb(0)))),
+    ...section(3, vec(funcs.map(([t]) => uleb(t)))),
     ...section(7, vec([
       [...str("fma16"), 0x00, ...uleb(0)],
       [...str("fma4"), 0x00, ...uleb(1)],
       [...str("fma1"), 0x00, ...uleb(2)],
+      [...str("row16"), 0x00, ...uleb(3)],
+      [...str("row4"), 0x00, ...uleb(4)],
+      [...str("row1"), 0x00, ...uleb(5)],
     ])),
     ...section(10, vec(code)),
   ];
   return new Uint8Array(bytes);
 }
 
+type RowFn = (o: number, a: number, b: number, P: number, CB: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number) => void;
 type FmaFn = (o: number, a: number, b: number, P: number, CB: number, oStep: number, aStep: number, bStep: number) => void;
 
 export interface Simd {
@@ -148,6 +212,11 @@ export interface Simd {
    * shared memory (4-byte aligned); steps and C count float32 elements.
    */
   fma(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, bStep: number): void;
+  /**
+   * o[p·oStep + c] += Σ_{j<J} a[p·aStep + j·ajStep + c] · b[j·bjStep + c] for p < P, c < C: a row of taps summed
+   * in registers (one read-modify-write of o per J taps).
+   */
+  rowFma(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
 }
 
 /** The parts of `WebAssembly` used here (the ES2022 lib has no WebAssembly typings and the lab uses no DOM lib). */
@@ -169,7 +238,8 @@ export function simdFor(memory: WasmMemory): Simd {
   const fma16 = inst.exports.fma16 as FmaFn;
   const fma4 = inst.exports.fma4 as FmaFn;
   const fma1 = inst.exports.fma1 as FmaFn;
-  const simd: Simd = {
+  const row16 = inst.exports.row16 as RowFn, row4 = inst.exports.row4 as RowFn, row1 = inst.exports.row1 as RowFn;
+  const simd = {
     fma(o, a, b, P, C, oStep, aStep, bStep) {
       if (P <= 0 || C <= 0) return;
       const os = oStep * 4, as = aStep * 4, bs = bStep * 4;
@@ -185,6 +255,21 @@ export function simdFor(memory: WasmMemory): Simd {
         fma1(o + d, a + d, b + d, P, (C - c4) * 4, os, as, bs);
       }
     },
+  } as Simd;
+  simd.rowFma = (o, a, b, P, C, oStep, aStep, J, ajStep, bjStep) => {
+    if (P <= 0 || C <= 0) return;
+    const os = oStep * 4, as = aStep * 4, aj = ajStep * 4, bj = bjStep * 4;
+    const c16 = C - (C % 16);
+    if (c16 > 0) row16(o, a, b, P, c16 * 4, os, as, J, aj, bj);
+    const c4 = C - (C % 4);
+    if (c4 > c16) {
+      const d = c16 * 4;
+      row4(o + d, a + d, b + d, P, (c4 - c16) * 4, os, as, J, aj, bj);
+    }
+    if (C > c4) {
+      const d = c4 * 4;
+      row1(o + d, a + d, b + d, P, (C - c4) * 4, os, as, J, aj, bj);
+    }
   };
   cache.set(memory, simd);
   return simd;
