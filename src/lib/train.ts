@@ -85,10 +85,9 @@ export class Trainer {
     }
   }
 
-  /** One optimisation step; returns its log row. Throws on a non-finite loss (weights untouched). */
-  trainStep(): LogRow {
-    const t0 = Date.now();
-    const { cfg, rng } = this;
+  /** Draws one training batch's randomness (images, timesteps, coordinate subsets, noise) from `rng`. */
+  private drawBatch(rng: Rng) {
+    const { cfg } = this;
     const B = cfg.train.batchSize, r = cfg.model.resolution, C = cfg.model.channels;
     const N = this.data.shape[0];
     const idx = Array.from({ length: B }, () => rng.int(N));
@@ -96,24 +95,39 @@ export class Trainer {
     const size = { ratio: cfg.train.coordRatio };
     const set = cfg.train.coordSampler === "qmc" ? qmcSubset(rng, B, r, r, size) : uniformSubset(rng, B, r, r, size);
     const xi = rng.normalTensor<tf.Rank.R4>([B, r, r, C]);
-    const dropRng = rng.fork();
-    const ctx = this.net.context(set);
-    const param = parameterisation(cfg.diffusion.parameterisation);
+    return { idx, ts, set, xi };
+  }
+
+  /**
+   * The batch's network inputs and targets at the sampled points: x_t (Eq. 11) and the parameterisation's target
+   * (Tξ for mollified ε, Eq. 46), both built on the full grid and gathered at the subset. [B,M,C] each.
+   */
+  private pointsOf(batch: ReturnType<Trainer["drawBatch"]>): [tf.Tensor3D, tf.Tensor3D] {
+    const param = parameterisation(this.cfg.diffusion.parameterisation);
     const pctx = { schedule: this.schedule, mollifier: this.mollifier };
-    const t = tf.tensor1d(ts, "int32");
-    const [xtPts, targetPts] = tf.tidy(() => {
-      const x0 = imageBatch(this.data, idx);
-      const xt = qSample(x0, xi, ts, this.schedule, this.mollifier);
-      const target = param.target(x0, xi, ts, pctx);
-      return [gatherPoints(xt, set), gatherPoints(target, set)];
+    return tf.tidy(() => {
+      const x0 = imageBatch(this.data, batch.idx);
+      const xt = qSample(x0, batch.xi, batch.ts, this.schedule, this.mollifier);
+      const target = param.target(x0, batch.xi, batch.ts, pctx);
+      return [gatherPoints(xt, batch.set), gatherPoints(target, batch.set)];
     });
+  }
+
+  /** One optimisation step; returns its log row. Throws on a non-finite loss (weights untouched). */
+  trainStep(): LogRow {
+    const t0 = Date.now();
+    const batch = this.drawBatch(this.rng);
+    const dropRng = this.rng.fork();
+    const ctx = this.net.context(batch.set);
+    const t = tf.tensor1d(batch.ts, "int32");
+    const [xtPts, targetPts] = this.pointsOf(batch);
     const { value, grads } = tf.variableGrads(
       () => mse(this.net.apply(xtPts, ctx, t, { dropoutRng: dropRng }), targetPts),
       this.net.params.variables(),
     );
     const loss = value.dataSync()[0];
     let gradNorm = NaN;
-    const lr = learningRate(cfg, this.step);
+    const lr = learningRate(this.cfg, this.step);
     if (Number.isFinite(loss)) {
       const byName: Record<string, tf.Tensor> = {};
       const vars = this.net.params.variables();
@@ -125,9 +139,9 @@ export class Trainer {
       const norm = this.adam.apply(byName, lr);
       gradNorm = norm.dataSync()[0];
       norm.dispose();
-      this.ema.params.emaUpdate(this.net.params, cfg.train.emaDecay);
+      this.ema.params.emaUpdate(this.net.params, this.cfg.train.emaDecay);
     }
-    tf.dispose([value, xi, t, xtPts, targetPts]);
+    tf.dispose([value, batch.xi, t, xtPts, targetPts]);
     tf.dispose(Object.values(grads));
     ctx.dispose();
     if (!Number.isFinite(loss)) {
@@ -137,6 +151,28 @@ export class Trainer {
     const sec = (Date.now() - t0) / 1000;
     this.wallSeconds += sec;
     return { step: this.step, loss, lr, gradNorm, sec };
+  }
+
+  /**
+   * The loss of the current (or EMA) weights on `nBatches` batches drawn from `Rng(seed)` — the same batches for
+   * the same seed, so two calls compare weights, not luck. No update, no dropout.
+   */
+  evalLoss(seed: number, nBatches = 4, which: "net" | "ema" = "net"): number {
+    const rng = new Rng(seed);
+    const net = which === "ema" ? this.ema : this.net;
+    let total = 0;
+    for (let i = 0; i < nBatches; i++) {
+      const batch = this.drawBatch(rng);
+      const ctx = net.context(batch.set);
+      const [xtPts, targetPts] = this.pointsOf(batch);
+      total += tf.tidy(() => {
+        const t = tf.tensor1d(batch.ts, "int32");
+        return mse(net.apply(xtPts, ctx, t, { dropoutRng: null }), targetPts).dataSync()[0];
+      });
+      tf.dispose([batch.xi, xtPts, targetPts]);
+      ctx.dispose();
+    }
+    return total / nBatches;
   }
 
   save(file: string): void {
