@@ -14,7 +14,8 @@
  *   g_N(k) = exp(−σ² π² k² / (2 N²)) = exp(−π² k² stdRef² / (2 resRef²)),
  * which depends only on the continuous frequency k (not on N): the same T at every resolution.
  * The 2D response is g(k_h)·g(k_w) (the Gaussian is separable), and T = Dᵗ diag(g) D per axis with D the
- * orthonormal DCT-II matrix — a symmetric matrix, applied with matMuls.
+ * orthonormal DCT-II matrix — a symmetric matrix, applied with 2D matMuls: one dense [H·W, H·W] matrix on small
+ * grids (≤ DENSE_MAX_PIXELS), per-axis matrices otherwise.
  *
  * Wiener filter (undoing T on a sampled Tx₀). For y = T x + n with signal power S and noise power N per DCT
  * coefficient, the MMSE linear inverse is W = G·S/(G²·S + N) = G / (G² + N/S). As in the authors' code, the
@@ -76,19 +77,64 @@ export function noiseMultiplier(r: number | readonly [number, number], r0: numbe
   return rr / r0;
 }
 
-/** x [B, H, W, C] multiplied along H by M [H, H]: y[b,i,w,c] = Σ_j M[i,j] x[b,j,w,c]. */
-function alongH(x: tf.Tensor4D, M: tf.Tensor3D): tf.Tensor4D {
-  const [B, H, W, C] = x.shape;
-  return tf.matMul(M, tf.reshape(x, [B, H, W * C])).reshape([B, H, W, C]) as tf.Tensor4D;
+/** Grids with at most this many pixels apply each operator as one dense [H·W, H·W] matMul. */
+export const DENSE_MAX_PIXELS = 256;
+
+/**
+ * A linear operator on H×W grids, stored either as one dense matrix K [H·W, H·W] (small grids) or as the per-axis
+ * pair (M_H [H,H], M_W [W,W]) with K = M_H ⊗ M_W. Stored TRANSPOSED (rows · Mᵗ is one 2D matMul), float32, kept.
+ */
+type GridOp = { kind: "dense"; Kt: tf.Tensor2D } | { kind: "separable"; MHt: tf.Tensor2D; MWt: tf.Tensor2D };
+
+function keep2d(a: Float64Array, n: number, m: number, transpose: boolean): tf.Tensor2D {
+  const out = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[transpose ? j * n + i : i * m + j] = a[i * m + j];
+  // cached operators may be created lazily inside a caller's tf.tidy and must outlive it
+  return tf.keep(tf.tensor2d(out, transpose ? [m, n] : [n, m]));
 }
 
-/** x [B, H, W, C] multiplied along W by M [W, W]. */
-function alongW(x: tf.Tensor4D, M: tf.Tensor3D): tf.Tensor4D {
-  const [B, H, W, C] = x.shape;
-  return tf.matMul(M, tf.reshape(x, [B * H, W, C])).reshape([B, H, W, C]) as tf.Tensor4D;
+/** K = A ⊗ B for row-major float64 matrices A [H,H], B [W,W]. */
+function kron(A: Float64Array, H: number, B: Float64Array, W: number): Float64Array {
+  const n = H * W;
+  const K = new Float64Array(n * n);
+  for (let i = 0; i < H; i++)
+    for (let k = 0; k < H; k++) {
+      const a = A[i * H + k];
+      for (let j = 0; j < W; j++) for (let l = 0; l < W; l++) K[(i * W + j) * n + (k * W + l)] = a * B[j * W + l];
+    }
+  return K;
 }
 
-/** T on one H×W grid: cached float32 matrices, `dispose()` frees them. */
+/** x [B,H,W,C] → rows [B·C, H·W]-shaped view (transposes only when C > 1). */
+function toRows(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, H, W, C] = x.shape;
+  return C === 1 ? tf.reshape(x, [B, H, W]) : tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [B * C, H, W]);
+}
+function fromRows(y: tf.Tensor, B: number, H: number, W: number, C: number): tf.Tensor4D {
+  return C === 1 ? tf.reshape(y, [B, H, W, 1]) : tf.transpose(tf.reshape(y, [B, C, H, W]), [0, 2, 3, 1]);
+}
+
+/** y = K x on every (batch, channel) image of x [B,H,W,C]; matMuls and transposes only (fast on every backend). */
+function applyOp(op: GridOp, x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    const rows = toRows(x); // [B·C, H, W]
+    if (op.kind === "dense") return fromRows(tf.matMul(tf.reshape(rows, [B * C, H * W]), op.Kt), B, H, W, C);
+    // along W: rows (b,c,h) · M_Wᵗ; along H: transpose to (b,c,w) rows · M_Hᵗ
+    const yW = tf.reshape(tf.matMul(tf.reshape(rows, [B * C * H, W]), op.MWt), [B * C, H, W]);
+    const yWt = tf.reshape(tf.transpose(yW, [0, 2, 1]), [B * C * W, H]);
+    const yH = tf.transpose(tf.reshape(tf.matMul(yWt, op.MHt), [B * C, W, H]), [0, 2, 1]);
+    return fromRows(yH, B, H, W, C);
+  });
+}
+
+function disposeOp(op: GridOp | null): void {
+  if (!op) return;
+  if (op.kind === "dense") op.Kt.dispose();
+  else tf.dispose([op.MHt, op.MWt]);
+}
+
+/** T on one H×W grid: cached float32 operators, `dispose()` frees them. */
 export class GridMollifier {
   readonly H: number;
   readonly W: number;
@@ -99,16 +145,16 @@ export class GridMollifier {
   readonly gainH: Float64Array;
   readonly gainW: Float64Array;
   readonly isIdentity: boolean;
-  // [1, N, N] float32 operators (broadcast over batch in matMul)
-  private readonly tH: tf.Tensor3D | null;
-  private readonly tW: tf.Tensor3D | null;
-  private invH: tf.Tensor3D | null = null;
-  private invW: tf.Tensor3D | null = null;
-  private dH: tf.Tensor3D | null = null;
-  private dW: tf.Tensor3D | null = null;
-  private dHt: tf.Tensor3D | null = null;
-  private dWt: tf.Tensor3D | null = null;
-  private readonly wienerGains = new Map<number, tf.Tensor3D>();
+  /** true when operators are single dense matrices (H·W ≤ DENSE_MAX_PIXELS) */
+  readonly dense: boolean;
+  private readonly DH: Float64Array;
+  private readonly DW: Float64Array;
+  private tOp: GridOp | null = null;
+  private invOp: GridOp | null = null;
+  private dctOp: GridOp | null = null;
+  private idctOp: GridOp | null = null;
+  private readonly wienerOps = new Map<number, GridOp>();
+  private readonly wienerGainTensors = new Map<number, tf.Tensor3D>();
   private disposed = false;
 
   constructor(H: number, W: number, stdH: number, stdW: number) {
@@ -118,19 +164,18 @@ export class GridMollifier {
     this.stdH = stdH;
     this.stdW = stdW;
     this.isIdentity = stdH === 0 && stdW === 0;
+    this.dense = H * W <= DENSE_MAX_PIXELS;
     this.gainH = gaussianDctGain(H, stdH);
     this.gainW = gaussianDctGain(W, stdW);
-    if (this.isIdentity) {
-      this.tH = this.tW = null;
-    } else {
-      this.tH = this.operator(H, this.gainH);
-      this.tW = this.operator(W, this.gainW);
-    }
+    this.DH = dctMatrix(H);
+    this.DW = dctMatrix(W);
   }
 
-  // Cached tensors are kept: they may be created lazily inside a caller's tf.tidy and must outlive it.
-  private operator(N: number, d: Float64Array): tf.Tensor3D {
-    return tf.keep(tf.tensor3d(Float32Array.from(conjugateDiag(dctMatrix(N), d, N)), [1, N, N]));
+  /** The operator with per-axis matrices A [H,H], B [W,W] (float64), as dense kron or separable. */
+  private makeOp(A: Float64Array, B: Float64Array): GridOp {
+    const { H, W } = this;
+    if (this.dense) return { kind: "dense", Kt: keep2d(kron(A, H, B, W), H * W, H * W, true) };
+    return { kind: "separable", MHt: keep2d(A, H, H, true), MWt: keep2d(B, W, W, true) };
   }
 
   private check(x: tf.Tensor): void {
@@ -143,46 +188,41 @@ export class GridMollifier {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     this.check(x);
     if (this.isIdentity) return tf.clone(x);
-    return tf.tidy(() => alongW(alongH(x, this.tH!), this.tW!));
+    if (!this.tOp) this.tOp = this.makeOp(conjugateDiag(this.DH, this.gainH, this.H), conjugateDiag(this.DW, this.gainW, this.W));
+    return applyOp(this.tOp, x);
   }
 
   /** T⁻¹ x, exact on the grid (ill-conditioned for wide kernels: gain ≥ exp(−σ²π²/2) per axis). */
   inverse(x: tf.Tensor4D): tf.Tensor4D {
     this.check(x);
     if (this.isIdentity) return tf.clone(x);
-    if (!this.invH) {
-      this.invH = this.operator(this.H, this.gainH.map((g) => 1 / g));
-      this.invW = this.operator(this.W, this.gainW.map((g) => 1 / g));
-    }
-    return tf.tidy(() => alongW(alongH(x, this.invH!), this.invW!));
+    if (!this.invOp)
+      this.invOp = this.makeOp(
+        conjugateDiag(this.DH, this.gainH.map((g) => 1 / g), this.H),
+        conjugateDiag(this.DW, this.gainW.map((g) => 1 / g), this.W),
+      );
+    return applyOp(this.invOp, x);
   }
 
   /** 2D DCT-II of x [B, H, W, C] → coefficients [B, H(k_h), W(k_w), C]. */
   dct(x: tf.Tensor4D): tf.Tensor4D {
     this.check(x);
-    this.ensureDct();
-    return tf.tidy(() => alongW(alongH(x, this.dH!), this.dW!));
+    if (!this.dctOp) this.dctOp = this.makeOp(this.DH, this.DW);
+    return applyOp(this.dctOp, x);
   }
 
   /** inverse of `dct` */
   idct(X: tf.Tensor4D): tf.Tensor4D {
     this.check(X);
-    this.ensureDct();
-    return tf.tidy(() => alongW(alongH(X, this.dHt!), this.dWt!));
-  }
-
-  private ensureDct(): void {
-    if (this.dH) return;
-    const mk = (N: number, transpose: boolean) => {
-      const D = dctMatrix(N);
-      const out = new Float32Array(N * N);
-      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) out[i * N + j] = transpose ? D[j * N + i] : D[i * N + j];
-      return tf.keep(tf.tensor3d(out, [1, N, N]));
-    };
-    this.dH = mk(this.H, false);
-    this.dW = mk(this.W, false);
-    this.dHt = mk(this.H, true);
-    this.dWt = mk(this.W, true);
+    if (!this.idctOp) {
+      const tr = (D: Float64Array, N: number) => {
+        const o = new Float64Array(N * N);
+        for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) o[i * N + j] = D[j * N + i];
+        return o;
+      };
+      this.idctOp = this.makeOp(tr(this.DH, this.H), tr(this.DW, this.W));
+    }
+    return applyOp(this.idctOp, X);
   }
 
   /** Wiener gain W(k) = G/(G² + invSnr²) as float64 [H·W] (row-major k_h, k_w). */
@@ -204,10 +244,28 @@ export class GridMollifier {
     this.check(x);
     if (this.isIdentity) return tf.clone(x);
     if (!(invSnr > 0)) throw new Error(`invSnr must be > 0 (got ${invSnr}); use inverse() for the exact inverse`);
-    let gain = this.wienerGains.get(invSnr);
+    const { H, W } = this;
+    if (this.dense) {
+      // one dense matrix D2ᵗ diag(W(k)) D2, D2 = D_H ⊗ D_W
+      let op = this.wienerOps.get(invSnr);
+      if (!op) {
+        const n = H * W, D2 = kron(this.DH, H, this.DW, W), wg = this.wienerGain(invSnr);
+        const K = new Float64Array(n * n);
+        for (let p = 0; p < n; p++)
+          for (let q = p; q < n; q++) {
+            let acc = 0;
+            for (let k = 0; k < n; k++) acc += D2[k * n + p] * wg[k] * D2[k * n + q];
+            K[p * n + q] = K[q * n + p] = acc;
+          }
+        op = { kind: "dense", Kt: keep2d(K, n, n, true) };
+        this.wienerOps.set(invSnr, op);
+      }
+      return applyOp(op, x);
+    }
+    let gain = this.wienerGainTensors.get(invSnr);
     if (!gain) {
-      gain = tf.keep(tf.tensor3d(Float32Array.from(this.wienerGain(invSnr)), [this.H, this.W, 1]));
-      this.wienerGains.set(invSnr, gain);
+      gain = tf.keep(tf.tensor3d(Float32Array.from(this.wienerGain(invSnr)), [H, W, 1]));
+      this.wienerGainTensors.set(invSnr, gain);
     }
     const g = gain;
     return tf.tidy(() => this.idct(tf.mul(this.dct(x), g) as tf.Tensor4D));
@@ -216,23 +274,16 @@ export class GridMollifier {
   /** Dense float64 matrix of T on one channel, [H·W, H·W] row-major over (h, w) — for tests and analysis. */
   denseMatrix(): Float64Array {
     const { H, W } = this;
-    const MH = conjugateDiag(dctMatrix(H), this.gainH, H);
-    const MW = conjugateDiag(dctMatrix(W), this.gainW, W);
-    const n = H * W;
-    const out = new Float64Array(n * n);
-    for (let i = 0; i < H; i++)
-      for (let j = 0; j < W; j++)
-        for (let k = 0; k < H; k++)
-          for (let l = 0; l < W; l++) out[(i * W + j) * n + (k * W + l)] = MH[i * H + k] * MW[j * W + l];
-    return out;
+    return kron(conjugateDiag(this.DH, this.gainH, H), H, conjugateDiag(this.DW, this.gainW, W), W);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const ts = [this.tH, this.tW, this.invH, this.invW, this.dH, this.dW, this.dHt, this.dWt, ...this.wienerGains.values()];
-    tf.dispose(ts.filter((t): t is tf.Tensor3D => t != null));
-    this.wienerGains.clear();
+    for (const op of [this.tOp, this.invOp, this.dctOp, this.idctOp, ...this.wienerOps.values()]) disposeOp(op);
+    tf.dispose([...this.wienerGainTensors.values()]);
+    this.wienerOps.clear();
+    this.wienerGainTensors.clear();
   }
 }
 

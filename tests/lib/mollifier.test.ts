@@ -88,13 +88,14 @@ describe("mollifier (∞-Diff §3.2)", () => {
     }
   });
 
-  it("equals the dense reference operator on the whole grid (border included), batch and channels", async () => {
-    const H = 6, W = 9, B = 2, C = 3;
-    const m = new Mollifier({ stdRef: 1, resRef: 6 });
+  it("equals the dense reference operator on the whole grid (border included), batch and channels; dense and separable paths", async () => {
+   for (const [H, W] of [[6, 9], [18, 27]]) { // 54 px: one dense matrix; 486 px: per-axis matrices
+    const B = 2, C = 3;
+    const m = new Mollifier({ stdRef: 1, resRef: 6 }); // σ = (H/6, W/6) px
     const rng = new Rng(2);
     const x = rng.normals(B * H * W * C);
     const y = await tf.tidy(() => m.apply(tf.tensor4d(x, [B, H, W, C]))).data();
-    const T = refT2d(H, W, 1, 1.5);
+    const T = refT2d(H, W, H / 6, W / 6);
     let err = 0;
     for (let b = 0; b < B; b++)
       for (let c = 0; c < C; c++) {
@@ -105,7 +106,9 @@ describe("mollifier (∞-Diff §3.2)", () => {
       }
     assert.ok(err < 1e-5, `max err ${err}`);
     assert.ok(maxAbsDiff(m.at(H, W).denseMatrix(), T.a) < 1e-12);
+    assert.equal(m.at(H, W).dense, H * W <= 256);
     m.dispose();
+   }
   });
 
   it("is symmetric: <Tx, y> = <x, Ty>", async () => {
@@ -195,6 +198,7 @@ describe("mollifier (∞-Diff §3.2)", () => {
     const g = new GridMollifier(4, 4, 1, 1);
     const bad = tf.zeros([1, 4, 5, 1]) as tf.Tensor4D;
     assert.throws(() => g.apply(bad), /expected/);
+    tf.tidy(() => g.wiener(g.apply(tf.zeros([1, 4, 4, 1]) as tf.Tensor4D))); // operators built lazily, kept past the tidy
     const before = tf.memory().numTensors;
     g.dispose();
     assert.ok(tf.memory().numTensors < before);
