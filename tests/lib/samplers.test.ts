@@ -141,6 +141,19 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     x.dispose();
   });
 
+  it("clipTx0 keeps the predicted Tx₀ in [−1, 1] (and Tξ consistent with it)", async () => {
+    // a denoiser predicting Tξ = −5·x_t makes Tx̂₀ = (1 + 5√(1−ᾱ))x_t/√ᾱ, far outside [−1, 1]
+    const wild: Denoiser = (x) => tf.mul(x, -5) as tf.Tensor4D;
+    const xT = tf.fill([2, H, W, 1], 0.2) as tf.Tensor4D;
+    const ts = spacedTimesteps(1000, 10);
+    const clipped = await ddim(wild, xT, ts, { schedule: sch, mollifier: moll, clipTx0: true });
+    const free = await ddim(wild, xT, ts, { schedule: sch, mollifier: moll });
+    const c = await clipped.Tx0.data(), f = await free.Tx0.data();
+    assert.ok(Math.max(...Array.from(c, Math.abs)) <= 1 + 1e-6, "clipped within [−1, 1]");
+    assert.ok(Math.max(...Array.from(f, Math.abs)) > 2, "unclipped escapes (the check can fail)");
+    tf.dispose([xT, clipped.Tx0, clipped.x0, free.Tx0, free.x0]);
+  });
+
   it("does not leak: ddpm / ddim (η>0) / ddimInvert / early-stopped generators, intermediates", async () => {
     const small = spacedTimesteps(1000, 5);
     const x = tf.randomNormal([3, H, W, 1], 0, 0.3, "float32", 3) as tf.Tensor4D;
