@@ -7,6 +7,8 @@ import { Command } from "./command";
 import { UsageError } from "./errors";
 import { COMMANDS } from "./commands";
 
+const USER_ERRORS = new Set(["ConfigError", "CheckpointError"]);
+
 function mainHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(16)}${c.summary}`).join("\n");
   return `usage: infty <command> [options]\n\ncommands:\n${rows}\n\n'infty <command> --help' for a command's options.`;
@@ -32,7 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error;
-    if (e instanceof UsageError) {
+    // bad input named by the library's own error types is the user's to fix: one line, exit 2
+    if (e instanceof UsageError || (e && USER_ERRORS.has(e.name))) {
       console.error(`infty ${name}: ${e.message}`);
       return 2;
     }

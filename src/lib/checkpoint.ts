@@ -44,16 +44,24 @@ export function saveCheckpoint(file: string, ckpt: Checkpoint): void {
   writeFileAtomic(file, body);
 }
 
+/** A missing, unreadable or corrupt checkpoint (a user-input problem, reported in one line). */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
 /** Reads a checkpoint; a missing, truncated or foreign file throws a one-line error naming the file. */
 export function loadCheckpoint(file: string): Checkpoint {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
   } catch (e) {
-    throw new Error(`cannot read checkpoint ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CheckpointError(`cannot read checkpoint ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const bad = (why: string): never => {
-    throw new Error(`corrupt checkpoint ${file}: ${why}`);
+    throw new CheckpointError(`corrupt checkpoint ${file}: ${why}`);
   };
   if (buf.length < 12 || buf.subarray(0, 8).toString("ascii") !== MAGIC) bad("not an ∞-Diff lab checkpoint");
   const hlen = buf.readUInt32LE(8);
