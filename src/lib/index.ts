@@ -31,3 +31,6 @@ export * from "./data";
 export * from "./eval";
 export * from "./sample";
 export * from "./npy";
+export * from "./mc-integration";
+export * from "./discretisation-invariance";
+export * from "./export";

@@ -4,5 +4,6 @@ import { trainFeatures } from "./train-features";
 import { trainCommand } from "./train";
 import { sampleCommand } from "./sample";
 import { evalCommand } from "./eval";
+import { exportCommand } from "./export";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, trainFeatures];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, trainFeatures];

@@ -10,6 +10,7 @@ import { flagsHelp, FlagSpecs, parseFlags } from "../args";
 import { initBackend } from "../../lib/backend";
 import { parseConfig, resolveConfig, ConfigError, LabConfig } from "../../lib/config";
 import { train, CHECKPOINT_FILE, NonFiniteLossError } from "../../lib/train";
+import { recordCommand } from "../../lib/export";
 
 const FLAGS: FlagSpecs = {
   config: { kind: "string", help: "JSON config file (keys: model, diffusion, train; defaults fill the rest)" },
@@ -60,6 +61,7 @@ export const trainCommand: Command = {
       }
     }
     await initBackend(f.backend as string | undefined);
+    recordCommand(runDir, ["infty", "train", ...argv]);
     try {
       const res = await train({ runDir, config, steps: f.steps as number | undefined, progress: !f.quiet });
       const last = res.rows[res.rows.length - 1];
