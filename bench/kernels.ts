@@ -27,11 +27,11 @@ function randn(rng: Rng, shape: number[]): tf.Tensor {
   return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape);
 }
 
-function convCase(backward: boolean): Case {
-  const [B, H, W, C, K, k] = [16, 32, 32, 64, 64, 3];
+function convCase(backward: boolean, B: number): Case {
+  const [H, W, C, K, k] = [32, 32, 64, 64, 3];
   const fwd = 2 * B * H * W * K * C * k * k;
   return {
-    name: `conv2d 3x3 B=16 32x32 64→64 ${backward ? "fwd+bwd" : "fwd"}`,
+    name: `conv2d 3x3 B=${B} 32x32 64→64 ${backward ? "fwd+bwd" : "fwd"}`,
     flops: backward ? 3 * fwd : fwd,
     setup(rng) {
       const x = randn(rng, [B, H, W, C]) as tf.Tensor4D, w = randn(rng, [k, k, C, K]) as tf.Tensor4D;
@@ -46,11 +46,11 @@ function convCase(backward: boolean): Case {
   };
 }
 
-function depthwiseCase(backward: boolean): Case {
-  const [B, H, W, C, k] = [16, 32, 32, 64, 7];
+function depthwiseCase(backward: boolean, B: number): Case {
+  const [H, W, C, k] = [32, 32, 64, 7];
   const fwd = 2 * B * H * W * C * k * k;
   return {
-    name: `depthwise 7x7 B=16 32x32 C=64 ${backward ? "fwd+bwd" : "fwd"}`,
+    name: `depthwise 7x7 B=${B} 32x32 C=64 ${backward ? "fwd+bwd" : "fwd"}`,
     flops: backward ? 3 * fwd : fwd,
     setup(rng) {
       const x = randn(rng, [B, H, W, C]), w = randn(rng, [k, k, C, 1]), r = randn(rng, [B, H, W, C]);
@@ -78,7 +78,8 @@ function matMulCase(): Case {
 
 /** Whether each issue target is met by wall time and by best CPU time (null when wasm was not run). */
 function targetCheck(rows: Array<Record<string, string | number>>): Record<string, { wall: boolean; cpuBest: boolean } | null> {
-  const find = (k: string) => rows.find((r) => r.backend === "wasm" && String(r.kernel).startsWith(k) && String(r.kernel).endsWith("fwd+bwd"));
+  const find = (k: string) =>
+    rows.find((r) => r.backend === "wasm" && String(r.kernel).startsWith(k) && String(r.kernel).endsWith("fwd+bwd"));
   const check = (k: string, target: number) => {
     const r = find(k);
     return r ? { wall: Number(r.gflops) >= target, cpuBest: Number(r.gflopsCpuBest) >= target } : null;
@@ -100,13 +101,16 @@ async function main(): Promise<void> {
   const backends = arg("backends", "wasm,cpu").split(",");
   const reps = Number(arg("reps", "5"));
   const out = path.join(arg("out-dir", "bench"), "kernels.json");
-  const cases = [convCase(false), convCase(true), depthwiseCase(false), depthwiseCase(true), matMulCase()];
+  const casesFor = (B: number) =>
+    [convCase(false, B), convCase(true, B), depthwiseCase(false, B), depthwiseCase(true, B), matMulCase()];
   const rows: Array<Record<string, string | number>> = [];
   for (const be of backends) {
     await initBackend(be, { quiet: true });
-    // the cpu backend is ~25× slower: one timed run is enough to place it
-    const n = be === "cpu" ? 1 : reps;
-    for (const c of cases) {
+    // tfjs-backend-cpu is ~25× slower forward and ~1000× slower through conv gradients (B=16 conv fwd+bwd took
+    // 387 s here): batch 1, one timed run and no warm-up are enough to place it
+    const slow = be === "cpu";
+    const n = slow ? 1 : reps;
+    for (const c of casesFor(slow ? 1 : 16)) {
       const rng = new Rng(1);
       const { step, dispose } = c.setup(rng);
       const run = (): [number, number] => {
@@ -119,7 +123,7 @@ async function main(): Promise<void> {
         tf.dispose(ys);
         return [ms, (cu.user + cu.system) / 1000];
       };
-      run(); // warm-up (kernel setup, heap growth)
+      if (!slow) run(); // warm-up (kernel setup, heap growth)
       const wall: number[] = [], cpu: number[] = [];
       for (let i = 0; i < n; i++) {
         const [w, u] = run();

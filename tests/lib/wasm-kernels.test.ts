@@ -209,6 +209,34 @@ describe("wasm kernels (vs tfjs-backend-cpu)", () => {
     });
   });
 
+  describe("slice (and concat's gradient)", () => {
+    const cases: Array<[Shape, number[], number[]]> = [
+      [[3, 5, 6, 8], [0, 0, 0, 3], [3, 5, 6, 4]], // channel slice
+      [[3, 5, 6, 8], [1, 1, 2, 0], [2, 3, -1, 8]], // spatial, size −1
+      [[4, 7], [1, 0], [2, 7]], // leading axis: one run
+      [[2, 3, 4], [0, 1, 1], [2, 1, 1]], // runs of one element
+    ];
+    for (const [xs, begin, size] of cases) {
+      it(`x ${xs.join("×")} begin ${begin} size ${size}`, async () => {
+        const inputs: Inputs = { x: { shape: xs, values: randn(new Rng(xs.length + begin[1]), xs) } };
+        await expectMatch(inputs, (t) => [tf.slice(t.x, begin, size)], "slice");
+      });
+    }
+    it("int32 slice", async () => {
+      const inputs: Inputs = { x: { shape: [3, 4], values: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), dtype: "int32" } };
+      await expectMatch(inputs, (t) => [tf.cast(tf.slice(t.x, [1, 1], [2, 2]), "float32")], "int32 slice");
+    });
+    it("gradient of a channel concat", async () => {
+      const rng = new Rng(77);
+      const inputs: Inputs = {
+        a: { shape: [2, 3, 4, 5], values: randn(rng, [2, 3, 4, 5]) },
+        b: { shape: [2, 3, 4, 3], values: randn(rng, [2, 3, 4, 3]) },
+        r: { shape: [2, 3, 4, 8], values: randn(rng, [2, 3, 4, 8]) },
+      };
+      await expectMatch(inputs, (t) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, b], 3), t.r)))([t.a, t.b]), "concat grad");
+    });
+  });
+
   it("leaks neither tensors nor wasm heap buffers", async () => {
     await withBackend("wasm", () => {
       const rng = new Rng(11);
@@ -219,7 +247,8 @@ describe("wasm kernels (vs tfjs-backend-cpu)", () => {
         const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
           const y = tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same"), c as tf.Tensor4D, 1, "same");
           const flat = tf.reshape(y, [2, -1]);
-          return tf.sum(tf.gather(tf.matMul(flat, flat, false, true), tf.tensor1d([1, 0, 1], "int32")));
+          const s = tf.slice(y, [0, 1, 0, 1], [2, 2, 3, 2]);
+          return tf.add(tf.sum(tf.gather(tf.matMul(flat, flat, false, true), tf.tensor1d([1, 0, 1], "int32"))), tf.sum(s));
         });
         return g([x, w, d]);
       });

@@ -5,7 +5,7 @@
  * Added (wasm has none): Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter,
  *   DepthwiseConv2dNativeBackpropInput, UnsortedSegmentSum.
  * Replaced (too slow on the training path): Conv2DBackpropInput, DepthwiseConv2dNative, BatchMatMul (transposed
- *   operands), GatherV2. Each is checked against tfjs-backend-cpu in tests/lib/wasm-kernels.test.ts.
+ *   operands), GatherV2, Slice (off the leading axis). Each is checked against tfjs-backend-cpu in tests/lib/wasm-kernels.test.ts.
  */
 import { tf, onWasmReady } from "../backend";
 import { WasmBackend, TensorInfo, memoryOf, runOriginal, saveOriginal } from "./heap";
@@ -14,12 +14,13 @@ import { conv2dBackpropFilter, conv2dBackpropInput } from "./conv2d";
 import { depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseForward } from "./depthwise";
 import { gatherRows, unsortedSegmentSum } from "./gather";
 import { batchMatMul } from "./matmul";
+import { slice } from "./slice";
 
 /** Kernel names the lab registers for wasm (added or replaced). */
 export const LAB_WASM_KERNELS = [
   "Conv2DBackpropFilter", "Conv2DBackpropInput",
   "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput",
-  "BatchMatMul", "GatherV2", "UnsortedSegmentSum",
+  "BatchMatMul", "GatherV2", "UnsortedSegmentSum", "Slice",
 ] as const;
 
 type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> };
@@ -45,6 +46,10 @@ const impls: Record<(typeof LAB_WASM_KERNELS)[number], Impl> = {
       : runOriginal(be, "GatherV2", inputs, attrs),
   UnsortedSegmentSum: (be, _s, { inputs, attrs }) =>
     unsortedSegmentSum(be, inputs.x, inputs.segmentIds, attrs.numSegments as number),
+  Slice: (be, _s, { inputs, attrs }) =>
+    inputs.x.dtype === "string"
+      ? runOriginal(be, "Slice", inputs, attrs)
+      : slice(be, inputs.x, attrs.begin as number[], attrs.size as number[]),
 };
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
