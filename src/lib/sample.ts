@@ -58,6 +58,32 @@ export interface SampleOptions {
   progress?: boolean;
   /** also return the mollified samples Tx₀ */
   keepTx0?: boolean;
+  /**
+   * White noise ξ [n,H,W,C] (unit variance) for the initial state x_T = T(c·ξ), instead of drawing it; with DDIM η = 0
+   * nothing else is random, so nested noise (see `nestedWhiteNoise`) gives the same sample at every resolution.
+   */
+  initialNoise?: Float32Array;
+}
+
+/**
+ * White noise at resolution r that is the area average of one fine field at resolution R (R divisible by r), rescaled
+ * to unit variance: ξ_r = (R/r)·avg(ξ_R). Every r then discretises the same continuous white-noise draw, so DDIM
+ * samples at 14, 28, 56, 112 show the same function (the Fig. 2 analogue). fine [n,R,R,C] → [n,r,r,C].
+ */
+export function nestedWhiteNoise(fine: Float32Array, n: number, R: number, C: number, r: number): Float32Array {
+  if (R % r !== 0) throw new Error(`nestedWhiteNoise: ${R} is not a multiple of ${r}`);
+  const f = R / r;
+  const out = new Float32Array(n * r * r * C);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < r; j++)
+        for (let c = 0; c < C; c++) {
+          let acc = 0;
+          for (let u = 0; u < f; u++)
+            for (let v = 0; v < f; v++) acc += fine[((b * R + i * f + u) * R + j * f + v) * C + c];
+          out[((b * r + i) * r + j) * C + c] = acc / f; // sum/f² · f = sum/f
+        }
+  return out;
 }
 
 export interface SampleOutput {
@@ -76,6 +102,9 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   }
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new Error(`n must be a positive integer, got ${opts.n}`);
   const C = cfg.model.channels;
+  if (opts.initialNoise && opts.initialNoise.length !== opts.n * H * W * C) {
+    throw new Error(`initialNoise has ${opts.initialNoise.length} values, expected ${opts.n}×${H}×${W}×${C}`);
+  }
   const bs = Math.min(opts.batchSize ?? 16, opts.n);
   const steps = opts.steps ?? 100;
   const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
@@ -90,7 +119,11 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   try {
     for (let start = 0; start < opts.n; start += bs) {
       const b = Math.min(bs, opts.n - start);
-      const xT = priorSample([b, H, W, C], rng, mollifier);
+      const xT = opts.initialNoise
+        ? tf.tidy(() => mollifier.apply(tf.mul(
+          tf.tensor4d(opts.initialNoise!.subarray(start * H * W * C, (start + b) * H * W * C), [b, H, W, C]),
+          mollifier.noiseMultiplier(H, W)) as tf.Tensor4D))
+        : priorSample([b, H, W, C], rng, mollifier);
       const common = {
         schedule, mollifier, rng, parameterisation: cfg.diffusion.parameterisation,
         invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,

@@ -4,6 +4,8 @@ import { trainFeatures } from "./train-features";
 import { trainCommand } from "./train";
 import { sampleCommand } from "./sample";
 import { evalCommand } from "./eval";
+import { ablateCommand } from "./ablate";
 import { exportCommand } from "./export";
+import { gridCommand } from "./grid";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, trainFeatures];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand];
