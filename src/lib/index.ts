@@ -34,3 +34,4 @@ export * from "./npy";
 export * from "./mc-integration";
 export * from "./discretisation-invariance";
 export * from "./export";
+export * from "./experiments";

@@ -16,7 +16,7 @@ import { CoordSet, fullGrid } from "../coordinates";
 import { KernelMap } from "../kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
 import { resampleKernel, resampledKernelSize } from "../kernel-resample";
-import { KnnToGrid, GridToPoints } from "../interpolation";
+import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
 import { UNet } from "./unet";
@@ -46,6 +46,12 @@ export class PointContext {
   }
 }
 
+/** What a sparse operator needs of its coordinate set: the kernel map and the set's resolution. */
+export interface OperatorContext {
+  readonly kmap: KernelMap;
+  readonly resolution: number;
+}
+
 /** The spatial operator of a sparse block: depthwise (ours), regular, or nonlinear (Table 2 ablations). */
 class SparseOperatorLayer {
   private readonly kernels: tf.Variable[];
@@ -58,7 +64,7 @@ class SparseOperatorLayer {
     this.biases = Array.from({ length: n }, (_, i) => p.create(`${name}.bias${i}`, [C], { kind: "zeros" }));
   }
   /** feats [B,M,C] on ctx's set; kernels resampled from r₀ to the set's resolution when they differ */
-  apply(feats: tf.Tensor3D, ctx: PointContext, r0: number): tf.Tensor3D {
+  apply(feats: tf.Tensor3D, ctx: OperatorContext, r0: number): tf.Tensor3D {
     const r = ctx.resolution;
     const kernel = (v: tf.Variable): tf.Tensor => {
       if (r === r0) return v;
@@ -116,7 +122,7 @@ class SparseBlock {
     return tf.add(tf.mul(norm.apply(h), tf.add(scale, 1)), shift) as tf.Tensor3D;
   }
   // x [B,M,C], skip [B,M,C] | null, temb [B,E] → [B,M,C]
-  apply(x: tf.Tensor3D, ctx: PointContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null): tf.Tensor3D {
+  apply(x: tf.Tensor3D, ctx: OperatorContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null): tf.Tensor3D {
     if (this.skip) {
       if (!skip) throw new Error("SparseBlock: a skip input is required");
       x = this.skip.apply(tf.concat([x, skip], 2)) as tf.Tensor3D;
@@ -128,9 +134,105 @@ class SparseBlock {
   }
 }
 
+/**
+ * Context of the Table 2 "sparse downsample" network: the set's kernel map plus, per coarser level l = 1…L, a random
+ * subset of the previous level's points (ratio ¼, the U-Net's 2×2 pooling in point count) with its own kernel map.
+ * The subsets are drawn from an Rng seeded by the set's cells, so the same set always gets the same levels
+ * (a full grid at sampling time keeps one hierarchy for every step; training sets differ every step).
+ */
+export class SparseContext implements OperatorContext {
+  readonly kmap: KernelMap;
+  /** per coarse level: the downsample from the level above and the kernel map on the coarse points */
+  readonly levels: { ds: SparseDownsample; ctx: OperatorContext }[] = [];
+  constructor(readonly set: CoordSet, kernelSizes: number[], knn: number) {
+    this.kmap = KernelMap.build(set, kernelSizes[0]);
+    const rng = new Rng(cellsSeed(set));
+    let fine = set;
+    for (let l = 1; l < kernelSizes.length; l++) {
+      const ds = SparseDownsample.build(fine, rng, 0.25, knn);
+      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, kernelSizes[l]), resolution: set.H } });
+      fine = ds.coarse;
+    }
+  }
+  get resolution(): number {
+    return this.set.H;
+  }
+  dispose(): void {
+    this.kmap.dispose();
+    for (const { ds, ctx } of this.levels) { ds.dispose(); ctx.kmap.dispose(); }
+  }
+}
+
+/** FNV-1a over a set's shape and cells: the seed of its sparse-downsample hierarchy. */
+function cellsSeed(set: CoordSet): number {
+  let h = 2166136261;
+  const mix = (v: number) => { h = Math.imul(h ^ (v & 0xffff), 16777619); h = Math.imul(h ^ (v >>> 16), 16777619); };
+  mix(set.B); mix(set.H); mix(set.W); mix(set.M);
+  for (let i = 0; i < set.cells.length; i++) mix(set.cells[i]);
+  return h >>> 0;
+}
+
+/**
+ * The Table 2 "sparse downsample" ablation (§5 Architecture Analysis): instead of kNN-interpolating to a grid and
+ * running a U-Net, the middle of the network is a U-Net-shaped stack of sparse blocks on random coordinate subsets.
+ * Level l has unet.baseChannels·mults[l] channels, unet.blocksPerLevel blocks (with skips on the way up) and a kernel
+ * of (k−1)·2^l + 1 taps per side on the original lattice, so each level doubles the physical extent as the U-Net's
+ * pooling does. Down = selection of the subset, up = kNN inverse-distance from the coarse points (interpolation.ts).
+ * No attention or dropout (the grid U-Net's attnRes/dropoutRes have no meaning on point sets).
+ */
+class SparseLevels {
+  private readonly inProj: Linear;
+  private readonly outProj: Linear;
+  private readonly down: SparseBlock[][] = [];
+  private readonly up: SparseBlock[][] = [];
+  private readonly widen: (Linear | null)[] = [];
+  private readonly narrow: (Linear | null)[] = [];
+  readonly kernelSizes: number[];
+  constructor(p: Params, name: string, cfg: ModelConfig) {
+    const U = cfg.unet.baseChannels, mults = cfg.unet.mults, nb = cfg.unet.blocksPerLevel;
+    const Cl = mults.map((m) => U * m);
+    this.kernelSizes = mults.map((_, l) => (cfg.kernelSize - 1) * 2 ** l + 1);
+    this.inProj = new Linear(p, `${name}.in`, cfg.nf, Cl[0]);
+    for (let l = 0; l < mults.length; l++) {
+      const lcfg: ModelConfig = { ...cfg, nf: Cl[l], kernelSize: this.kernelSizes[l] };
+      this.widen.push(l > 0 ? new Linear(p, `${name}.widen${l}`, Cl[l - 1], Cl[l]) : null);
+      this.down.push(Array.from({ length: nb }, (_, b) => new SparseBlock(p, `${name}.down${l}.${b}`, lcfg, false)));
+      this.up.push(Array.from({ length: nb }, (_, b) => new SparseBlock(p, `${name}.up${l}.${b}`, lcfg, true)));
+      this.narrow.push(l > 0 ? new Linear(p, `${name}.narrow${l}`, Cl[l], Cl[l - 1]) : null);
+    }
+    this.outProj = new Linear(p, `${name}.out`, Cl[0], cfg.nf);
+  }
+  // h [B,M,nf] on ctx.set → [B,M,nf]
+  apply(h: tf.Tensor3D, ctx: SparseContext, temb: tf.Tensor2D): tf.Tensor3D {
+    const L = this.down.length;
+    const lctx = (l: number): OperatorContext => (l === 0 ? ctx : ctx.levels[l - 1].ctx);
+    let x = this.inProj.apply(h) as tf.Tensor3D;
+    const skips: tf.Tensor3D[][] = [];
+    for (let l = 0; l < L; l++) {
+      if (l > 0) x = (this.widen[l] as Linear).apply(ctx.levels[l - 1].ds.down(x)) as tf.Tensor3D;
+      skips.push([]);
+      for (const block of this.down[l]) { x = block.apply(x, lctx(l), temb, null); skips[l].push(x); }
+    }
+    for (let l = L - 1; l >= 0; l--) {
+      for (const block of this.up[l]) x = block.apply(x, lctx(l), temb, skips[l].pop() as tf.Tensor3D);
+      if (l > 0) x = ctx.levels[l - 1].ds.up((this.narrow[l] as Linear).apply(x) as tf.Tensor3D);
+    }
+    return this.outProj.apply(x) as tf.Tensor3D;
+  }
+}
+
+/** The context `InftyDiffNetwork.context` builds: kNN-grid (default) or sparse-downsample levels. */
+export type NetworkContext = PointContext | SparseContext;
+
 export interface NetworkForwardOpts {
   /** an Rng enables dropout (training); null for evaluation */
   dropoutRng: Rng | null;
+  /**
+   * A conditioning embedding [B, timeEmbDim] added to the time embedding, so it reaches every modulated norm (the
+   * sparse blocks' and the U-Net's scale/shift): the diffusion autoencoder's projected z (autoencoder/). Absent for
+   * the unconditional model, whose path and parameters it leaves unchanged.
+   */
+  cond?: tf.Tensor2D;
 }
 
 export class InftyDiffNetwork {
@@ -139,46 +241,58 @@ export class InftyDiffNetwork {
   private readonly timeMlp2: Linear;
   private readonly liftIn: Linear;
   private readonly down: SparseBlock[] = [];
-  private readonly toUnet: Linear;
-  private readonly unet: UNet;
-  private readonly fromUnet: Linear;
+  private readonly toUnet!: Linear;
+  private readonly unet!: UNet;
+  private readonly fromUnet!: Linear;
+  /** the sparse-downsample middle (downsample "sparse"), instead of toUnet → U-Net → fromUnet */
+  private readonly levels: SparseLevels | null = null;
   private readonly up: SparseBlock[] = [];
   private readonly out: Linear;
 
   constructor(readonly cfg: ModelConfig, rng: Rng) {
-    if (cfg.downsample !== "knn-grid") throw new Error(`downsample '${cfg.downsample}' is not implemented by this network`);
     const p = (this.params = new Params(rng));
     const E = cfg.timeEmbDim, C = cfg.nf, U = cfg.unet.baseChannels;
     this.timeMlp1 = new Linear(p, "time.1", E, E);
     this.timeMlp2 = new Linear(p, "time.2", E, E);
     this.liftIn = new Linear(p, "lift", cfg.channels, C);
     for (let i = 0; i < cfg.sparseBlocks; i++) this.down.push(new SparseBlock(p, `down${i}`, cfg, false));
-    this.toUnet = new Linear(p, "toUnet", C, U);
-    this.unet = new UNet(p, "unet", { ...cfg.unet, channels: U, embDim: E });
-    this.fromUnet = new Linear(p, "fromUnet", U, C);
+    if (cfg.downsample === "sparse") this.levels = new SparseLevels(p, "sparse", cfg);
+    else {
+      this.toUnet = new Linear(p, "toUnet", C, U);
+      this.unet = new UNet(p, "unet", { ...cfg.unet, channels: U, embDim: E });
+      this.fromUnet = new Linear(p, "fromUnet", U, C);
+    }
     for (let i = 0; i < cfg.sparseBlocks; i++) this.up.push(new SparseBlock(p, `up${i}`, cfg, true));
     this.out = new Linear(p, "out", C, cfg.channels);
   }
 
   /** The context for a coordinate set: kernel size resampled to the set's resolution (H). */
-  context(set: CoordSet): PointContext {
+  context(set: CoordSet): NetworkContext {
+    if (this.levels) {
+      return new SparseContext(set, this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, set.H)), this.cfg.knnNeighbours);
+    }
     const k = resampledKernelSize(this.cfg.kernelSize, this.cfg.resolution, set.H);
     return new PointContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours);
   }
 
   // x [B,M,channels] values of x_t at ctx.set's points, t int32 [B] → [B,M,channels]
-  apply(x: tf.Tensor3D, ctx: PointContext, t: tf.Tensor1D, opts: NetworkForwardOpts): tf.Tensor3D {
+  apply(x: tf.Tensor3D, ctx: NetworkContext, t: tf.Tensor1D, opts: NetworkForwardOpts): tf.Tensor3D {
     return tf.tidy(() => {
-      const temb = this.timeMlp2.apply(gelu(this.timeMlp1.apply(sinusoidalEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;
+      const tembT = this.timeMlp2.apply(gelu(this.timeMlp1.apply(sinusoidalEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;
+      const temb = opts.cond ? (tf.add(tembT, opts.cond) as tf.Tensor2D) : tembT;
       let h = this.liftIn.apply(x) as tf.Tensor3D;
       const skips: tf.Tensor3D[] = [];
       for (const block of this.down) {
         h = block.apply(h, ctx, temb, null);
         skips.push(h);
       }
-      const grid = ctx.toGrid.apply(this.toUnet.apply(h) as tf.Tensor3D);
-      const g = this.unet.apply(grid, temb, opts);
-      h = this.fromUnet.apply(ctx.fromGrid.apply(g)) as tf.Tensor3D;
+      if (this.levels) h = this.levels.apply(h, ctx as SparseContext, temb);
+      else {
+        const pctx = ctx as PointContext;
+        const grid = pctx.toGrid.apply(this.toUnet.apply(h) as tf.Tensor3D);
+        const g = this.unet.apply(grid, temb, opts);
+        h = this.fromUnet.apply(pctx.fromGrid.apply(g)) as tf.Tensor3D;
+      }
       for (const block of this.up) h = block.apply(h, ctx, temb, skips.pop() as tf.Tensor3D);
       return this.out.apply(h) as tf.Tensor3D;
     });
@@ -195,7 +309,7 @@ export class InftyDiffNetwork {
  * call `dispose()` when done.
  */
 export class GridDenoiser {
-  private readonly contexts = new Map<string, PointContext>();
+  private readonly contexts = new Map<string, NetworkContext>();
   constructor(readonly net: InftyDiffNetwork) {}
   readonly denoise = (xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D => {
     const [B, H, W, C] = xt.shape;

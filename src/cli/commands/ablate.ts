@@ -1,0 +1,82 @@
+/**
+ * `infty ablate <spec> --budget fast|full [--shard i/n] [--results dir]`: runs a declarative sweep (experiments/
+ * <spec>.json: Table 2, Table 3, Fig. 7), one result JSON per run, resumable and shardable; `infty ablate merge
+ * <spec>` builds the table from every complete result file. See docs/experiments.md.
+ */
+import * as path from "path";
+import { Command } from "../command";
+import { UsageError } from "../errors";
+import { flagsHelp, FlagSpecs, parseFlags } from "../args";
+import { initBackend } from "../../lib/backend";
+import { writeFileAtomic } from "../../lib/checkpoint";
+import {
+  loadSpec, expandRuns, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BudgetName, BUDGET_NAMES,
+} from "../../lib/experiments";
+
+const FLAGS: FlagSpecs = {
+  budget: { kind: "string", help: "fast (tiny smoke test) | full (what this machine can run)", default: "full",
+    check: ((v: string) => (BUDGET_NAMES.includes(v as BudgetName) ? null : "must be fast or full")) as never },
+  shard: { kind: "string", help: "i/n: run only the i-th (0-based) of n deterministic shards", default: "0/1" },
+  results: { kind: "string", help: "results root (files go to <results>/<spec>/<hash>.json)", default: "results" },
+  runs: { kind: "string", help: "model runs root (checkpoints; not committed)", default: "runs/ablate" },
+  wait: { kind: "boolean", help: "if the feature net is missing, train, then wait for it and evaluate" },
+  list: { kind: "boolean", help: "list this shard's runs and exit" },
+  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  quiet: { kind: "boolean", help: "no progress bars" },
+};
+
+function load(name: string) {
+  try {
+    return loadSpec(name);
+  } catch (e) {
+    if (e instanceof SpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export const ablateCommand: Command = {
+  name: "ablate",
+  summary: "run the paper's ablations (table2, table3, fig7) as a resumable, shardable sweep; `merge` builds tables",
+  usage: `usage: infty ablate <table2|table3|fig7|spec.json> [--budget fast|full] [--shard i/n] [--results dir]\n` +
+    `       infty ablate merge <spec> [--budget fast|full] [--results dir]\n\n` +
+    `A finished run (results/<spec>/<hash>.json) is never recomputed; an interrupted one resumes from its checkpoint in\n` +
+    `runs/ablate/<trainHash>/. n machines share a sweep with --shard 0/n … --shard n-1/n, then one runs merge.\n\n${flagsHelp(FLAGS)}`,
+  async run(argv: string[]): Promise<void> {
+    const f = parseFlags(argv, FLAGS);
+    const budget = f.budget as BudgetName;
+    const resultsDir = path.resolve(f.results as string);
+    if (f._[0] === "merge") {
+      if (f._.length !== 2) throw new UsageError("usage: infty ablate merge <spec>");
+      const spec = load(f._[1]);
+      const merged = mergeResults(spec, budget, resultsDir);
+      const table = markdownTable(merged, spec);
+      console.log(`## ${spec.title}\n\n${table}`);
+      if (merged.skipped.length) console.error(`skipped ${merged.skipped.length} incomplete file(s): ${merged.skipped.join(", ")}`);
+      if (merged.featureNets.length > 1) console.error(`warning: results measured with ${merged.featureNets.length} different feature nets`);
+      writeFileAtomic(path.join(resultsDir, `${spec.name}.${budget}.merged.json`), JSON.stringify(merged, null, 2) + "\n");
+      writeFileAtomic(path.join(resultsDir, `${spec.name}.${budget}.md`), `## ${spec.title}\n\n${table}\n`);
+      return;
+    }
+    if (f._.length !== 1) throw new UsageError("give one spec: table2, table3, fig7 (or a spec .json), or 'merge <spec>'");
+    const spec = load(f._[0]);
+    let shard;
+    try {
+      shard = parseShard(f.shard as string);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const all = expandRuns(spec, budget);
+    const runs = shardRuns(all, shard);
+    if (f.list) {
+      for (const r of runs) console.log(`${r.hash}  train ${r.trainHash}  ${r.variant}  seed ${r.seed}  ${r.eval.resolution}px  DDIM-${r.eval.ddimSteps}`);
+      return;
+    }
+    await initBackend(f.backend as string | undefined);
+    console.error(`${spec.name} (${budget}): shard ${shard.index}/${shard.count} has ${runs.length} of ${all.length} runs`);
+    const s = await runSweep({
+      spec, budget, runs, resultsDir, runsDir: path.resolve(f.runs as string), progress: !f.quiet, waitForFeatureNet: !!f.wait,
+    });
+    console.error(`${spec.name}: ${s.computed.length} computed, ${s.cached.length} already done, ${s.copied.length} copied` +
+      (s.deferred.length ? `, ${s.deferred.length} trained but not evaluated (no feature net; rerun later)` : ""));
+  },
+};

@@ -1,0 +1,5 @@
+/** Rerunnable experiments: declarative specs, a resumable shardable runner, merging and rendering (docs/experiments.md). */
+export * from "./spec";
+export * from "./runner";
+export * from "./merge";
+export * from "./render";

@@ -1,0 +1,118 @@
+/**
+ * Merging a sweep: read every complete result file of a spec (files written by the runner are complete by
+ * construction; temp files, torn or foreign JSON are skipped and reported), keep the runs the spec plans at the
+ * requested budget, and aggregate per variant (tables) or per evaluation point (Fig. 7) over seeds: mean and sample
+ * standard deviation of FID and KID, and, with a baseline, the training speedup = baseline median step time / this
+ * variant's median step time (means over seeds).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ExperimentSpec, BudgetName, expandRuns } from "./spec";
+import { RunResult, readResult } from "./runner";
+
+export interface MergedRow {
+  variant: string;
+  resolution: number;
+  resolutionMultiplier: number;
+  ddimSteps: number;
+  /** seeds that finished */
+  seeds: number[];
+  /** seeds the spec plans at this budget */
+  plannedSeeds: number;
+  fid: number;
+  fidStd: number | null;
+  kid: number;
+  kidStd: number | null;
+  stepsPerSecond: number;
+  /** training speedup over the spec's baseline variant (null without a baseline or its results) */
+  speedup: number | null;
+  nSamples: number;
+  nTest: number;
+  trainSteps: number;
+  backend: string | null;
+  wallSeconds: number;
+}
+
+export interface MergedTable {
+  spec: string;
+  title: string;
+  budget: BudgetName;
+  budgetNote: string;
+  rows: MergedRow[];
+  /** runs planned but without a complete result */
+  missing: number;
+  planned: number;
+  /** files in the spec's directory that were not complete results (temp, torn, foreign) */
+  skipped: string[];
+  /** distinct feature-net hashes among the results (more than one means the metrics are not comparable) */
+  featureNets: string[];
+}
+
+/** Every complete result in <resultsDir>/<spec>/ (and the names of files that are not). */
+export function readResults(resultsDir: string, spec: string): { results: RunResult[]; skipped: string[] } {
+  const dir = path.join(resultsDir, spec);
+  if (!fs.existsSync(dir)) return { results: [], skipped: [] };
+  const results: RunResult[] = [], skipped: string[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    const r = f.endsWith(".json") ? readResult(path.join(dir, f)) : null;
+    if (r) results.push(r);
+    else skipped.push(f);
+  }
+  return { results, skipped };
+}
+
+function meanStd(xs: number[]): [number, number | null] {
+  const n = xs.length;
+  const m = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return [m, null];
+  return [m, Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1))];
+}
+
+export function mergeResults(spec: ExperimentSpec, budget: BudgetName, resultsDir: string): MergedTable {
+  const plan = expandRuns(spec, budget);
+  const { results, skipped } = readResults(resultsDir, spec.name);
+  const byHash = new Map(results.map((r) => [r.hash, r]));
+  const groups = new Map<string, { key: RunResultKey; results: RunResult[] }>();
+  let missing = 0;
+  for (const p of plan) {
+    const key: RunResultKey = { variant: p.variant, resolution: p.eval.resolution, resolutionMultiplier: p.eval.resolutionMultiplier, ddimSteps: p.eval.ddimSteps };
+    const id = `${p.variant}|${p.eval.resolution}|${p.eval.ddimSteps}`;
+    if (!groups.has(id)) groups.set(id, { key, results: [] });
+    const r = byHash.get(p.hash);
+    if (r) groups.get(id)!.results.push(r);
+    else missing++;
+  }
+  const seedsPlanned = spec.budgets[budget].seeds.length;
+  const rows: MergedRow[] = [];
+  for (const { key, results: rs } of groups.values()) {
+    if (!rs.length) continue;
+    const [fid, fidStd] = meanStd(rs.map((r) => r.metrics.fid));
+    const [kid, kidStd] = meanStd(rs.map((r) => r.metrics.kid));
+    const [medStep] = meanStd(rs.map((r) => r.train.medianStepSeconds));
+    rows.push({
+      ...key, seeds: rs.map((r) => r.seed).sort((a, b) => a - b), plannedSeeds: seedsPlanned,
+      fid, fidStd, kid, kidStd, stepsPerSecond: 1 / medStep, speedup: null,
+      nSamples: rs[0].metrics.nSamples, nTest: rs[0].metrics.nTest, trainSteps: rs[0].train.steps,
+      backend: rs[0].backend, wallSeconds: rs.reduce((a, r) => a + r.wallSeconds, 0),
+    });
+  }
+  if (spec.baseline !== undefined) {
+    for (const row of rows) {
+      const base = rows.find((r) => r.variant === spec.baseline && r.resolution === row.resolution && r.ddimSteps === row.ddimSteps);
+      if (base) row.speedup = row.stepsPerSecond / base.stepsPerSecond;
+    }
+  }
+  const order = spec.variants.map((v) => v.label);
+  rows.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant) || a.resolution - b.resolution || a.ddimSteps - b.ddimSteps);
+  return {
+    spec: spec.name, title: spec.title, budget, budgetNote: spec.budgets[budget].note, rows, missing, planned: plan.length, skipped,
+    featureNets: [...new Set(results.map((r) => r.featureNet.sha256))],
+  };
+}
+
+interface RunResultKey {
+  variant: string;
+  resolution: number;
+  resolutionMultiplier: number;
+  ddimSteps: number;
+}

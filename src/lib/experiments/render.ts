@@ -1,0 +1,91 @@
+/**
+ * Merged results as plain rows beside the paper's numbers (for src/viz/tables.ts `compareRows`, notebooks and the
+ * README's markdown). Pure functions of plain data: no tensors, no files.
+ */
+import { ExperimentSpec } from "./spec";
+import { MergedTable, MergedRow } from "./merge";
+
+export type Cell = string | number | null;
+export type TableRow = Record<string, Cell>;
+
+/** One row per variant: our numbers (mean, std over seeds) and the paper's. Paper-only variants keep null metrics. */
+export function tableRows(merged: MergedTable, spec: ExperimentSpec): TableRow[] {
+  return spec.variants.map((v) => {
+    const r = merged.rows.find((x) => x.variant === v.label && x.resolutionMultiplier === 1);
+    return {
+      variant: v.label,
+      seeds: r ? r.seeds.length : 0,
+      fid: r?.fid ?? null,
+      fidStd: r?.fidStd ?? null,
+      kid: r?.kid ?? null,
+      kidStd: r?.kidStd ?? null,
+      speedup: r?.speedup ?? null,
+      stepsPerSecond: r?.stepsPerSecond ?? null,
+      paperFid: v.paper?.fid ?? null,
+      paperSpeedup: v.paper?.speedup ?? null,
+    };
+  });
+}
+
+/** Our side and the paper's side, keyed by "variant", for `compareRows(ours, paper, "variant", ["FID", "speedup"])`. */
+export function oursAndPaper(merged: MergedTable, spec: ExperimentSpec): { ours: TableRow[]; paper: TableRow[] } {
+  const rows = tableRows(merged, spec);
+  return {
+    ours: rows.filter((r) => r.fid !== null).map((r) => ({ variant: r.variant, FID: r.fid, KID: r.kid, speedup: r.speedup })),
+    paper: spec.variants.filter((v) => v.paper).map((v) => ({ variant: v.label, FID: v.paper?.fid ?? null, speedup: v.paper?.speedup ?? null })),
+  };
+}
+
+/** Fig. 7: FID against DDIM steps, one series per sampling resolution. */
+export function stepsResolutionSeries(merged: MergedTable): { resolution: number; multiplier: number; steps: number[]; fid: number[]; kid: number[] }[] {
+  const byRes = new Map<number, MergedRow[]>();
+  for (const r of merged.rows) {
+    if (!byRes.has(r.resolution)) byRes.set(r.resolution, []);
+    byRes.get(r.resolution)!.push(r);
+  }
+  return [...byRes.entries()].sort((a, b) => a[0] - b[0]).map(([resolution, rs]) => {
+    rs.sort((a, b) => a.ddimSteps - b.ddimSteps);
+    return { resolution, multiplier: rs[0].resolutionMultiplier, steps: rs.map((r) => r.ddimSteps), fid: rs.map((r) => r.fid), kid: rs.map((r) => r.kid) };
+  });
+}
+
+function pm(m: number | null, s: number | null, digits: number): string {
+  if (m === null || !Number.isFinite(m)) return "–";
+  return s === null ? m.toFixed(digits) : `${m.toFixed(digits)} ± ${s.toFixed(digits)}`;
+}
+
+/** A markdown table of the merged results (beside the paper's numbers for tables; a steps × resolution grid for Fig. 7). */
+export function markdownTable(merged: MergedTable, spec: ExperimentSpec): string {
+  const lines: string[] = [];
+  const ev = spec.budgets[merged.budget].eval;
+  const grid = ev.ddimSteps.length * ev.resolutionMultipliers.length > 1;
+  if (grid) {
+    const series = stepsResolutionSeries(merged);
+    const steps = [...new Set(merged.rows.map((r) => r.ddimSteps))].sort((a, b) => a - b);
+    lines.push(`| resolution | ${steps.map((s) => `FID @ ${s} steps`).join(" | ")} |`);
+    lines.push(`|---|${steps.map(() => "---").join("|")}|`);
+    for (const s of series) {
+      lines.push(`| ${s.resolution}×${s.resolution} (${s.multiplier}×) | ${steps.map((st) => {
+        const i = s.steps.indexOf(st);
+        return i < 0 ? "–" : s.fid[i].toFixed(2);
+      }).join(" | ")} |`);
+    }
+  } else {
+    const rows = tableRows(merged, spec);
+    const hasSpeed = spec.baseline !== undefined;
+    lines.push(`| ${spec.baseline !== undefined ? "ratio" : "variant"} | FID (ours) | KID×10³ (ours) | ${hasSpeed ? "speedup (ours) | " : ""}seeds | FID_CLIP (paper) |${hasSpeed ? " speedup (paper) |" : ""}`);
+    lines.push(`|---|---|---|${hasSpeed ? "---|" : ""}---|---|${hasSpeed ? "---|" : ""}`);
+    for (const r of rows) {
+      const kid = r.kid === null ? null : (r.kid as number) * 1000;
+      const kidStd = r.kidStd === null ? null : (r.kidStd as number) * 1000;
+      lines.push(`| ${r.variant} | ${pm(r.fid as number | null, r.fidStd as number | null, 2)} | ${pm(kid, kidStd, 2)} | ` +
+        (hasSpeed ? `${r.speedup === null ? "–" : (r.speedup as number).toFixed(2) + "×"} | ` : "") +
+        `${r.seeds} | ${r.paperFid ?? "–"} |` + (hasSpeed ? ` ${r.paperSpeedup === null ? "–" : r.paperSpeedup + "×"} |` : ""));
+    }
+  }
+  const r0 = merged.rows[0];
+  lines.push("");
+  lines.push(`Budget \`${merged.budget}\`: ${merged.budgetNote}` + (r0 ? ` FID/KID from ${r0.nSamples} samples vs ${r0.nTest} test images (lab feature net), backend ${r0.backend}.` : "") +
+    ` ${merged.planned - merged.missing}/${merged.planned} planned runs complete. Paper: ${spec.paperNote}`);
+  return lines.join("\n");
+}
