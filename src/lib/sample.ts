@@ -144,3 +144,29 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   const shape: [number, number, number, number] = [opts.n, H, W, C];
   return { x0: { images: x0, shape }, Tx0: Tx0 ? { images: Tx0, shape } : undefined, seconds: (Date.now() - t0) / 1000 };
 }
+
+/**
+ * The same samples at several resolutions (Fig. 2 analogue): one fine white-noise draw at the largest resolution R,
+ * area-averaged to each r (`nestedWhiteNoise`), then deterministic DDIM (η = 0). Returns x₀ per resolution, in order.
+ */
+export async function sampleAcrossResolutions(
+  net: InftyDiffNetwork,
+  cfg: LabConfig,
+  opts: { resolutions: number[]; n: number; steps?: number; seed?: number; progress?: boolean },
+): Promise<ImageSet[]> {
+  const R = Math.max(...opts.resolutions);
+  for (const r of opts.resolutions) {
+    if (!Number.isInteger(r) || r < 1 || R % r !== 0) throw new Error(`resolution ${r}: every resolution must divide the largest (${R})`);
+  }
+  const C = cfg.model.channels;
+  const fine = new Rng(opts.seed ?? 0).normals(opts.n * R * R * C);
+  const out: ImageSet[] = [];
+  for (const r of opts.resolutions) {
+    const res = await sampleModel(net, cfg, {
+      resolution: r, n: opts.n, batchSize: opts.n, steps: opts.steps, progress: opts.progress,
+      initialNoise: nestedWhiteNoise(fine, opts.n, R, C, r),
+    });
+    out.push(res.x0);
+  }
+  return out;
+}

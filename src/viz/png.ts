@@ -109,3 +109,28 @@ export function imageGridView(batch: ImageBatch, opts: GridOptions & { scale?: n
 export function escapeHTML(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string);
 }
+
+/**
+ * Images of different sizes side by side: each set [n, r, r, C] is pixel-replicated to the largest side R (R a multiple
+ * of every r) and the result interleaved so row b shows image b of every set. → one batch [n·sets, R, R, C] for
+ * `imageGrid(..., {cols: sets})`. Replication (not interpolation) keeps each resolution's own grid visible.
+ */
+export function sideBySide(sets: Array<{ images: ArrayLike<number>; shape: readonly number[] }>): { data: Float32Array; shape: number[] } {
+  const n = sets[0].shape[0], C = sets[0].shape[3];
+  const R = Math.max(...sets.map((s) => s.shape[1]));
+  const per = R * R * C, data = new Float32Array(n * sets.length * per);
+  sets.forEach((s, k) => {
+    const r = s.shape[1];
+    if (s.shape[0] !== n || s.shape[2] !== r || s.shape[3] !== C || R % r !== 0) {
+      throw new Error(`sideBySide: set ${k} has shape [${s.shape.join(",")}]; need [${n}, r, r, ${C}] with r dividing ${R}`);
+    }
+    const f = R / r;
+    for (let b = 0; b < n; b++) {
+      const base = (b * sets.length + k) * per;
+      for (let i = 0; i < R; i++)
+        for (let j = 0; j < R; j++)
+          for (let c = 0; c < C; c++) data[base + (i * R + j) * C + c] = s.images[((b * r + Math.floor(i / f)) * r + Math.floor(j / f)) * C + c];
+    }
+  });
+  return { data, shape: [n * sets.length, R, R, C] };
+}

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { imageGrid, encodePNG, decodePNG, imageGridView, toByte } from "infty-diff-lab/viz";
+import { imageGrid, encodePNG, decodePNG, imageGridView, toByte, sideBySide } from "infty-diff-lab/viz";
 
 describe("viz: image grids → PNG", () => {
   it("maps [−1, 1] to bytes with rounding and clipping", () => {
@@ -45,5 +45,17 @@ describe("viz: image grids → PNG", () => {
   it("rejects a wrong shape with a message", () => {
     assert.throws(() => imageGrid({ data: new Float32Array(5), shape: [1, 2, 2, 1] }), /5 values for shape \[1,2,2,1\]/);
     assert.throws(() => imageGrid({ data: new Float32Array(8), shape: [1, 2, 2, 2] }), /1 or 3 channels/);
+  });
+});
+
+describe("sideBySide", () => {
+  it("pixel-replicates each set to the largest side and interleaves rows", () => {
+
+    const small = { images: Float32Array.from([0.5, -0.5]), shape: [2, 1, 1, 1] };
+    const big = { images: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), shape: [2, 2, 2, 1] };
+    const out = sideBySide([small, big]);
+    assert.deepEqual(out.shape, [4, 2, 2, 1]);
+    assert.deepEqual(Array.from(out.data), [0.5, 0.5, 0.5, 0.5, 1, 2, 3, 4, -0.5, -0.5, -0.5, -0.5, 5, 6, 7, 8]);
+    assert.throws(() => sideBySide([{ images: new Float32Array(9), shape: [1, 3, 3, 1] }, big]), /need/);
   });
 });

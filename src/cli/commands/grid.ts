@@ -8,10 +8,9 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { flagsHelp, FlagSpecs, parseFlags } from "../args";
 import { initBackend } from "../../lib/backend";
-import { loadModel, sampleModel, nestedWhiteNoise } from "../../lib/sample";
-import { Rng } from "../../lib/rng";
+import { loadModel, sampleAcrossResolutions } from "../../lib/sample";
 import { writeFileAtomic } from "../../lib/checkpoint";
-import { encodePNG, imageGrid } from "../../viz/png";
+import { encodePNG, imageGrid, sideBySide } from "../../viz/png";
 
 const posInt = (v: number) => (v >= 1 ? null : "must be a positive integer");
 const FLAGS: FlagSpecs = {
@@ -24,16 +23,6 @@ const FLAGS: FlagSpecs = {
   backend: { kind: "string", help: "tensorflow | wasm | cpu" },
   quiet: { kind: "boolean", help: "no progress bar" },
 };
-
-/** Pixel replication of [n,r,r,C] to [n,R,R,C] (R a multiple of r). */
-function replicate(x: Float32Array, n: number, r: number, R: number, C: number): Float32Array {
-  const f = R / r, out = new Float32Array(n * R * R * C);
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < R; i++)
-      for (let j = 0; j < R; j++)
-        for (let c = 0; c < C; c++) out[((b * R + i) * R + j) * C + c] = x[((b * r + Math.floor(i / f)) * r + Math.floor(j / f)) * C + c];
-  return out;
-}
 
 export const gridCommand: Command = {
   name: "grid",
@@ -54,24 +43,15 @@ export const gridCommand: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const n = f.n as number, C = model.cfg.model.channels;
-    const fine = new Rng(f.seed as number).normals(n * R * R * C);
-    const columns: Float32Array[] = [];
+    let sets;
     try {
-      for (const r of sides) {
-        const out = await sampleModel(model.net, model.cfg, {
-          resolution: r, n, batchSize: n, steps: f.steps as number, initialNoise: nestedWhiteNoise(fine, n, R, C, r), progress: !f.quiet,
-        });
-        columns.push(replicate(out.x0.images, n, r, R, C));
-      }
+      sets = await sampleAcrossResolutions(model.net, model.cfg, { resolutions: sides, n: f.n as number, steps: f.steps as number, seed: f.seed as number, progress: !f.quiet });
     } finally {
       model.net.dispose();
     }
-    // interleave: row b holds sample b at every resolution
-    const per = R * R * C, all = new Float32Array(n * sides.length * per);
-    for (let b = 0; b < n; b++) sides.forEach((_, k) => all.set(columns[k].subarray(b * per, (b + 1) * per), (b * sides.length + k) * per));
+    const all = sideBySide(sets);
     const file = path.resolve(f.out as string);
-    writeFileAtomic(file, encodePNG(imageGrid({ data: all, shape: [n * sides.length, R, R, C] }, { cols: sides.length, pad: 2 })));
-    console.error(`wrote ${file}: ${n} samples × resolutions ${sides.join(", ")}`);
+    writeFileAtomic(file, encodePNG(imageGrid(all, { cols: sides.length, pad: 2 })));
+    console.error(`wrote ${file}: ${f.n} samples × resolutions ${sides.join(", ")}`);
   },
 };
