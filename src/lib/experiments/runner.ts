@@ -204,8 +204,9 @@ async function ensureModel(plan: RunPlan, runDir: string, label: string, opts: S
   const res = await train({
     runDir, config: cfg, data, progress: false, killAfter: opts.killAfterSteps,
     onLog: (row) => {
-      if (!bar) bar = new Progress({ label: `${label} train`, total: cfg.train.steps, unit: "step", enabled: opts.progress !== false }, row.step - 1);
-      bar.tick(1, { loss: row.loss });
+      // the bar starts at the first step of this call, so the rate and ETA exclude earlier (resumed) steps
+      if (!bar) bar = new Progress({ label: `${label} train`, total: cfg.train.steps, unit: "step", enabled: opts.progress !== false }, row.step);
+      else bar.tick(1, { loss: row.loss });
     },
   });
   const b = bar as Progress | null;
