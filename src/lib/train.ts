@@ -24,6 +24,15 @@ import { proceduralImages } from "./data/procedural";
 import { sampleTextureCrops, renderTextureCrops } from "./data/textures";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "./checkpoint";
 import { Progress } from "./progress";
+import { GradWorkerPool, GradJob, batchSlices, sliceCoordSet } from "./parallel";
+
+export interface TrainerOptions {
+  /**
+   * Gradient workers: > 1 splits each batch across that many worker threads (each its own backend instance) with
+   * the same result up to float32 summation order; use `trainStepAsync`. Default 1 (this thread).
+   */
+  workers?: number;
+}
 
 export interface LogRow {
   step: number;
@@ -69,7 +78,10 @@ export class Trainer {
   step = 0;
   wallSeconds = 0;
 
-  constructor(readonly cfg: LabConfig, readonly data: ImageSet) {
+  /** gradient workers (data-parallel over the batch) when constructed with workers > 1 */
+  private pool: GradWorkerPool | null = null;
+
+  constructor(readonly cfg: LabConfig, readonly data: ImageSet, opts: TrainerOptions = {}) {
     const init = new Rng(cfg.train.seed);
     this.net = new InftyDiffNetwork(cfg.model, init.fork());
     this.ema = new InftyDiffNetwork(cfg.model, init.fork());
@@ -83,6 +95,14 @@ export class Trainer {
     if (h !== r || w !== r || c !== cfg.model.channels) {
       throw new Error(`training images are ${h}×${w}×${c}, the model expects ${r}×${r}×${cfg.model.channels}`);
     }
+    const workers = opts.workers ?? 1;
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be a positive integer, got ${workers}`);
+    if (workers > 1) this.pool = new GradWorkerPool(cfg.model, Math.min(workers, cfg.train.batchSize), this.net.params, currentBackend()?.name ?? tf.getBackend());
+  }
+
+  /** number of gradient workers (1: this thread computes the gradients) */
+  get workers(): number {
+    return this.pool ? this.pool.n : 1;
   }
 
   /** Draws one training batch's randomness (images, timesteps, coordinate subsets, noise) from `rng`. */
@@ -113,7 +133,7 @@ export class Trainer {
     });
   }
 
-  /** One optimisation step; returns its log row. Throws on a non-finite loss (weights untouched). */
+  /** One optimisation step on this thread; returns its log row. Throws on a non-finite loss (weights untouched). */
   trainStep(): LogRow {
     const t0 = Date.now();
     const batch = this.drawBatch(this.rng);
@@ -126,24 +146,57 @@ export class Trainer {
       this.net.params.variables(),
     );
     const loss = value.dataSync()[0];
+    const byName: Record<string, tf.Tensor> = {};
+    const vars = this.net.params.variables();
+    const names = this.net.params.names();
+    for (let i = 0; i < vars.length; i++) {
+      const g = grads[vars[i].name];
+      if (g) byName[names[i]] = g;
+    }
+    tf.dispose([value, batch.xi, t, xtPts, targetPts]);
+    ctx.dispose();
+    return this.update(t0, loss, byName);
+  }
+
+  /**
+   * One optimisation step; with workers, the batch (drawn here exactly as `trainStep` draws it) is split into
+   * contiguous slices whose loss and gradients the workers compute (parallel.ts); Adam and EMA run here.
+   */
+  async trainStepAsync(): Promise<LogRow> {
+    if (!this.pool) return this.trainStep();
+    const t0 = Date.now();
+    const batch = this.drawBatch(this.rng);
+    const dropRng = this.rng.fork();
+    const [xtPts, targetPts] = this.pointsOf(batch);
+    const xt = xtPts.dataSync() as Float32Array, target = targetPts.dataSync() as Float32Array;
+    tf.dispose([batch.xi, xtPts, targetPts]);
+    const B = batch.ts.length, per = xt.length / B;
+    const drop = dropRng.state();
+    const jobs: GradJob[] = batchSlices(B, this.pool.n).map(([b0, b1]) => ({
+      kind: "grads",
+      set: sliceCoordSet(batch.set, b0, b1),
+      xt: xt.slice(b0 * per, b1 * per),
+      target: target.slice(b0 * per, b1 * per),
+      ts: batch.ts.slice(b0, b1),
+      drop,
+      start: b0,
+      total: B,
+    }));
+    const { loss, grads } = await this.pool.lossAndGrads(this.net.params, jobs);
+    return this.update(t0, loss, grads);
+  }
+
+  /** Adam (with clipping) and EMA from gradients by parameter name (disposed here); the step's log row. */
+  private update(t0: number, loss: number, grads: Record<string, tf.Tensor>): LogRow {
     let gradNorm = NaN;
     const lr = learningRate(this.cfg, this.step);
     if (Number.isFinite(loss)) {
-      const byName: Record<string, tf.Tensor> = {};
-      const vars = this.net.params.variables();
-      const names = this.net.params.names();
-      for (let i = 0; i < vars.length; i++) {
-        const g = grads[vars[i].name];
-        if (g) byName[names[i]] = g;
-      }
-      const norm = this.adam.apply(byName, lr);
+      const norm = this.adam.apply(grads, lr);
       gradNorm = norm.dataSync()[0];
       norm.dispose();
       this.ema.params.emaUpdate(this.net.params, this.cfg.train.emaDecay);
     }
-    tf.dispose([value, batch.xi, t, xtPts, targetPts]);
     tf.dispose(Object.values(grads));
-    ctx.dispose();
     if (!Number.isFinite(loss)) {
       throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1}; stopping (the last checkpoint is intact)`);
     }
@@ -204,6 +257,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    if (this.pool) void this.pool.dispose();
+    this.pool = null;
     this.net.dispose();
     this.ema.dispose();
     this.adam.dispose();
@@ -230,6 +285,8 @@ export interface TrainOptions {
   killAfter?: number;
   progress?: boolean;
   onLog?: (row: LogRow) => void;
+  /** gradient workers (TrainerOptions.workers); default 1 */
+  workers?: number;
 }
 
 export interface TrainResult {
@@ -245,7 +302,11 @@ export const CONFIG_FILE = "config.json";
 
 /** Reads a run's log, keeping whole lines with step ≤ `upTo` (drops a torn last line and steps past a checkpoint). */
 export function readLog(runDir: string, upTo = Infinity): LogRow[] {
-  const file = path.join(runDir, LOG_FILE);
+  return readLogFile(path.join(runDir, LOG_FILE), upTo);
+}
+
+/** Reads a log.jsonl file (e.g. the shipped model's training log); missing file → []. */
+export function readLogFile(file: string, upTo = Infinity): LogRow[] {
   if (!fs.existsSync(file)) return [];
   const rows: LogRow[] = [];
   for (const line of fs.readFileSync(file, "utf8").split("\n")) {
@@ -278,7 +339,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     writeFileAtomic(cfgFile, JSON.stringify(cfg, null, 2) + "\n");
   }
   const data = opts.data ?? trainingImages(cfg);
-  const trainer = new Trainer(cfg, data);
+  const trainer = new Trainer(cfg, data, { workers: opts.workers });
   try {
     if (resuming) trainer.restore(ckptFile);
     const resumedFrom = trainer.step;
@@ -291,7 +352,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let smoothed = NaN;
     let done = 0;
     while (trainer.step < target) {
-      const row = trainer.trainStep();
+      const row = await trainer.trainStepAsync();
       rows.push(row);
       fs.appendFileSync(path.join(opts.runDir, LOG_FILE), JSON.stringify(row) + "\n");
       opts.onLog?.(row);
