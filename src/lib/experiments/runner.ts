@@ -193,10 +193,11 @@ function median(xs: number[]): number {
 async function ensureModel(plan: RunPlan, runDir: string, label: string, opts: SweepOptions): Promise<{ complete: boolean; resumed: boolean }> {
   const cfg = plan.train.config;
   const ckpt = path.join(runDir, CHECKPOINT_FILE);
-  const resumed = fs.existsSync(ckpt);
-  if (resumed) {
+  const marker = path.join(runDir, "resumed");
+  if (fs.existsSync(ckpt)) {
     const rows = readLog(runDir);
-    if (rows.length && rows[rows.length - 1].step >= cfg.train.steps) return { complete: true, resumed: rows.length < cfg.train.steps };
+    if (rows.length && rows[rows.length - 1].step >= cfg.train.steps) return { complete: true, resumed: fs.existsSync(marker) };
+    writeFileAtomic(marker, `resumed from a checkpoint at ${new Date().toISOString()}\n`);
   }
   const data = cached(`train:${cfg.train.dataset}:${cfg.model.resolution}:${plan.train.trainImages}`,
     () => trainingImages(cfg, plan.train.trainImages || undefined));
@@ -211,7 +212,7 @@ async function ensureModel(plan: RunPlan, runDir: string, label: string, opts: S
   });
   const b = bar as Progress | null;
   if (res.step >= cfg.train.steps) b?.finish();
-  return { complete: res.step >= cfg.train.steps, resumed: res.resumedFrom > 0 };
+  return { complete: res.step >= cfg.train.steps, resumed: fs.existsSync(marker) };
 }
 
 function throughput(runDir: string, steps: number) {
