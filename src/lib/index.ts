@@ -35,3 +35,6 @@ export * from "./mc-integration";
 export * from "./discretisation-invariance";
 export * from "./export";
 export * from "./experiments";
+export * from "./guidance";
+export * from "./inpaint";
+export * from "./superres";
