@@ -19,6 +19,7 @@ const FLAGS: FlagSpecs = {
   shard: { kind: "string", help: "i/n: run only the i-th (0-based) of n deterministic shards", default: "0/1" },
   results: { kind: "string", help: "results root (files go to <results>/<spec>/<hash>.json)", default: "results" },
   runs: { kind: "string", help: "model runs root (checkpoints; not committed)", default: "runs/ablate" },
+  seed: { kind: "int", help: "only the runs of this seed (e.g. every spec's seed 0 first, then seed 1)" },
   wait: { kind: "boolean", help: "if the feature net is missing, train, then wait for it and evaluate" },
   list: { kind: "boolean", help: "list this shard's runs and exit" },
   backend: { kind: "string", help: "tensorflow | wasm | cpu" },
@@ -40,7 +41,7 @@ export const ablateCommand: Command = {
   usage: `usage: infty ablate <table2|table3|fig7|spec.json> [--budget fast|full] [--shard i/n] [--results dir]\n` +
     `       infty ablate merge <spec> [--budget fast|full] [--results dir]\n\n` +
     `A finished run (results/<spec>/<hash>.json) is never recomputed; an interrupted one resumes from its checkpoint in\n` +
-    `runs/ablate/<trainHash>/. n machines share a sweep with --shard 0/n … --shard n-1/n, then one runs merge.\n\n${flagsHelp(FLAGS)}`,
+    `runs/ablate/<trainHash>/. Runs go by seed, then cheapest first. n machines share a sweep with --shard 0/n … --shard n-1/n, then one runs merge.\n\n${flagsHelp(FLAGS)}`,
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     const budget = f.budget as BudgetName;
@@ -66,7 +67,7 @@ export const ablateCommand: Command = {
       throw new UsageError((e as Error).message);
     }
     const all = expandRuns(spec, budget);
-    const runs = shardRuns(all, shard);
+    const runs = shardRuns(all, shard).filter((r) => f.seed === undefined || r.seed === f.seed);
     if (f.list) {
       for (const r of runs) console.log(`${r.hash}  train ${r.trainHash}  ${r.variant}  seed ${r.seed}  ${r.eval.resolution}px  DDIM-${r.eval.ddimSteps}`);
       return;

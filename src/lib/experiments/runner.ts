@@ -227,11 +227,11 @@ function throughput(runDir: string, steps: number) {
   };
 }
 
-/** Runs (or skips) every planned run in order; cheap runs first so an interrupted sweep has the most rows. */
+/** Runs (or skips) every planned run: seed by seed, cheap runs first, so an interrupted sweep has the most rows. */
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const summary: SweepSummary = { done: [], cached: [], copied: [], computed: [], unfinished: [], deferred: [] };
-  const order = opts.runs.slice().sort((a, b) => a.cost - b.cost || (a.hash < b.hash ? -1 : 1));
+  const order = opts.runs.slice().sort((a, b) => a.seed - b.seed || a.cost - b.cost || (a.hash < b.hash ? -1 : 1));
   const t0 = Date.now();
   let computedCost = 0;
   const totalCost = order.reduce((a, r) => a + r.cost, 0);
