@@ -38,3 +38,4 @@ export * from "./experiments";
 export * from "./guidance";
 export * from "./inpaint";
 export * from "./superres";
+export * from "./autoencoder";

@@ -1,0 +1,341 @@
+/**
+ * The diffusion autoencoder (∞-Diff §5 and App. A; Preechakul et al. 2022): encoder (encoder.ts) → z → the ∞-Diff
+ * denoiser conditioned on z, plus a latent diffusion model on z (latent.ts), trained jointly:
+ *
+ *   loss = mse(f_θ(x_t, t | z), Tξ) at a random coordinate subset   (the network's Eq. 46 loss, z from a fresh subset)
+ *        + klWeight · KL(q(z|x) ‖ N(0, I))                         (stochastic encoder only)
+ *   latent: mse(ε_ψ(√ᾱ_s z + √(1−ᾱ_s) ε, s), ε) on z held fixed    (a separate Adam step, as DiffAE trains it apart)
+ *
+ * z enters the decoder as cond = W_z z + b added to the time embedding (NetworkForwardOpts.cond), so it scales and
+ * shifts every modulated norm of the sparse blocks and the U-Net: the decoder keeps the unconditional network's
+ * parameter names exactly; W_z lives with the encoder. Declared divergences from DiffAE: z is added to the time
+ * embedding (as guided-diffusion's class embedding) rather than a separate multiplicative AdaGN factor; no latent
+ * normalisation; no EMA (the saved weights are the trained ones).
+ *
+ * Training mirrors train.ts — same data, schedule, mollifier, coordinate subsets, Adam settings, learning rate and
+ * atomic resumable checkpoints — in its own file (autoencoder.ckpt) so the unconditional trainer is untouched.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { tf } from "../backend";
+import { Rng, RngState } from "../rng";
+import { LabConfig, resolveConfig } from "../config";
+import { InftyDiffNetwork } from "../nn/network";
+import { Params } from "../nn/params";
+import { Linear } from "../nn/layers";
+import { Adam } from "../optim";
+import { Mollifier } from "../mollifier";
+import { namedSchedule, Schedule, alphaBar, spacedTimesteps } from "../schedules";
+import { qSample, priorSample } from "../forward";
+import { ddim } from "../samplers";
+import { ConditionedGridDenoiser } from "../guidance";
+import { parameterisation, mse } from "../parameterisations";
+import { uniformSubset, qmcSubset, gatherPoints, fullGrid, CoordSet } from "../coordinates";
+import { ImageSet, imageBatch } from "../data/image-ops";
+import { saveCheckpoint, loadCheckpoint } from "../checkpoint";
+import { learningRate, trainingImages } from "../train";
+import { Encoder } from "./encoder";
+import { LatentDenoiser } from "./latent";
+
+export interface AutoencoderConfig {
+  /** latent size */
+  zDim: number;
+  /** sparse blocks in the encoder (default: model.sparseBlocks) */
+  encoderBlocks: number;
+  /** KL weight; 0 = deterministic encoder */
+  klWeight: number;
+  /** fraction of pixels the encoder sees per image during training */
+  encoderRatio: number;
+  latentWidth: number;
+  latentDepth: number;
+}
+
+export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
+  zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4,
+});
+
+/** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key). */
+export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("autoencoder config must be an object");
+  const out: Record<string, number> = { ...DEFAULT_AUTOENCODER };
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (!(k in DEFAULT_AUTOENCODER)) throw new Error(`autoencoder.${k}: unknown key`);
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`autoencoder.${k}: must be a number`);
+    out[k] = v;
+  }
+  const int = (k: string, lo: number) => { if (!Number.isInteger(out[k]) || out[k] < lo) throw new Error(`autoencoder.${k}: must be an integer ≥ ${lo}`); };
+  int("zDim", 1); int("encoderBlocks", 0); int("latentWidth", 1); int("latentDepth", 0);
+  if (!(out.klWeight >= 0)) throw new Error("autoencoder.klWeight: must be ≥ 0");
+  if (!(out.encoderRatio > 0 && out.encoderRatio <= 1)) throw new Error("autoencoder.encoderRatio: must be in (0, 1]");
+  return Object.freeze(out) as unknown as AutoencoderConfig;
+}
+
+/** Encoder, z-projection, conditioned decoder and latent model, with one seeded initialisation. */
+export class DiffusionAutoencoder {
+  readonly net: InftyDiffNetwork;
+  readonly encoder: Encoder;
+  /** W_z: z [B, zDim] → cond [B, timeEmbDim] */
+  readonly zProj: Linear;
+  readonly latent: LatentDenoiser;
+  constructor(readonly cfg: LabConfig, readonly ae: AutoencoderConfig, rng: Rng) {
+    this.net = new InftyDiffNetwork(cfg.model, rng.fork());
+    this.encoder = new Encoder(cfg.model, ae.zDim, ae.klWeight > 0, rng.fork(), ae.encoderBlocks);
+    this.zProj = new Linear(this.encoder.params, "enc.zproj", ae.zDim, cfg.model.timeEmbDim);
+    this.latent = new LatentDenoiser(ae.zDim, ae.latentWidth, ae.latentDepth, rng.fork());
+  }
+  /** z [B, zDim] → the decoder's conditioning embedding [B, timeEmbDim] */
+  condition(z: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.zProj.apply(z) as tf.Tensor2D);
+  }
+  /**
+   * z (the posterior mean) of images [B,H,W,C] at any resolution, from all pixels or, with `subset`, a random
+   * fraction of them.
+   */
+  encode(images: tf.Tensor4D, subset?: { rng: Rng; ratio: number }): tf.Tensor2D {
+    const [B, H, W] = images.shape;
+    const set: CoordSet = subset ? uniformSubset(subset.rng, B, H, W, { ratio: subset.ratio }) : fullGrid(B, H, W);
+    const ctx = this.encoder.context(set);
+    try {
+      const pts = gatherPoints(images, set);
+      const { mu, logvar } = this.encoder.apply(pts, ctx);
+      tf.dispose([pts, logvar as tf.Tensor | null].filter((t): t is tf.Tensor => t !== null));
+      return mu;
+    } finally {
+      ctx.dispose();
+    }
+  }
+  dispose(): void {
+    this.net.dispose();
+    this.encoder.dispose();
+    this.latent.dispose();
+  }
+}
+
+export interface AutoencoderLogRow {
+  step: number;
+  /** decoder loss (Eq. 46 at the subset) */
+  loss: number;
+  kl: number;
+  latentLoss: number;
+  lr: number;
+  sec: number;
+}
+
+const namedGrads = (p: Params, grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> => {
+  const out: Record<string, tf.Tensor> = {};
+  const vars = p.variables(), names = p.names();
+  for (let i = 0; i < vars.length; i++) if (grads[vars[i].name]) out[names[i]] = grads[vars[i].name];
+  return out;
+};
+
+export class AutoencoderTrainer {
+  readonly model: DiffusionAutoencoder;
+  readonly mollifier: Mollifier;
+  readonly schedule: Schedule;
+  private readonly adams: Adam[];
+  rng: Rng;
+  step = 0;
+
+  constructor(readonly cfg: LabConfig, readonly ae: AutoencoderConfig, readonly data: ImageSet) {
+    const init = new Rng(cfg.train.seed);
+    this.model = new DiffusionAutoencoder(cfg, ae, init.fork());
+    const opt = { beta1: cfg.train.adamBeta1, beta2: cfg.train.adamBeta2, clipNorm: cfg.train.gradClip };
+    this.adams = [this.model.net.params, this.model.encoder.params, this.model.latent.params].map((p) => new Adam(p, opt));
+    this.mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
+    this.schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+    this.rng = init.fork();
+    const [, h, w, c] = data.shape, r = cfg.model.resolution;
+    if (h !== r || w !== r || c !== cfg.model.channels) throw new Error(`training images are ${h}×${w}×${c}, the model expects ${r}×${r}×${cfg.model.channels}`);
+  }
+
+  private drawBatch(rng: Rng) {
+    const { cfg } = this;
+    const B = cfg.train.batchSize, r = cfg.model.resolution, C = cfg.model.channels;
+    const idx = Array.from({ length: B }, () => rng.int(this.data.shape[0]));
+    const ts = Array.from({ length: B }, () => rng.int(this.schedule.T));
+    const size = { ratio: cfg.train.coordRatio };
+    const set = cfg.train.coordSampler === "qmc" ? qmcSubset(rng, B, r, r, size) : uniformSubset(rng, B, r, r, size);
+    const encSet = uniformSubset(rng, B, r, r, { ratio: this.ae.encoderRatio });
+    const xi = rng.normalTensor<tf.Rank.R4>([B, r, r, C]);
+    const zeps = rng.normalTensor<tf.Rank.R2>([B, this.ae.zDim]);
+    const zts = Array.from({ length: B }, () => rng.int(this.schedule.T));
+    const latEps = rng.normalTensor<tf.Rank.R2>([B, this.ae.zDim]);
+    return { idx, ts, set, encSet, xi, zeps, zts, latEps };
+  }
+
+  /** The losses of one batch; `train` applies the updates (else evaluation: no dropout, no update). */
+  private run(batch: ReturnType<AutoencoderTrainer["drawBatch"]>, train: boolean, lr: number): { loss: number; kl: number; latentLoss: number } {
+    const { model, ae } = this;
+    const param = parameterisation(this.cfg.diffusion.parameterisation);
+    const [x0, xtPts, targetPts, encPts] = tf.tidy(() => {
+      const x0 = imageBatch(this.data, batch.idx);
+      const xt = qSample(x0, batch.xi, batch.ts, this.schedule, this.mollifier);
+      const target = param.target(x0, batch.xi, batch.ts, { schedule: this.schedule, mollifier: this.mollifier });
+      return [x0, gatherPoints(xt, batch.set), gatherPoints(target, batch.set), gatherPoints(x0, batch.encSet)];
+    });
+    const dctx = model.net.context(batch.set), ectx = model.encoder.context(batch.encSet);
+    const t = tf.tensor1d(batch.ts, "int32");
+    const dropRng = train ? this.rng.fork() : null;
+    let z: tf.Tensor2D | null = null;
+    let klT: tf.Scalar | null = null;
+    const objective = (): tf.Scalar => {
+      const { mu, logvar } = model.encoder.apply(encPts, ectx);
+      const zz = logvar ? tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), batch.zeps)) as tf.Tensor2D : mu;
+      z = tf.keep(tf.clone(zz));
+      const cond = model.zProj.apply(zz) as tf.Tensor2D;
+      const diff = mse(model.net.apply(xtPts, dctx, t, { dropoutRng: dropRng, cond }), targetPts);
+      if (!logvar) return diff;
+      // KL(N(μ, σ²) ‖ N(0, I)), mean over the batch and latent dimensions
+      const kl = tf.mean(tf.mul(0.5, tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)))) as tf.Scalar;
+      klT = tf.keep(tf.clone(kl));
+      return tf.add(diff, tf.mul(ae.klWeight, kl)) as tf.Scalar;
+    };
+    let loss: number, latentLoss: number;
+    const zt = batch.zts;
+    const latentObjective = (zFixed: tf.Tensor2D) => () => tf.tidy(() => {
+      const a = tf.tensor2d(zt.map((s) => Math.sqrt(alphaBar(this.schedule, s))), [zt.length, 1]);
+      const b = tf.tensor2d(zt.map((s) => Math.sqrt(1 - alphaBar(this.schedule, s))), [zt.length, 1]);
+      const zNoisy = tf.add(tf.mul(a, zFixed), tf.mul(b, batch.latEps)) as tf.Tensor2D;
+      return mse(model.latent.apply(zNoisy, tf.tensor1d(zt, "int32")), batch.latEps);
+    });
+    try {
+      if (train) {
+        const vars = [...model.net.params.variables(), ...model.encoder.params.variables()];
+        const { value, grads } = tf.variableGrads(objective, vars);
+        loss = value.dataSync()[0];
+        if (Number.isFinite(loss)) {
+          tf.dispose([this.adams[0].apply(namedGrads(model.net.params, grads), lr), this.adams[1].apply(namedGrads(model.encoder.params, grads), lr)]);
+        }
+        tf.dispose([value, ...Object.values(grads)]);
+        const lat = tf.variableGrads(latentObjective(z!), model.latent.params.variables());
+        latentLoss = lat.value.dataSync()[0];
+        if (Number.isFinite(latentLoss)) tf.dispose(this.adams[2].apply(namedGrads(model.latent.params, lat.grads), lr));
+        tf.dispose([lat.value, ...Object.values(lat.grads)]);
+      } else {
+        loss = tf.tidy(() => objective().dataSync()[0]);
+        latentLoss = tf.tidy(() => latentObjective(z!)().dataSync()[0]);
+      }
+      const kl = klT ? (klT as tf.Scalar).dataSync()[0] : 0;
+      return { loss, kl, latentLoss };
+    } finally {
+      tf.dispose([x0, xtPts, targetPts, encPts, t, batch.xi, batch.zeps, batch.latEps]);
+      if (z) (z as tf.Tensor).dispose();
+      if (klT) (klT as tf.Tensor).dispose();
+      dctx.dispose();
+      ectx.dispose();
+    }
+  }
+
+  trainStep(): AutoencoderLogRow {
+    const t0 = Date.now();
+    const lr = learningRate(this.cfg, this.step);
+    const r = this.run(this.drawBatch(this.rng), true, lr);
+    if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss} at step ${this.step + 1}`);
+    this.step += 1;
+    return { step: this.step, ...r, lr, sec: (Date.now() - t0) / 1000 };
+  }
+
+  /** Mean decoder loss (+ KL, latent loss) on `nBatches` batches drawn from Rng(seed): the same batches per seed. */
+  evalLoss(seed: number, nBatches = 4): { loss: number; kl: number; latentLoss: number } {
+    const rng = new Rng(seed);
+    const acc = { loss: 0, kl: 0, latentLoss: 0 };
+    for (let i = 0; i < nBatches; i++) {
+      const r = this.run(this.drawBatch(rng), false, 0);
+      acc.loss += r.loss / nBatches; acc.kl += r.kl / nBatches; acc.latentLoss += r.latentLoss / nBatches;
+    }
+    return acc;
+  }
+
+  save(file: string): void {
+    const st = this.adams.map((a) => a.state());
+    saveCheckpoint(file, {
+      meta: { kind: "infty-diff-autoencoder", config: this.cfg, autoencoder: this.ae, step: this.step, rng: this.rng.state(), adamSteps: st.map((s) => s.step) },
+      groups: {
+        params: this.model.net.params.snapshot(), encoder: this.model.encoder.params.snapshot(), latent: this.model.latent.params.snapshot(),
+        ...Object.fromEntries(st.flatMap((s, i) => [[`adam${i}M`, s.m], [`adam${i}V`, s.v]])),
+      },
+    });
+  }
+
+  restore(file: string): void {
+    const ck = loadCheckpoint(file);
+    const m = ck.meta as { step: number; rng: RngState; adamSteps: number[] };
+    this.model.net.params.load(ck.groups.params);
+    this.model.encoder.params.load(ck.groups.encoder);
+    this.model.latent.params.load(ck.groups.latent);
+    this.adams.forEach((a, i) => a.load({ step: m.adamSteps[i], m: ck.groups[`adam${i}M`], v: ck.groups[`adam${i}V`] }));
+    this.step = m.step;
+    this.rng = new Rng(m.rng);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    for (const a of this.adams) a.dispose();
+    this.mollifier.dispose();
+  }
+}
+
+export const AUTOENCODER_CHECKPOINT = "autoencoder.ckpt";
+
+/**
+ * Trains (or resumes) a diffusion autoencoder in `runDir` up to cfg.train.steps, checkpointing atomically every
+ * cfg.train.checkpointEvery steps and at the end; config.json and log.jsonl as train() writes them.
+ */
+export async function trainAutoencoder(opts: { cfg: LabConfig; ae: AutoencoderConfig; runDir: string; data?: ImageSet; onStep?: (row: AutoencoderLogRow) => void }): Promise<{ step: number; trainer: AutoencoderTrainer }> {
+  const { cfg, ae, runDir } = opts;
+  fs.mkdirSync(runDir, { recursive: true });
+  const ckpt = path.join(runDir, AUTOENCODER_CHECKPOINT);
+  const trainer = new AutoencoderTrainer(cfg, ae, opts.data ?? trainingImages(cfg));
+  if (fs.existsSync(ckpt)) trainer.restore(ckpt);
+  else fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify({ ...cfg, autoencoder: ae }, null, 2));
+  const log = path.join(runDir, "log.jsonl");
+  while (trainer.step < cfg.train.steps) {
+    const row = trainer.trainStep();
+    fs.appendFileSync(log, JSON.stringify(row) + "\n");
+    opts.onStep?.(row);
+    if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === cfg.train.steps) trainer.save(ckpt);
+  }
+  return { step: trainer.step, trainer };
+}
+
+/** Loads an autoencoder checkpoint into a fresh model (weights as trained). */
+export function loadAutoencoder(file: string): { cfg: LabConfig; ae: AutoencoderConfig; model: DiffusionAutoencoder; step: number } {
+  const ck = loadCheckpoint(file);
+  if (ck.meta.kind !== "infty-diff-autoencoder") throw new Error(`${file} is not an autoencoder checkpoint`);
+  const cfg = resolveConfig(ck.meta.config), ae = resolveAutoencoderConfig(ck.meta.autoencoder);
+  const model = new DiffusionAutoencoder(cfg, ae, new Rng(0));
+  try {
+    model.net.params.load(ck.groups.params);
+    model.encoder.params.load(ck.groups.encoder);
+    model.latent.params.load(ck.groups.latent);
+  } catch (e) {
+    model.dispose();
+    throw new Error(`checkpoint ${file} does not match its config: ${(e as Error).message}`);
+  }
+  return { cfg, ae, model, step: Number(ck.meta.step ?? 0) };
+}
+
+/** Unconditional samples: z from the latent model, decoded by DDIM at any resolution. images [n,H,W,C]. */
+export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: number; resolution: number; steps?: number; seed?: number }): Promise<tf.Tensor4D> {
+  const { cfg } = model;
+  const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+  const rng = new Rng(opts.seed ?? 0);
+  const z = await model.latent.sample(opts.n, schedule, rng, opts.steps ?? 50);
+  const cond = model.condition(z);
+  z.dispose();
+  const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
+  const grid = new ConditionedGridDenoiser(model.net, cond);
+  const r = opts.resolution;
+  const xT = priorSample([opts.n, r, r, cfg.model.channels], rng, mollifier);
+  try {
+    const res = await ddim(grid.denoise, xT, spacedTimesteps(schedule.T, opts.steps ?? 50), {
+      schedule, mollifier, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
+    });
+    res.Tx0.dispose();
+    return res.x0;
+  } finally {
+    tf.dispose([xT, cond]);
+    grid.dispose();
+    mollifier.dispose();
+  }
+}

@@ -1,0 +1,4 @@
+/** The diffusion autoencoder (∞-Diff §5; Preechakul et al. 2022): encoder, latent model, joint trainer. */
+export * from "./encoder";
+export * from "./latent";
+export * from "./autoencoder";

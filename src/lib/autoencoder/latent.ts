@@ -1,0 +1,60 @@
+/**
+ * The latent diffusion model of the diffusion autoencoder (Preechakul et al. 2022 §3.3, "latent DDIM"): an MLP
+ * ε-predictor on z [B, D] with the image model's noise schedule and T = I. Sampling reuses the lab's DDIM with z laid
+ * out as a 1×D "image" [B,1,D,1], the identity mollifier and the plain ε parameterisation.
+ */
+import { tf } from "../backend";
+import { Rng } from "../rng";
+import { Params } from "../nn/params";
+import { LayerNorm, Linear, sinusoidalEmbedding, silu } from "../nn/layers";
+import { Mollifier } from "../mollifier";
+import { Schedule, spacedTimesteps } from "../schedules";
+import { ddim } from "../samplers";
+
+export class LatentDenoiser {
+  readonly params: Params;
+  private readonly inp: Linear;
+  private readonly temb: Linear;
+  private readonly layers: Array<{ norm: LayerNorm; mod: Linear; lin: Linear }> = [];
+  private readonly out: Linear;
+  constructor(readonly zDim: number, readonly width: number, depth: number, rng: Rng) {
+    const p = (this.params = new Params(rng));
+    this.inp = new Linear(p, "lat.in", zDim, width);
+    this.temb = new Linear(p, "lat.temb", width, width);
+    for (let i = 0; i < depth; i++) {
+      this.layers.push({ norm: new LayerNorm(p, `lat.${i}.norm`, width), mod: new Linear(p, `lat.${i}.mod`, width, 2 * width), lin: new Linear(p, `lat.${i}.lin`, width, width) });
+    }
+    this.out = new Linear(p, "lat.out", width, zDim, { zeroInit: true });
+  }
+  // z_t [B, D], t int32 [B] → ε̂ [B, D]; residual MLP with scale/shift by t
+  apply(zt: tf.Tensor2D, t: tf.Tensor1D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const e = silu(this.temb.apply(sinusoidalEmbedding(t, this.width)));
+      let h = this.inp.apply(zt);
+      for (const { norm, mod, lin } of this.layers) {
+        const [sc, sh] = tf.split(mod.apply(e), 2, 1);
+        h = tf.add(h, lin.apply(silu(tf.add(tf.mul(norm.apply(h), tf.add(sc, 1)), sh))));
+      }
+      return this.out.apply(h) as tf.Tensor2D;
+    });
+  }
+  /** Draws n latents by DDIM (η = 0) from N(0, I). */
+  async sample(n: number, schedule: Schedule, rng: Rng, steps = 50): Promise<tf.Tensor2D> {
+    const D = this.zDim;
+    const mol = Mollifier.identity();
+    const xT = rng.normalTensor<tf.Rank.R4>([n, 1, D, 1]);
+    try {
+      const denoise = (x: tf.Tensor4D, t: tf.Tensor1D) => tf.tidy(() => this.apply(x.reshape([n, D]), t).reshape([n, 1, D, 1]) as tf.Tensor4D);
+      const res = await ddim(denoise, xT, spacedTimesteps(schedule.T, steps), { schedule, mollifier: mol, parameterisation: "eps", noiseMultiplier: 1 });
+      const z = res.Tx0.reshape([n, D]) as tf.Tensor2D;
+      tf.dispose([res.Tx0, res.x0]);
+      return z;
+    } finally {
+      xT.dispose();
+      mol.dispose();
+    }
+  }
+  dispose(): void {
+    this.params.dispose();
+  }
+}
