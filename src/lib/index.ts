@@ -27,6 +27,7 @@ export * from "./optim";
 export * from "./checkpoint";
 export * from "./progress";
 export * from "./train";
+export * from "./parallel";
 export * from "./data";
 export * from "./eval";
 export * from "./sample";

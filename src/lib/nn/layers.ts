@@ -5,7 +5,7 @@
  */
 import { tf } from "../backend";
 import { Params, fanInUniform } from "./params";
-import { Rng } from "../rng";
+import { Rng, RngState } from "../rng";
 import { customOp, registerTypedKernel, runTypedKernel } from "../typed-kernels";
 
 /** x·W + b over the last axis. x [..., inF] → [..., outF] */
@@ -165,9 +165,29 @@ export function sinusoidalEmbedding(t: tf.Tensor1D, dim: number, maxPeriod = 100
 export function dropout(x: tf.Tensor, rate: number, rng: Rng | null): tf.Tensor {
   if (!rng || rate <= 0) return x;
   const keep = 1 - rate;
+  // a batch slice draws the whole batch's mask (the single-worker stream) and keeps its own rows
+  const rows = x.shape[0], perRow = x.size / rows;
+  const start = rng instanceof BatchSliceRng ? rng.start : 0;
+  const total = rng instanceof BatchSliceRng ? rng.total : rows;
+  if (start + rows > total) throw new Error(`dropout: rows ${start}..${start + rows} outside a batch of ${total}`);
   const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < keep ? 1 / keep : 0;
+  const from = start * perRow, to = from + x.size;
+  for (let i = 0; i < total * perRow; i++) {
+    const u = rng.next();
+    if (i >= from && i < to) mask[i - from] = u < keep ? 1 / keep : 0;
+  }
   return tf.mul(x, tf.tensor(mask, x.shape));
+}
+
+/**
+ * The dropout stream of rows [start, start + B) of a batch of `total` (data-parallel training, parallel.ts): each
+ * worker draws every mask of the full batch in the single-worker order and keeps its rows, so splitting the batch
+ * does not change which units are dropped.
+ */
+export class BatchSliceRng extends Rng {
+  constructor(state: RngState, readonly start: number, readonly total: number) {
+    super(state);
+  }
 }
 
 /** Average pooling by 2 in H and W (H, W even). x [B,H,W,C] → [B,H/2,W/2,C] */
