@@ -27,7 +27,8 @@ export interface RGBAImage {
 
 function batchData(batch: ImageBatch): { data: ArrayLike<number>; shape: number[] } {
   const shape = Array.from(batch.shape);
-  const data = "data" in batch ? batch.data : batch.dataSync();
+  // a tfjs tensor also has a `data` (method): test for dataSync first
+  const data = "dataSync" in batch && typeof batch.dataSync === "function" ? batch.dataSync() : (batch as { data: ArrayLike<number> }).data;
   if (shape.length === 3) shape.unshift(1); // a single HWC image
   if (shape.length !== 4) throw new Error(`image batch must be [N,H,W,C], got [${shape.join(",")}]`);
   const [n, h, w, c] = shape;

@@ -59,3 +59,14 @@ describe("sideBySide", () => {
     assert.throws(() => sideBySide([{ images: new Float32Array(9), shape: [1, 3, 3, 1] }, big]), /need/);
   });
 });
+
+describe("imageGrid from a tensor", () => {
+  it("reads a tfjs tensor (which also has a data() method) through dataSync", async () => {
+    const { initBackend, tf } = await import("infty-diff-lab");
+    await initBackend("cpu", { quiet: true });
+    const t = tf.tensor4d([-1, 1], [2, 1, 1, 1]);
+    const img = imageGrid(t, { pad: 0, cols: 2 });
+    t.dispose();
+    assert.deepEqual(Array.from(img.rgba.slice(0, 8)), [0, 0, 0, 255, 255, 255, 255, 255]);
+  });
+});
