@@ -19,6 +19,11 @@ const FLAGS: FlagSpecs = {
   ratio: { kind: "number", help: "fraction of pixels per image (overrides train.coordRatio)", check: ((v: number) => (v > 0 && v <= 1 ? null : "must be in (0, 1]")) as never },
   seed: { kind: "int", help: "seed (overrides train.seed)", check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
   backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
+  workers: {
+    kind: "int", default: 1,
+    help: "gradient worker threads, each with its own backend (same results up to float order; 2 on an idle 2-core CPU)",
+    check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,
+  },
   quiet: { kind: "boolean", help: "no progress bar" },
 };
 
@@ -63,7 +68,7 @@ export const trainCommand: Command = {
     await initBackend(f.backend as string | undefined);
     recordCommand(runDir, ["infty", "train", ...argv]);
     try {
-      const res = await train({ runDir, config, steps: f.steps as number | undefined, progress: !f.quiet });
+      const res = await train({ runDir, config, steps: f.steps as number | undefined, progress: !f.quiet, workers: f.workers as number });
       const last = res.rows[res.rows.length - 1];
       console.error(`trained ${res.resumedFrom ? `from step ${res.resumedFrom} ` : ""}to step ${res.step}` +
         (last ? ` (last loss ${last.loss.toFixed(4)})` : "") + `; checkpoint ${path.join(runDir, CHECKPOINT_FILE)}`);
