@@ -7,5 +7,7 @@ import { evalCommand } from "./eval";
 import { ablateCommand } from "./ablate";
 import { exportCommand } from "./export";
 import { gridCommand } from "./grid";
+import { inpaintCommand } from "./inpaint";
+import { superresCommand } from "./superres";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand];
