@@ -148,6 +148,13 @@ export function sparseDepthwiseConv(feats: tf.Tensor3D, kmap: KernelMap, kernel:
   checkShapes("sparseDepthwiseConv", feats, kmap, kernel.shape);
   const C = feats.shape[2];
   if (kernel.shape[2] !== C || bias.shape[0] !== C) throw new Error(`sparseDepthwiseConv: ${C} channels vs kernel [${kernel.shape}], bias [${bias.shape}]`);
+  if (isFullGrid(kmap)) return fullGridDepthwiseConv(feats, kmap, kernel, bias);
+  return sparseDepthwiseConvTyped(feats, kmap, kernel, bias);
+}
+
+/** The typed gather path of Eq. 20 on any coordinate set (what `sparseDepthwiseConv` runs off the full grid). */
+export function sparseDepthwiseConvTyped(feats: tf.Tensor3D, kmap: KernelMap, kernel: tf.Tensor3D, bias: tf.Tensor1D): tf.Tensor3D {
+  checkShapes("sparseDepthwiseConvTyped", feats, kmap, kernel.shape);
   const op = customOp((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, w]);
     return {
@@ -159,6 +166,36 @@ export function sparseDepthwiseConv(feats: tf.Tensor3D, kmap: KernelMap, kernel:
     };
   });
   return op(feats, kernel, bias) as tf.Tensor3D;
+}
+
+/** Every cell of the grid is a point (M = H·W; cells are distinct and sorted, so point i is cell i): sampling, ratio 1. */
+function isFullGrid(kmap: KernelMap): boolean {
+  return kmap.set.M === kmap.set.H * kmap.set.W;
+}
+
+const fullGridCounts = new WeakMap<KernelMap, Float32Array>();
+
+/**
+ * Eq. 20 on a full grid: the points are the raster cells, so scatter and gather are reshapes and the operator is the
+ * backend's dense depthwise conv divided by the (per-image identical) neighbour count. On wasm the lab's SIMD
+ * depthwise kernels run it 2.5–10× faster than the typed gather loop (28×28 k=7 … 56×56 k=15); tests hold it to the
+ * typed path.
+ */
+function fullGridDepthwiseConv(feats: tf.Tensor3D, kmap: KernelMap, kernel: tf.Tensor3D, bias: tf.Tensor1D): tf.Tensor3D {
+  const { B, H, W, M } = kmap.set;
+  const C = feats.shape[2];
+  let counts = fullGridCounts.get(kmap);
+  if (!counts) {
+    counts = new Float32Array(M);
+    for (let i = 0; i < M; i++) counts[i] = kmap.counts[i];
+    fullGridCounts.set(kmap, counts);
+  }
+  const cnt = counts;
+  return tf.tidy(() => {
+    const sum = tf.depthwiseConv2d(tf.reshape(feats, [B, H, W, C]) as tf.Tensor4D, tf.expandDims(kernel, 3) as tf.Tensor4D, 1, "same");
+    const out = tf.div(sum, tf.tensor4d(cnt, [1, H, W, 1]));
+    return tf.add(tf.reshape(out, [B, M, C]), bias) as tf.Tensor3D;
+  });
 }
 
 /**

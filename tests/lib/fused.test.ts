@@ -3,7 +3,9 @@
  * tfjs ops on the training path must match that chain, values and gradients, within float32 rounding.
  */
 import { strict as assert } from "assert";
-import { initBackend, withBackend, tf, Rng, gelu, geluReference } from "infty-diff-lab";
+import {
+  initBackend, withBackend, tf, Rng, gelu, geluReference, fullGrid, KernelMap, sparseDepthwiseConv, sparseDepthwiseConvTyped,
+} from "infty-diff-lab";
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   const x = a.dataSync(), y = b.dataSync();
@@ -34,6 +36,30 @@ describe("fused kernels vs references", () => {
         assert.ok(maxAbsDiff(g, gRef) < 6e-6, `gradients differ by ${maxAbsDiff(g, gRef)}`);
         tf.dispose([y, yRef, g, gRef]);
         tf.dispose([x, w]);
+      });
+    });
+  }
+  for (const [backend, B, r, k] of [["wasm", 2, 12, 3], ["wasm", 3, 28, 7], ["cpu", 2, 14, 5]] as const) {
+    it(`sparse depthwise conv on a full grid (dense depthwise path) matches the typed gather path: ${B}×${r}×${r}, k=${k} (${backend})`, async () => {
+      await withBackend(backend, () => {
+        const rng = new Rng(11);
+        const C = 8;
+        const kmap = KernelMap.build(fullGrid(B, r, r), k);
+        const x = rng.normalTensor<tf.Rank.R3>([B, r * r, C]), w = rng.normalTensor<tf.Rank.R3>([k, k, C]);
+        const b = rng.normalTensor<tf.Rank.R1>([C]), probe = rng.normalTensor([B, r * r, C]);
+        const loss = (f: typeof sparseDepthwiseConv) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.mul(f(xx as tf.Tensor3D, kmap, ww as tf.Tensor3D, bb as tf.Tensor1D), probe));
+        const ref = tf.tidy(() => [sparseDepthwiseConvTyped(x, kmap, w, b), ...tf.grads(loss(sparseDepthwiseConvTyped))([x, w, b])]);
+        const before = tf.memory().numTensors;
+        const out = [sparseDepthwiseConv(x, kmap, w, b), ...tf.grads(loss(sparseDepthwiseConv))([x, w, b])];
+        assert.equal(tf.memory().numTensors, before + 4, "only the outputs remain");
+        ["value", "∂x", "∂kernel", "∂bias"].forEach((what, i) => {
+          const scale = Math.max(1, ...Array.from(ref[i].dataSync()).map(Math.abs));
+          const d = maxAbsDiff(out[i], ref[i]) / scale;
+          assert.ok(d < 1e-5, `${what} differs by ${d} (relative to its largest value)`);
+        });
+        tf.dispose([...ref, ...out, x, w, b, probe]);
+        kmap.dispose();
       });
     });
   }
