@@ -40,3 +40,4 @@ export * from "./guidance";
 export * from "./inpaint";
 export * from "./superres";
 export * from "./autoencoder";
+export * from "./grid-conv";
