@@ -1,17 +1,25 @@
 /**
- * Worker-thread side of parallel.ts: a network replica on this thread's own backend instance. Each job: load the
- * shared weights, build the slice's point context, compute the masked-free mse loss and its gradients exactly as
- * `Trainer.trainStep` does, and send them back as one flat transferred buffer.
+ * Worker-thread side of parallel.ts: a network replica on this thread's own backend instance. Every job first loads
+ * the shared weights if they were republished. A gradient job builds the slice's point context, computes the mse loss
+ * and its gradients exactly as `Trainer.trainStep` does and sends them back as one flat transferred buffer; a denoise
+ * job runs the full-grid denoiser (GridDenoiser, contexts cached per shape) on its slice.
  */
 import { parentPort, workerData } from "worker_threads";
 import { tf, initBackend } from "./backend";
 import "./wasm-kernels"; // registers the lab's wasm kernels on backend init, as in the main thread
 import { Rng } from "./rng";
 import { CoordSet } from "./coordinates";
-import { InftyDiffNetwork } from "./nn/network";
+import { InftyDiffNetwork, GridDenoiser } from "./nn/network";
 import { BatchSliceRng } from "./nn/layers";
 import { mse } from "./parameterisations";
 import type { GradJob } from "./parallel";
+
+interface DenoiseJob {
+  kind: "denoise";
+  x: Float32Array;
+  shape: [number, number, number, number];
+  ts: number[];
+}
 
 interface Init {
   model: ConstructorParameters<typeof InftyDiffNetwork>[0];
@@ -46,14 +54,29 @@ async function main(): Promise<void> {
   }
   port.postMessage({ kind: "ready" });
 
-  port.on("message", (job: GradJob & { id: number }) => {
+  let loaded = -1;
+  const denoiser = new GridDenoiser(net);
+  port.on("message", (msg: (GradJob | DenoiseJob) & { id: number; version: number }) => {
     try {
-      // copy (slice) out of the shared buffer: the cpu backend would otherwise keep a view the next publish rewrites
-      tf.tidy(() => {
-        for (let i = 0; i < vars.length; i++) {
-          vars[i].assign(tf.tensor(weights.slice(offsets[i], offsets[i] + vars[i].size), vars[i].shape, "float32"));
-        }
-      });
+      if (msg.version !== loaded) {
+        // copy (slice) out of the shared buffer: the cpu backend would otherwise keep a view the next publish rewrites
+        tf.tidy(() => {
+          for (let i = 0; i < vars.length; i++) {
+            vars[i].assign(tf.tensor(weights.slice(offsets[i], offsets[i] + vars[i].size), vars[i].shape, "float32"));
+          }
+        });
+        loaded = msg.version;
+      }
+      if (msg.kind === "denoise") {
+        const out = tf.tidy(() => {
+          const x = tf.tensor4d(msg.x, msg.shape), t = tf.tensor1d(msg.ts, "int32");
+          // a copy we own: it is transferred, and the cpu backend's dataSync hands out its own storage
+          return (denoiser.denoise(x, t).dataSync() as Float32Array).slice();
+        });
+        port.postMessage({ id: msg.id, out }, [out.buffer as ArrayBuffer]);
+        return;
+      }
+      const job = msg;
       const s = job.set;
       const set: CoordSet = Object.freeze({ B: s.B, H: s.H, W: s.W, M: s.M, cells: s.cells });
       const C = job.xt.length / (s.B * s.M);
@@ -76,7 +99,7 @@ async function main(): Promise<void> {
       ctx.dispose();
       port.postMessage({ id: job.id, loss, grads: flat, has }, [flat.buffer, has.buffer]);
     } catch (e) {
-      port.postMessage({ id: job.id, error: (e as Error).stack ?? String(e) });
+      port.postMessage({ id: msg.id, error: (e as Error).stack ?? String(e) });
     }
   });
 }

@@ -55,11 +55,11 @@ export function batchSlices(B: number, n: number): Array<[number, number]> {
 }
 
 interface Pending {
-  resolve: (r: GradReply) => void;
+  resolve: (r: unknown) => void;
   reject: (e: Error) => void;
 }
 
-/** A pool of gradient workers for one model config; `dispose()` ends them. */
+/** A pool of network workers for one model config (gradients for training, denoising for sampling); `dispose()` ends them. */
 export class GradWorkerPool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -67,6 +67,8 @@ export class GradWorkerPool {
   private readonly weights: Float32Array;
   private readonly offsets: number[] = [];
   private seq = 0;
+  /** bumped by every publish: workers reload the shared weights only when it changed */
+  private version = 0;
   private readonly ready: Promise<void>;
   private failure: Error | null = null;
 
@@ -92,13 +94,13 @@ export class GradWorkerPool {
           w.once("error", reject);
         }),
       );
-      w.on("message", (m: { kind: string; id?: number; error?: string } & Partial<GradReply>) => {
+      w.on("message", (m: { kind: string; id?: number; error?: string }) => {
         if (m.id === undefined) return;
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         if (m.error) p.reject(new Error(`gradient worker: ${m.error}`));
-        else p.resolve({ loss: m.loss as number, grads: m.grads as Float32Array, has: m.has as Uint8Array });
+        else p.resolve(m);
       });
       w.on("error", (e) => {
         this.failure = e;
@@ -114,6 +116,45 @@ export class GradWorkerPool {
   private publish(params: Params): void {
     const vars = params.variables();
     for (let i = 0; i < vars.length; i++) this.weights.set(vars[i].dataSync() as Float32Array, this.offsets[i]);
+    this.version++;
+  }
+
+  private post<R>(i: number, msg: object, transfer: ArrayBuffer[]): Promise<R> {
+    const id = this.seq++;
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.workers[i].postMessage({ ...msg, id, version: this.version }, transfer);
+    });
+  }
+
+  /**
+   * A full-grid denoiser (the samplers' contract) over the workers with the weights of `params` as they are now:
+   * each call splits x_t's batch into contiguous slices, one per worker. The network is per-sample, so the result
+   * equals `GridDenoiser(net).denoise` up to float32 summation order.
+   */
+  denoiser(params: Params): (xt: tf.Tensor4D, t: tf.Tensor1D) => Promise<tf.Tensor4D> {
+    let published = false;
+    return async (xt, t) => {
+      if (this.failure) throw this.failure;
+      await this.ready;
+      if (!published) {
+        this.publish(params);
+        published = true;
+      }
+      const [B, H, W, C] = xt.shape;
+      const x = (await xt.data()) as Float32Array, ts = Array.from(await t.data());
+      const per = H * W * C;
+      const slices = batchSlices(B, this.workers.length);
+      const outs = await Promise.all(
+        slices.map(([b0, b1], i) => {
+          const xs = x.slice(b0 * per, b1 * per);
+          return this.post<{ out: Float32Array }>(i, { kind: "denoise", x: xs, shape: [b1 - b0, H, W, C], ts: ts.slice(b0, b1) }, [xs.buffer as ArrayBuffer]);
+        }),
+      );
+      const y = new Float32Array(B * per);
+      slices.forEach(([b0], i) => y.set(outs[i].out, b0 * per));
+      return tf.tensor4d(y, [B, H, W, C]);
+    };
   }
 
   /**
@@ -126,15 +167,7 @@ export class GradWorkerPool {
     if (this.failure) throw this.failure;
     await this.ready;
     this.publish(params);
-    const replies = await Promise.all(
-      jobs.map((job, i) => {
-        const id = this.seq++;
-        return new Promise<GradReply>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
-          this.workers[i].postMessage({ ...job, id }, [job.xt.buffer, job.target.buffer] as ArrayBuffer[]);
-        });
-      }),
-    );
+    const replies = await Promise.all(jobs.map((job, i) => this.post<GradReply>(i, job, [job.xt.buffer, job.target.buffer] as ArrayBuffer[])));
     const total = jobs.reduce((s, j) => s + j.set.B, 0);
     const wts = jobs.map((j) => j.set.B / total);
     let loss = 0;

@@ -3,7 +3,7 @@
  * kernels resampled to cover the same extent, the mollifier's std scaled by r/r₀ and every white-noise draw multiplied
  * by r/r₀ (Mollifier.noiseMultiplier). DDIM (default, deterministic with η = 0) or DDPM, in batches, with progress.
  */
-import { tf } from "./backend";
+import { tf, currentBackend } from "./backend";
 import { Rng } from "./rng";
 import { LabConfig, resolveConfig } from "./config";
 import { InftyDiffNetwork, GridDenoiser } from "./nn/network";
@@ -14,6 +14,7 @@ import { ddim, ddpm } from "./samplers";
 import { loadCheckpoint } from "./checkpoint";
 import { ImageSet } from "./data/image-ops";
 import { Progress } from "./progress";
+import { GradWorkerPool } from "./parallel";
 
 export interface LoadedModel {
   cfg: LabConfig;
@@ -63,6 +64,11 @@ export interface SampleOptions {
    * nothing else is random, so nested noise (see `nestedWhiteNoise`) gives the same sample at every resolution.
    */
   initialNoise?: Float32Array;
+  /**
+   * Worker threads that split each sampler batch (each its own backend instance; parallel.ts). Same samples up to
+   * float32 summation order; default 1 (this thread).
+   */
+  workers?: number;
 }
 
 /**
@@ -111,6 +117,9 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   const timesteps = spacedTimesteps(schedule.T, steps);
   const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
   const denoiser = new GridDenoiser(net);
+  const workers = Math.min(opts.workers ?? 1, bs);
+  const pool = workers > 1 ? new GradWorkerPool(cfg.model, workers, net.params, currentBackend()?.name ?? tf.getBackend()) : null;
+  const denoise = pool ? pool.denoiser(net.params) : denoiser.denoise;
   const rng = new Rng(opts.seed ?? 0);
   const x0 = new Float32Array(opts.n * H * W * C);
   const Tx0 = opts.keepTx0 ? new Float32Array(opts.n * H * W * C) : null;
@@ -130,13 +139,14 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
         onStep: () => bar.tick(1),
       };
       const res = opts.sampler === "ddpm"
-        ? await ddpm(denoiser.denoise, xT, timesteps, common)
-        : await ddim(denoiser.denoise, xT, timesteps, { ...common, eta: opts.eta ?? 0 });
+        ? await ddpm(denoise, xT, timesteps, common)
+        : await ddim(denoise, xT, timesteps, { ...common, eta: opts.eta ?? 0 });
       x0.set(await res.x0.data() as Float32Array, start * H * W * C);
       if (Tx0) Tx0.set(await res.Tx0.data() as Float32Array, start * H * W * C);
       tf.dispose([xT, res.x0, res.Tx0]);
     }
   } finally {
+    if (pool) await pool.dispose();
     denoiser.dispose();
     mollifier.dispose();
   }
