@@ -40,4 +40,3 @@ export * from "./guidance";
 export * from "./inpaint";
 export * from "./superres";
 export * from "./autoencoder";
-export * from "./grid-conv";

@@ -16,7 +16,6 @@ import { CoordSet, fullGrid } from "../coordinates";
 import { KernelMap } from "../kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
 import { resampleKernel, resampledKernelSize } from "../kernel-resample";
-import { fullGridResampledDepthwise, isFullGrid, separablePaysOff } from "../grid-conv";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
@@ -77,10 +76,6 @@ class SparseOperatorLayer {
       }
       return resampleKernel(v as unknown as tf.Tensor3D, r0, r);
     };
-    if (this.kind === "depthwise" && r !== r0 && isFullGrid(ctx.kmap) && separablePaysOff(this.k, ctx.kmap.k)) {
-      // sampling far above r₀: the same operator, computed separably (grid-conv.ts; equal within float error)
-      return fullGridResampledDepthwise(feats, ctx.kmap, this.kernels[0] as unknown as tf.Tensor3D, this.biases[0] as tf.Tensor1D, r0, r);
-    }
     switch (this.kind) {
       case "depthwise":
         return sparseDepthwiseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor3D, this.biases[0] as tf.Tensor1D);
