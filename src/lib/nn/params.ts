@@ -4,6 +4,18 @@
  */
 import { tf } from "../backend";
 import { Rng } from "../rng";
+import { registerTypedKernel, runTypedKernel } from "../typed-kernels";
+
+registerTypedKernel<{ decay: number }>({
+  name: "InftyEma",
+  inputNames: ["e", "s"],
+  outputs: ([es]) => [es],
+  run: ([e, s], [out], { decay }) => {
+    // f32(f32(e·d) + f32(s·(1−d))) with d and 1−d as float32 scalars: the op chain's roundings
+    const d = Math.fround(decay), c = Math.fround(1 - decay);
+    for (let i = 0; i < e.length; i++) out[i] = Math.fround(e[i] * d) + Math.fround(s[i] * c);
+  },
+});
 
 export type Init =
   | { kind: "zeros" }
@@ -91,8 +103,21 @@ export class Params {
     }
   }
 
-  /** this ← decay·this + (1−decay)·source, by name (EMA of weights). */
+  /**
+   * this ← decay·this + (1−decay)·source, by name (EMA of weights): one fused typed kernel per parameter where the
+   * backend has it (wasm, cpu), the same float32 roundings as the op chain (`emaUpdateReference`).
+   */
   emaUpdate(source: Params, decay: number): void {
+    if (tf.getKernel("InftyEma", tf.getBackend()) == null) return this.emaUpdateReference(source, decay);
+    for (const [name, v] of this.vars) {
+      const out = runTypedKernel("InftyEma", { e: v, s: source.get(name) }, { decay }) as tf.Tensor;
+      v.assign(out);
+      out.dispose();
+    }
+  }
+
+  /** The EMA update as tfjs ops (three per parameter): the reference. */
+  emaUpdateReference(source: Params, decay: number): void {
     tf.tidy(() => {
       for (const [name, v] of this.vars) {
         const s = source.get(name);
