@@ -5,7 +5,7 @@ import * as path from "path";
 import {
   tf, initBackend, Rng, FeatureNet, InftyDiffNetwork, resolveConfig, uniformSubset, fullGrid,
   loadSpec, validateSpec, expandRuns, shardRuns, parseShard, runSweep, mergeResults, tableRows, markdownTable,
-  stepsResolutionSeries, readResult, resultPath, ExperimentSpec, SpecError, BudgetName,
+  stepsResolutionSeries, readResult, measureThroughput, resultPath, ExperimentSpec, SpecError, BudgetName,
 } from "infty-diff-lab";
 
 describe("experiments: specs, runner, shards, merge", function () {
@@ -141,6 +141,21 @@ describe("experiments: specs, runner, shards, merge", function () {
     const s = await sweep(t3, "fast", tmp);
     assert.deepEqual(s.computed, [victim.replace(/\.json$/, "")]);
     assert.equal(mergeResults(t3, "fast", path.join(tmp, "results")).missing, 0);
+  });
+
+  it("throughput: interleaved measurement, stored once, used by merge for the speedup", async () => {
+    const t3 = loadSpec("table3");
+    const res = path.join(tmp, "results");
+    const t = await measureThroughput(t3, "fast", { resultsDir: res, rounds: 2, steps: 2, warmup: 1 });
+    assert.deepEqual(t.variants.map((v) => v.label), ["1", "1/2", "1/4", "1/8"]);
+    assert.equal(t.variants[0].speedup, 1);
+    assert.ok(t.variants.every((v) => v.stepSeconds.length === 4 && v.stepsPerSecond > 0));
+    const again = await measureThroughput(t3, "fast", { resultsDir: res, rounds: 2, steps: 2, warmup: 1 });
+    assert.equal(again.finishedAt, t.finishedAt, "not remeasured");
+    const m = mergeResults(t3, "fast", res);
+    assert.equal(m.throughput?.hash, t.hash);
+    assert.equal(m.skipped.filter((f) => f.startsWith("throughput-")).length, 0);
+    assert.equal(m.rows.find((r) => r.variant === "1/8")!.speedup, t.variants[3].speedup);
   });
 
   it("Fig. 7: one model, FID per (resolution, steps)", async () => {

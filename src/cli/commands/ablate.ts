@@ -10,7 +10,7 @@ import { flagsHelp, FlagSpecs, parseFlags } from "../args";
 import { initBackend } from "../../lib/backend";
 import { writeFileAtomic } from "../../lib/checkpoint";
 import {
-  loadSpec, expandRuns, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BudgetName, BUDGET_NAMES,
+  loadSpec, expandRuns, measureThroughput, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BudgetName, BUDGET_NAMES,
 } from "../../lib/experiments";
 
 const FLAGS: FlagSpecs = {
@@ -21,6 +21,8 @@ const FLAGS: FlagSpecs = {
   runs: { kind: "string", help: "model runs root (checkpoints; not committed)", default: "runs/ablate" },
   seed: { kind: "int", help: "only the runs of this seed (e.g. every spec's seed 0 first, then seed 1)" },
   wait: { kind: "boolean", help: "if the feature net is missing, train, then wait for it and evaluate" },
+  rounds: { kind: "int", help: "throughput: interleaved rounds", default: 5, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
+  steps: { kind: "int", help: "throughput: timed steps per variant per round", default: 10, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   list: { kind: "boolean", help: "list this shard's runs and exit" },
   backend: { kind: "string", help: "tensorflow | wasm | cpu" },
   quiet: { kind: "boolean", help: "no progress bars" },
@@ -39,13 +41,22 @@ export const ablateCommand: Command = {
   name: "ablate",
   summary: "run the paper's ablations (table2, table3, fig7) as a resumable, shardable sweep; `merge` builds tables",
   usage: `usage: infty ablate <table2|table3|fig7|spec.json> [--budget fast|full] [--shard i/n] [--results dir]\n` +
-    `       infty ablate merge <spec> [--budget fast|full] [--results dir]\n\n` +
+    `       infty ablate merge <spec> [--budget fast|full] [--results dir]\n` +
+    `       infty ablate throughput <spec> [--budget fast|full] [--rounds 5] [--steps 10]   (Table 3's speedup)\n\n` +
     `A finished run (results/<spec>/<hash>.json) is never recomputed; an interrupted one resumes from its checkpoint in\n` +
     `runs/ablate/<trainHash>/. Runs go by seed, then cheapest first. n machines share a sweep with --shard 0/n … --shard n-1/n, then one runs merge.\n\n${flagsHelp(FLAGS)}`,
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     const budget = f.budget as BudgetName;
     const resultsDir = path.resolve(f.results as string);
+    if (f._[0] === "throughput") {
+      if (f._.length !== 2) throw new UsageError("usage: infty ablate throughput <spec>");
+      const spec = load(f._[1]);
+      await initBackend(f.backend as string | undefined);
+      const t = await measureThroughput(spec, budget, { resultsDir, rounds: f.rounds as number, steps: f.steps as number, log: (l) => console.error(l) });
+      for (const v of t.variants) console.log(`${v.label.padEnd(20)} ${v.stepsPerSecond.toFixed(2)} step/s` + (v.speedup === null ? "" : `  speedup ${v.speedup.toFixed(2)}×`));
+      return;
+    }
     if (f._[0] === "merge") {
       if (f._.length !== 2) throw new UsageError("usage: infty ablate merge <spec>");
       const spec = load(f._[1]);

@@ -3,3 +3,4 @@ export * from "./spec";
 export * from "./runner";
 export * from "./merge";
 export * from "./render";
+export * from "./throughput";

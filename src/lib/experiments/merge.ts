@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ExperimentSpec, BudgetName, expandRuns } from "./spec";
 import { RunResult, readResult } from "./runner";
+import { ThroughputResult, readThroughput } from "./throughput";
 
 export interface MergedRow {
   variant: string;
@@ -24,8 +25,13 @@ export interface MergedRow {
   kid: number;
   kidStd: number | null;
   stepsPerSecond: number;
-  /** training speedup over the spec's baseline variant (null without a baseline or its results) */
+  /**
+   * training speedup over the spec's baseline variant: from the interleaved throughput measurement when there is
+   * one (throughput.ts), else from the runs' own logs (null without a baseline or its results)
+   */
   speedup: number | null;
+  /** speedup from the runs' own training logs (sequential runs: includes changes of machine load) */
+  speedupFromLogs: number | null;
   nSamples: number;
   nTest: number;
   trainSteps: number;
@@ -46,6 +52,8 @@ export interface MergedTable {
   skipped: string[];
   /** distinct feature-net hashes among the results (more than one means the metrics are not comparable) */
   featureNets: string[];
+  /** the interleaved throughput measurement used for `speedup`, if any */
+  throughput: ThroughputResult | null;
 }
 
 /** Every complete result in <resultsDir>/<spec>/ (and the names of files that are not). */
@@ -54,6 +62,7 @@ export function readResults(resultsDir: string, spec: string): { results: RunRes
   if (!fs.existsSync(dir)) return { results: [], skipped: [] };
   const results: RunResult[] = [], skipped: string[] = [];
   for (const f of fs.readdirSync(dir).sort()) {
+    if (f.startsWith("throughput-")) continue;
     const r = f.endsWith(".json") ? readResult(path.join(dir, f)) : null;
     if (r) results.push(r);
     else skipped.push(f);
@@ -91,22 +100,31 @@ export function mergeResults(spec: ExperimentSpec, budget: BudgetName, resultsDi
     const [medStep] = meanStd(rs.map((r) => r.train.medianStepSeconds));
     rows.push({
       ...key, seeds: rs.map((r) => r.seed).sort((a, b) => a - b), plannedSeeds: seedsPlanned,
-      fid, fidStd, kid, kidStd, stepsPerSecond: 1 / medStep, speedup: null,
+      fid, fidStd, kid, kidStd, stepsPerSecond: 1 / medStep, speedup: null, speedupFromLogs: null,
       nSamples: rs[0].metrics.nSamples, nTest: rs[0].metrics.nTest, trainSteps: rs[0].train.steps,
       backend: rs[0].backend, wallSeconds: rs.reduce((a, r) => a + r.wallSeconds, 0),
     });
   }
+  let throughput: ThroughputResult | null = null;
+  const dir = path.join(resultsDir, spec.name);
+  if (fs.existsSync(dir)) {
+    for (const f of fs.readdirSync(dir).sort()) {
+      const t = f.startsWith("throughput-") ? readThroughput(path.join(dir, f)) : null;
+      if (t && t.budget === budget && (!throughput || t.finishedAt > throughput.finishedAt)) throughput = t;
+    }
+  }
   if (spec.baseline !== undefined) {
     for (const row of rows) {
       const base = rows.find((r) => r.variant === spec.baseline && r.resolution === row.resolution && r.ddimSteps === row.ddimSteps);
-      if (base) row.speedup = row.stepsPerSecond / base.stepsPerSecond;
+      if (base) row.speedupFromLogs = row.stepsPerSecond / base.stepsPerSecond;
+      row.speedup = throughput?.variants.find((v) => v.label === row.variant)?.speedup ?? row.speedupFromLogs;
     }
   }
   const order = spec.variants.map((v) => v.label);
   rows.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant) || a.resolution - b.resolution || a.ddimSteps - b.ddimSteps);
   return {
     spec: spec.name, title: spec.title, budget, budgetNote: spec.budgets[budget].note, rows, missing, planned: plan.length, skipped,
-    featureNets: [...new Set(results.map((r) => r.featureNet.sha256))],
+    featureNets: [...new Set(results.map((r) => r.featureNet.sha256))], throughput,
   };
 }
 

@@ -86,6 +86,9 @@ export function markdownTable(merged: MergedTable, spec: ExperimentSpec): string
   const r0 = merged.rows[0];
   lines.push("");
   lines.push(`Budget \`${merged.budget}\`: ${merged.budgetNote}` + (r0 ? ` FID/KID from ${r0.nSamples} samples vs ${r0.nTest} test images (lab feature net), backend ${r0.backend}.` : "") +
-    ` ${merged.planned - merged.missing}/${merged.planned} planned runs complete. Paper: ${spec.paperNote}`);
+    ` ${merged.planned - merged.missing}/${merged.planned} planned runs complete.` +
+    (merged.throughput ? ` Speedup: interleaved throughput, ${merged.throughput.rounds}×${merged.throughput.stepsPerRound} steps per variant in one process (median step time).` :
+      spec.baseline !== undefined ? " Speedup: from the runs' own training logs (sequential runs on a shared machine: noisy)." : "") +
+    ` Paper: ${spec.paperNote}`);
   return lines.join("\n");
 }
