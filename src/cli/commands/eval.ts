@@ -10,7 +10,7 @@ import { initBackend } from "../../lib/backend";
 import { readNpy } from "../../lib/npy";
 import { loadModel, sampleModel } from "../../lib/sample";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
-import { ImageSet } from "../../lib/data/image-ops";
+import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
 import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
 import { parseResolution } from "./sample";
 import { writeFileAtomic } from "../../lib/checkpoint";
@@ -25,6 +25,7 @@ const FLAGS: FlagSpecs = {
   batch: { kind: "int", help: "sampling batch", default: 50, check: posInt as never },
   seed: { kind: "int", help: "seed", default: 0 },
   json: { kind: "string", help: "also write the result as JSON to this file" },
+  baselines: { kind: "boolean", help: "also report, with the same number of images, FID/KID of held-out train images and of the test set blurred with σ = 1 px" },
   backend: { kind: "string", help: "tensorflow | wasm | cpu" },
   quiet: { kind: "boolean", help: "no progress bar" },
 };
@@ -69,10 +70,22 @@ export const evalCommand: Command = {
         model.net.dispose();
       }
     }
-    const test = loadFashionMnist({ split: "test", limit: Math.max(samples.shape[0], Math.min(10000, f.n as number)) });
+    // the reference: the first min(N, 5000) test images (the rest stay disjoint for the blurred baseline)
+    const test = loadFashionMnist({ split: "test", limit: Math.min(5000, samples.shape[0]) });
     const fid = await fidBetweenImages(samples, test);
     const kid = await kidBetweenImages(samples, test);
-    const result = { ...source, n: samples.shape[0], nTest: test.shape[0], fid, kid: kid.mean, kidStd: kid.std };
+    const result: Record<string, unknown> = { ...source, n: samples.shape[0], nTest: test.shape[0], fid, kid: kid.mean, kidStd: kid.std };
+    if (f.baselines) {
+      // the quality bar's references, at the same sample count (FID is biased upwards at small n)
+      const n = samples.shape[0];
+      const holdout = loadFashionMnist({ split: "holdout", limit: n });
+      // blurred test images disjoint from the reference slice, like samples are
+      const blurred = gaussianBlur(loadFashionMnist({ split: "test", offset: test.shape[0], limit: n }), 1);
+      result.baselines = {
+        holdoutFid: await fidBetweenImages(holdout, test),
+        blurredTestFid: await fidBetweenImages(blurred, test),
+      };
+    }
     console.log(JSON.stringify(result));
     if (f.json) writeFileAtomic(f.json as string, JSON.stringify(result, null, 2) + "\n");
   },
