@@ -73,11 +73,11 @@ export function markdownTable(merged: MergedTable, spec: ExperimentSpec): string
   } else {
     const rows = tableRows(merged, spec);
     const hasSpeed = spec.baseline !== undefined;
-    lines.push(`| ${spec.baseline !== undefined ? "ratio" : "variant"} | FID (ours) | KID×10³ (ours) | ${hasSpeed ? "speedup (ours) | " : ""}seeds | FID_CLIP (paper) |${hasSpeed ? " speedup (paper) |" : ""}`);
+    lines.push(`| ${spec.baseline !== undefined ? "ratio" : "variant"} | FID (ours) | KID (ours) | ${hasSpeed ? "speedup (ours) | " : ""}seeds | FID_CLIP (paper) |${hasSpeed ? " speedup (paper) |" : ""}`);
     lines.push(`|---|---|---|${hasSpeed ? "---|" : ""}---|---|${hasSpeed ? "---|" : ""}`);
     for (const r of rows) {
-      const kid = r.kid === null ? null : (r.kid as number) * 1000;
-      const kidStd = r.kidStd === null ? null : (r.kidStd as number) * 1000;
+      // KID on the lab's raw 128-d features (not rescaled): compare within a table only
+      const kid = r.kid as number | null, kidStd = r.kidStd as number | null;
       lines.push(`| ${r.variant} | ${pm(r.fid as number | null, r.fidStd as number | null, 2)} | ${pm(kid, kidStd, 2)} | ` +
         (hasSpeed ? `${r.speedup === null ? "–" : (r.speedup as number).toFixed(2) + "×"} | ` : "") +
         `${r.seeds} | ${r.paperFid ?? "–"} |` + (hasSpeed ? ` ${r.paperSpeedup === null ? "–" : r.paperSpeedup + "×"} |` : ""));
