@@ -27,6 +27,10 @@ const FLAGS: FlagSpecs = {
   json: { kind: "string", help: "also write the result as JSON to this file" },
   baselines: { kind: "boolean", help: "also report, with the same number of images, FID/KID of held-out train images and of the test set blurred with σ = 1 px" },
   backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  workers: {
+    kind: "int", default: 1, help: "worker threads splitting each sampling batch (same samples up to float order)",
+    check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,
+  },
   quiet: { kind: "boolean", help: "no progress bar" },
 };
 
@@ -62,7 +66,7 @@ export const evalCommand: Command = {
       try {
         const out = await sampleModel(model.net, model.cfg, {
           resolution: [H, W], n: f.n as number, batchSize: f.batch as number, steps: f.steps as number,
-          seed: f.seed as number, progress: !f.quiet,
+          seed: f.seed as number, progress: !f.quiet, workers: f.workers as number,
         });
         samples = out.x0;
         source = { checkpoint: f.checkpoint, step: model.step, resolution: [H, W], steps: f.steps, sampleSeconds: out.seconds };
