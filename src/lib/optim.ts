@@ -59,8 +59,9 @@ export class Adam {
     this.eps = opts.eps ?? 1e-8;
     for (const name of params.names()) {
       const shape = params.get(name).shape;
-      this.m.set(name, tf.variable(tf.zeros(shape), false));
-      this.v.set(name, tf.variable(tf.zeros(shape), false));
+      // tidy: the zeros would otherwise stay alive beside the variables (tidy never disposes variables)
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
     }
   }
 

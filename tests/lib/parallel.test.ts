@@ -78,4 +78,13 @@ describe("data-parallel training over worker threads", function () {
       tr.dispose();
     }
   });
+  it("a Trainer, with or without workers, leaves no tensors after dispose (weights, EMA and Adam state included)", async () => {
+    for (const workers of [1, 2]) {
+      const n0 = tf.memory().numTensors;
+      const tr = new Trainer(tinyConfig(), tinyData(8), { workers });
+      await tr.trainStepAsync();
+      tr.dispose();
+      assert.equal(tf.memory().numTensors, n0, `workers ${workers}`);
+    }
+  });
 });

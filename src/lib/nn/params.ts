@@ -54,7 +54,8 @@ export class Params {
         for (let i = 0; i < n; i++) values[i] = this.rng.normal() * init.std;
         break;
     }
-    const v = tf.variable(tf.tensor(values, shape, "float32"), true, `${name}_${Params.uid++}`);
+    // tidy: the initial tensor would otherwise stay alive beside the variable (tidy never disposes variables)
+    const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, "float32"), true, `${name}_${Params.uid++}`));
     this.vars.set(name, v);
     return v;
   }
