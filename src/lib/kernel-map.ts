@@ -11,26 +11,45 @@ import { CoordSet, cellLookup } from "./coordinates";
 const cache = new WeakMap<CoordSet, Map<number, KernelMap>>();
 
 export class KernelMap {
-  /** [B*M*K] index into the flattened [B*M] points (b*M + j), −1 where the neighbour cell holds no point */
-  readonly neighbours: Int32Array;
   /** [B*M] number of present neighbours, the point itself included (≥ 1) */
   readonly counts: Float32Array;
   /** taps k·k */
   readonly K: number;
   private disposed = false;
+  private table: Int32Array | null = null;
 
   private constructor(readonly set: CoordSet, readonly k: number) {
-    const { B, H, W, M, cells } = set;
-    const K = k * k, h = (k - 1) / 2, G = H * W;
-    this.K = K;
-    this.neighbours = new Int32Array(B * M * K);
-    this.counts = new Float32Array(B * M);
-    const look = cellLookup(set);
+    this.K = k * k;
+    this.counts = new Float32Array(set.B * set.M);
+    // counts are needed by every path; the neighbour table only by the tap loops (the dense full-grid path at
+    // sampling time never reads it, and at 112×112 it would be ~675 MB), so it is built on first use
+    this.walk((p, t, q) => {
+      if (q >= 0) this.counts[p]++;
+    });
+  }
+
+  /** [B*M*K] index into the flattened [B*M] points (b*M + j), −1 where the neighbour cell holds no point */
+  get neighbours(): Int32Array {
+    if (!this.table) {
+      const nb = new Int32Array(this.set.B * this.set.M * this.K);
+      this.walk((p, t, q) => {
+        nb[p * this.K + t] = q;
+      });
+      this.table = nb;
+    }
+    return this.table;
+  }
+
+  /** Visits every (point p, tap t, neighbour q or −1) in O(B·(H·W + M·K)) through a cell→point lookup. */
+  private walk(visit: (p: number, t: number, q: number) => void): void {
+    const { B, H, W, M, cells } = this.set;
+    const k = this.k, h = (k - 1) / 2, G = H * W;
+    const look = cellLookup(this.set);
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < M; i++) {
         const p = b * M + i;
         const r = Math.floor(cells[p] / W), c = cells[p] - r * W;
-        let n = 0, t = p * K;
+        let t = 0;
         for (let dy = -h; dy <= h; dy++) {
           const rr = r + dy;
           for (let dx = -h; dx <= h; dx++, t++) {
@@ -38,12 +57,11 @@ export class KernelMap {
             let q = -1;
             if (rr >= 0 && rr < H && cc >= 0 && cc < W) {
               const j = look[b * G + rr * W + cc];
-              if (j >= 0) { q = b * M + j; n++; }
+              if (j >= 0) q = b * M + j;
             }
-            this.neighbours[t] = q;
+            visit(p, t, q);
           }
         }
-        this.counts[p] = n;
       }
     }
   }
