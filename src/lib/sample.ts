@@ -60,6 +60,11 @@ export interface SampleOptions {
   /** also return the mollified samples Tx₀ */
   keepTx0?: boolean;
   /**
+   * Clip x₀ = Wiener(Tx₀) to the data range [−1, 1] (default true): the Wiener filter's high-frequency gain can ring
+   * past the range; images, PNGs and feature nets all expect it.
+   */
+  clipX0?: boolean;
+  /**
    * White noise ξ [n,H,W,C] (unit variance) for the initial state x_T = T(c·ξ), instead of drawing it; with DDIM η = 0
    * nothing else is random, so nested noise (see `nestedWhiteNoise`) gives the same sample at every resolution.
    */
@@ -141,7 +146,9 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
       const res = opts.sampler === "ddpm"
         ? await ddpm(denoise, xT, timesteps, common)
         : await ddim(denoise, xT, timesteps, { ...common, eta: opts.eta ?? 0 });
-      x0.set(await res.x0.data() as Float32Array, start * H * W * C);
+      const x0b = await res.x0.data() as Float32Array;
+      if (opts.clipX0 !== false) for (let i = 0; i < x0b.length; i++) x0b[i] = Math.max(-1, Math.min(1, x0b[i]));
+      x0.set(x0b, start * H * W * C);
       if (Tx0) Tx0.set(await res.Tx0.data() as Float32Array, start * H * W * C);
       tf.dispose([xT, res.x0, res.Tx0]);
     }
