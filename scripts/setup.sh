@@ -47,7 +47,10 @@ npm run build --silent
 # --- 3. tslab kernel, project-local --------------------------------------------------------------------------
 export JUPYTER_PATH="$PWD/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 [[ -f jupyter/kernels/tslab/kernel.json ]] || { say "jupyter/kernels/tslab/kernel.json missing from the checkout"; exit 1; }
-jupyter kernelspec list 2>/dev/null | grep -q "$PWD/jupyter/kernels/tslab" \
+# capture first: `… | grep -q` closes the pipe on the first match, jupyter then dies of SIGPIPE and pipefail
+# turns that race into a spurious failure
+kernels=$(jupyter kernelspec list 2>/dev/null || true)
+grep -q "$PWD/jupyter/kernels/tslab" <<<"$kernels" \
   || { say "Jupyter does not see the project's tslab kernel"; exit 1; }
 node_modules/.bin/tslab --version >/dev/null
 say "tslab kernel: jupyter/kernels/tslab (TypeScript $(node -p 'require("@tslab/typescript-for-tslab/package.json").version'))"
