@@ -17,8 +17,6 @@
 import { tf } from "./backend";
 import { alphaBar, Schedule, stepCoefs } from "./schedules";
 import type { Denoiser } from "./samplers";
-import { fullGrid } from "./coordinates";
-import type { InftyDiffNetwork, NetworkContext } from "./nn/network";
 
 /** A model evaluation that tf.grad can differentiate wrt x_t: xt [B,H,W,C], t [B] → mollified-ε output [B,H,W,C]. */
 export type DifferentiableDenoiser = (xt: tf.Tensor4D, t: tf.Tensor1D) => tf.Tensor4D;
@@ -97,32 +95,8 @@ export function areaDown(x: tf.Tensor4D, f: number): tf.Tensor4D {
   return tf.mean(tf.reshape(x, [B, H / f, f, W / f, f, C]), [2, 4]) as tf.Tensor4D;
 }
 
-/**
- * The network as a differentiable full-grid denoiser, optionally conditioned: `cond` [B, timeEmbDim] is passed to
- * every call (the diffusion autoencoder's projected z, autoencoder/). GridDenoiser (nn/network.ts) without the
- * conditioning input; contexts cached per (B, H, W), `dispose()` when done.
- */
-export class ConditionedGridDenoiser {
-  private readonly contexts = new Map<string, NetworkContext>();
-  constructor(readonly net: InftyDiffNetwork, readonly cond: tf.Tensor2D | null = null) {}
-  readonly denoise = (xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D => {
-    const [B, H, W, C] = xt.shape;
-    if (this.cond && this.cond.shape[0] !== B) throw new Error(`cond has batch ${this.cond.shape[0]}, x_t has ${B}`);
-    const key = `${B}x${H}x${W}`;
-    let ctx = this.contexts.get(key);
-    if (!ctx) {
-      ctx = this.net.context(fullGrid(B, H, W));
-      this.contexts.set(key, ctx);
-    }
-    const c = ctx;
-    const opts = { dropoutRng: null, cond: this.cond ?? undefined };
-    return tf.tidy(() => this.net.apply(xt.reshape([B, H * W, C]) as tf.Tensor3D, c, t, opts).reshape([B, H, W, C]) as tf.Tensor4D);
-  };
-  dispose(): void {
-    for (const c of this.contexts.values()) c.dispose();
-    this.contexts.clear();
-  }
-}
+/** The conditioned full-grid denoiser is GridDenoiser (nn/network.ts) with its optional `cond`; kept as a name. */
+export { GridDenoiser as ConditionedGridDenoiser } from "./nn/network";
 
 /** PSNR in dB of images in [−1, 1] (peak-to-peak 2), over the pixels where weight > 0 (all when absent). */
 export function psnr(a: Float32Array, b: Float32Array, weight?: Float32Array): number {

@@ -305,14 +305,15 @@ export class InftyDiffNetwork {
 
 /**
  * The network as a full-grid denoiser for the samplers: (x_t [B,H,W,C], t [B]) → [B,H,W,C] at any H×W. The full
- * grid's points are its cells in raster order, so gathering is a reshape. Contexts are cached per (B, H, W);
- * call `dispose()` when done.
+ * grid's points are its cells in raster order, so gathering is a reshape. Optional `cond` [B, timeEmbDim] is passed
+ * to every call (the diffusion autoencoder's projected z). Contexts are cached per (B, H, W); call `dispose()` when done.
  */
 export class GridDenoiser {
   private readonly contexts = new Map<string, NetworkContext>();
-  constructor(readonly net: InftyDiffNetwork) {}
+  constructor(readonly net: InftyDiffNetwork, readonly cond: tf.Tensor2D | null = null) {}
   readonly denoise = (xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D => {
     const [B, H, W, C] = xt.shape;
+    if (this.cond && this.cond.shape[0] !== B) throw new Error(`cond has batch ${this.cond.shape[0]}, x_t has ${B}`);
     const key = `${B}x${H}x${W}`;
     let ctx = this.contexts.get(key);
     if (!ctx) {
@@ -320,7 +321,8 @@ export class GridDenoiser {
       this.contexts.set(key, ctx);
     }
     const c = ctx;
-    return tf.tidy(() => this.net.apply(xt.reshape([B, H * W, C]) as tf.Tensor3D, c, t, { dropoutRng: null }).reshape([B, H, W, C]) as tf.Tensor4D);
+    const opts = { dropoutRng: null, cond: this.cond ?? undefined };
+    return tf.tidy(() => this.net.apply(xt.reshape([B, H * W, C]) as tf.Tensor3D, c, t, opts).reshape([B, H, W, C]) as tf.Tensor4D);
   };
   dispose(): void {
     for (const c of this.contexts.values()) c.dispose();
