@@ -2,6 +2,7 @@
 import { Command } from "../command";
 import { trainFeatures } from "./train-features";
 import { trainCommand } from "./train";
+import { trainAeCommand } from "./train-ae";
 import { sampleCommand } from "./sample";
 import { evalCommand } from "./eval";
 import { ablateCommand } from "./ablate";
@@ -10,4 +11,4 @@ import { gridCommand } from "./grid";
 import { inpaintCommand } from "./inpaint";
 import { superresCommand } from "./superres";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand];

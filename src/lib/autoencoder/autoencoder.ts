@@ -32,7 +32,8 @@ import { ConditionedGridDenoiser } from "../guidance";
 import { parameterisation, mse } from "../parameterisations";
 import { uniformSubset, qmcSubset, gatherPoints, fullGrid, CoordSet } from "../coordinates";
 import { ImageSet, imageBatch } from "../data/image-ops";
-import { saveCheckpoint, loadCheckpoint } from "../checkpoint";
+import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../checkpoint";
+import { Progress } from "../progress";
 import { learningRate, trainingImages } from "../train";
 import { Encoder } from "./encoder";
 import { LatentDenoiser } from "./latent";
@@ -268,6 +269,23 @@ export class AutoencoderTrainer {
     this.rng = new Rng(m.rng);
   }
 
+  /**
+   * Warm start: the decoder takes the EMA weights of an unconditional ∞-Diff checkpoint with the same model config,
+   * and W_z starts at zero, so at step 0 the autoencoder samples exactly as that model does and z's influence is
+   * learnt from there (training an autoencoder from scratch costs as much again as the unconditional model).
+   */
+  warmStart(file: string): void {
+    const ck = loadCheckpoint(file);
+    if (ck.meta.kind === "infty-diff-autoencoder") throw new Error(`${file} is an autoencoder checkpoint; --init-from takes an unconditional one`);
+    const group = ck.groups.ema ? "ema" : "params";
+    if (!ck.groups[group]) throw new Error(`${file} has no weights`);
+    const theirs = JSON.stringify(resolveConfig(ck.meta.config).model), ours = JSON.stringify(this.cfg.model);
+    if (theirs !== ours) throw new Error(`${file} has another model config than this run`);
+    this.model.net.params.load(ck.groups[group]);
+    this.model.zProj.w.assign(tf.zerosLike(this.model.zProj.w));
+    if (this.model.zProj.b) this.model.zProj.b.assign(tf.zerosLike(this.model.zProj.b));
+  }
+
   dispose(): void {
     this.model.dispose();
     for (const a of this.adams) a.dispose();
@@ -278,24 +296,45 @@ export class AutoencoderTrainer {
 export const AUTOENCODER_CHECKPOINT = "autoencoder.ckpt";
 
 /**
- * Trains (or resumes) a diffusion autoencoder in `runDir` up to cfg.train.steps, checkpointing atomically every
- * cfg.train.checkpointEvery steps and at the end; config.json and log.jsonl as train() writes them.
+ * Trains (or resumes) a diffusion autoencoder in `runDir` up to `steps` (default cfg.train.steps), checkpointing
+ * atomically every cfg.train.checkpointEvery steps and at the end; config.json and log.jsonl as train() writes them.
+ * On resume the log is cut back to the checkpoint's step, so a killed run leaves no duplicate rows. `initFrom` (an
+ * unconditional checkpoint) warm-starts the decoder of a new run (AutoencoderTrainer.warmStart).
  */
-export async function trainAutoencoder(opts: { cfg: LabConfig; ae: AutoencoderConfig; runDir: string; data?: ImageSet; onStep?: (row: AutoencoderLogRow) => void }): Promise<{ step: number; trainer: AutoencoderTrainer }> {
+export async function trainAutoencoder(opts: {
+  cfg: LabConfig; ae: AutoencoderConfig; runDir: string; data?: ImageSet; steps?: number; initFrom?: string; progress?: boolean;
+  onStep?: (row: AutoencoderLogRow) => void;
+}): Promise<{ step: number; resumedFrom: number; trainer: AutoencoderTrainer }> {
   const { cfg, ae, runDir } = opts;
   fs.mkdirSync(runDir, { recursive: true });
   const ckpt = path.join(runDir, AUTOENCODER_CHECKPOINT);
-  const trainer = new AutoencoderTrainer(cfg, ae, opts.data ?? trainingImages(cfg));
-  if (fs.existsSync(ckpt)) trainer.restore(ckpt);
-  else fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify({ ...cfg, autoencoder: ae }, null, 2));
   const log = path.join(runDir, "log.jsonl");
-  while (trainer.step < cfg.train.steps) {
+  const trainer = new AutoencoderTrainer(cfg, ae, opts.data ?? trainingImages(cfg));
+  if (fs.existsSync(ckpt)) {
+    trainer.restore(ckpt);
+    if (fs.existsSync(log)) {
+      const kept = fs.readFileSync(log, "utf8").split("\n").filter((l) => l.trim() && (JSON.parse(l) as AutoencoderLogRow).step <= trainer.step);
+      writeFileAtomic(log, kept.map((l) => l + "\n").join(""));
+    }
+  } else {
+    if (opts.initFrom) trainer.warmStart(opts.initFrom);
+    writeFileAtomic(path.join(runDir, "config.json"), JSON.stringify({ ...cfg, autoencoder: ae, initFrom: opts.initFrom ?? null }, null, 2));
+    if (fs.existsSync(log)) fs.unlinkSync(log);
+  }
+  const resumedFrom = trainer.step;
+  const target = opts.steps ?? cfg.train.steps;
+  const bar = new Progress({ label: `train-ae ${path.basename(runDir)}`, total: target, unit: "step", enabled: opts.progress === true }, trainer.step);
+  let smoothed = NaN;
+  while (trainer.step < target) {
     const row = trainer.trainStep();
     fs.appendFileSync(log, JSON.stringify(row) + "\n");
     opts.onStep?.(row);
-    if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === cfg.train.steps) trainer.save(ckpt);
+    smoothed = Number.isNaN(smoothed) ? row.loss : 0.95 * smoothed + 0.05 * row.loss;
+    bar.tick(1, { loss: smoothed, latent: row.latentLoss });
+    if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) trainer.save(ckpt);
   }
-  return { step: trainer.step, trainer };
+  bar.finish({ loss: smoothed });
+  return { step: trainer.step, resumedFrom, trainer };
 }
 
 /** Loads an autoencoder checkpoint into a fresh model (weights as trained). */
