@@ -18,6 +18,10 @@ import { ddim, ddimInvert } from "./samplers";
 import { ImageSet, areaResize } from "./data/image-ops";
 import { ConditionedGridDenoiser, areaDown, guidedDenoiser, psnr } from "./guidance";
 import { GuidedModel, guidedTimesteps } from "./inpaint";
+import { Rng } from "./rng";
+import { proceduralSpecs, renderProcedural } from "./data/procedural";
+import { sampleTextureCrops, renderTextureCrops } from "./data/textures";
+import { featureDistance } from "./eval/metrics";
 
 export type UpsampleKind = "bicubic" | "nearest";
 
@@ -146,4 +150,65 @@ export function downsampleError(x: ImageSet, low: ImageSet): number {
 /** PSNR (dB) of images against ground truth of the same shape. */
 export function imagePsnr(a: ImageSet, truth: ImageSet): number {
   return psnr(a.images, truth.images);
+}
+
+export type GroundTruthSource = "procedural" | "textures";
+
+/** Low-resolution images with exact ground truth at every scale: `high.get(s)` is [N, s·r, s·r, C]. */
+export interface SuperResGroundTruth { source: GroundTruthSource; low: ImageSet; high: Map<number, ImageSet> }
+
+/**
+ * `n` images at resolution r with their ground truth at s·r for each scale: procedural functions rendered by exact
+ * area averaging at each resolution, or texture crops of side 4r (as the lab trains on them) rendered at r and at
+ * s·r — at s = 4 that is the photograph's own pixels. Both are area-consistent: areaResize(high(s), r) = low.
+ * Seeded; pick a seed other than training's for held-out functions (texture crops come from the same three photos).
+ */
+export function superResGroundTruth(source: GroundTruthSource, n: number, resolution: number, scales: readonly number[], seed: number): SuperResGroundTruth {
+  const r = resolution, high = new Map<number, ImageSet>();
+  if (source === "procedural") {
+    const specs = proceduralSpecs(n, new Rng(seed));
+    for (const s of scales) high.set(s, renderProcedural(specs, s * r));
+    return { source, low: renderProcedural(specs, r), high };
+  }
+  const crops = sampleTextureCrops({ n, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) });
+  for (const s of scales) high.set(s, renderTextureCrops(crops, s * r));
+  return { source, low: renderTextureCrops(crops, r), high };
+}
+
+export interface SuperResScore {
+  scale: number;
+  method: "bicubic" | "model";
+  /** PSNR (dB) against the ground truth at s·r */
+  psnr: number;
+  /** mean feature-net distance to the ground truth (eval/metrics featureDistance) */
+  featureDistance: number;
+  /** max |areaDown(output) − input| */
+  downsampleError: number;
+  seconds: number;
+}
+
+/**
+ * Super-resolves `truth.low` at every scale of `truth.high` and scores the model and bicubic upsampling against the
+ * ground truth. `encode` (the autoencoder's x → cond) conditions the model on the low-resolution input's z.
+ */
+export async function scoreSuperRes(
+  model: GuidedModel, truth: SuperResGroundTruth,
+  opts: Omit<SuperResOptions, "scale"> & { encode?: (x: tf.Tensor4D) => tf.Tensor2D; onResult?: (scale: number, out: SuperResResult) => void } = {},
+): Promise<SuperResScore[]> {
+  const rows: SuperResScore[] = [];
+  for (const [s, high] of truth.high) {
+    const t0 = Date.now();
+    const bic = resizeImages(truth.low, high.shape[1], high.shape[2], "bicubic");
+    rows.push({ scale: s, method: "bicubic", psnr: imagePsnr(bic, high), featureDistance: await featureDistance(bic, high), downsampleError: downsampleError(bic, truth.low), seconds: (Date.now() - t0) / 1000 });
+    let cond: tf.Tensor2D | undefined;
+    if (opts.encode) cond = tf.tidy(() => opts.encode!(tf.tensor4d(truth.low.images, truth.low.shape)));
+    try {
+      const out = await superResolve({ ...model, cond }, truth.low, { ...opts, scale: s });
+      rows.push({ scale: s, method: "model", psnr: imagePsnr(out.x0, high), featureDistance: await featureDistance(out.x0, high), downsampleError: downsampleError(out.x0, truth.low), seconds: out.seconds });
+      opts.onResult?.(s, out);
+    } finally {
+      cond?.dispose();
+    }
+  }
+  return rows;
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import {
   initBackend, tf, Rng, InftyDiffNetwork, superResolve, resizeImages, downsampleError, imagePsnr, areaResize, renderProcedural,
-  proceduralSpecs,
+  proceduralSpecs, superResGroundTruth, scoreSuperRes, featureDistance, sharedFeatureNet, proceduralImages,
 } from "infty-diff-lab";
 import { tinyConfig } from "../helpers/tiny";
 
@@ -46,6 +46,46 @@ describe("super-resolution", function () {
         assert.ok(Number.isFinite(imagePsnr(out.x0, truth)) && Number.isFinite(imagePsnr(out.upsampled, truth)));
         assert.ok(areaResize(out.upsampled, 6).images.length === low.images.length);
       }
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it("ground truth: exact at every scale and area-consistent with the input, for procedural functions and texture crops", () => {
+    for (const source of ["procedural", "textures"] as const) {
+      const gt = superResGroundTruth(source, 3, 8, [2, 4], 11);
+      assert.deepEqual(gt.low.shape, [3, 8, 8, 1]);
+      for (const s of [2, 4]) {
+        const high = gt.high.get(s)!;
+        assert.deepEqual(high.shape, [3, 8 * s, 8 * s, 1]);
+        assert.ok(downsampleError(high, gt.low) < 1e-5, `${source} ${s}×: areaDown(truth) ≠ input`);
+        assert.ok(imagePsnr(high, resizeImages(gt.low, 8 * s, 8 * s)) < 60, `${source} ${s}×: the truth has detail bicubic lacks`);
+      }
+    }
+    const again = proceduralImages({ n: 3, height: 32, rng: new Rng(11) });
+    assert.deepEqual(Array.from(superResGroundTruth("procedural", 3, 8, [4], 11).high.get(4)!.images), Array.from(again.images));
+  });
+
+  it("featureDistance is the mean per-image L2 distance of the feature net's embeddings", async () => {
+    const a = proceduralImages({ n: 4, height: 28, rng: new Rng(1) }), b = proceduralImages({ n: 4, height: 28, rng: new Rng(2) });
+    assert.equal(await featureDistance(a, a), 0);
+    const fa = await sharedFeatureNet().features(a), fb = await sharedFeatureNet().features(b);
+    let want = 0;
+    for (let i = 0; i < 4; i++) want += Math.hypot(...Array.from({ length: fa.d }, (_, k) => fa.values[i * fa.d + k] - fb.values[i * fb.d + k])) / 4;
+    assert.ok(Math.abs((await featureDistance(a, b)) - want) < 1e-4 * want);
+    await assert.rejects(featureDistance(a, proceduralImages({ n: 3, height: 28, rng: new Rng(2) })), /paired sets/);
+  });
+
+  it("scoreSuperRes scores bicubic and the model at each scale against the truth", async () => {
+    const cfg = tinyConfig();
+    const net = new InftyDiffNetwork(cfg.model, new Rng(5));
+    try {
+      const gt = superResGroundTruth("procedural", 2, 6, [2], 3);
+      const rows = await scoreSuperRes({ net, cfg }, gt, { steps: 2, tEncode: 100 });
+      assert.deepEqual(rows.map((r) => r.method), ["bicubic", "model"]);
+      assert.ok(Math.abs(rows[0].psnr - imagePsnr(resizeImages(gt.low, 12, 12), gt.high.get(2)!)) < 1e-9);
+      assert.ok(rows[1].downsampleError < 1e-4, "projection keeps the model's output consistent with its input");
+      assert.ok(Number.isFinite(rows[1].psnr) && rows[1].featureDistance > 0);
     } finally {
       net.dispose();
     }

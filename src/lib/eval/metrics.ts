@@ -140,3 +140,19 @@ export async function kidBetweenImages(a: ImageSet | tf.Tensor4D, b: ImageSet | 
   const r = kid(await net.features(a), await net.features(b), opts);
   return { mean: r.mean, std: r.std };
 }
+
+/**
+ * Mean per-image feature distance (1/N) Σᵢ ‖φ(aᵢ) − φ(bᵢ)‖₂ between paired image sets [N, H, W, C] (each resized to
+ * 28×28 gray by the feature net): a perceptual distance to a ground truth, where FID compares distributions.
+ */
+export async function featureDistance(a: ImageSet | tf.Tensor4D, b: ImageSet | tf.Tensor4D, net: FeatureNet = sharedFeatureNet()): Promise<number> {
+  const fa = await net.features(a), fb = await net.features(b);
+  if (fa.n !== fb.n) throw new Error(`featureDistance needs paired sets, got ${fa.n} and ${fb.n} images`);
+  let total = 0;
+  for (let i = 0; i < fa.n; i++) {
+    let s = 0;
+    for (let k = 0; k < fa.d; k++) s += (fa.values[i * fa.d + k] - fb.values[i * fb.d + k]) ** 2;
+    total += Math.sqrt(s);
+  }
+  return total / fa.n;
+}
