@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import {
   initBackend, tf, Rng, InftyDiffNetwork, makeMask, inpaint, inpaintMetrics, guidedDenoiser, stepGain, ConditionedGridDenoiser,
-  cosineSchedule, Mollifier, ddim, proceduralImages, fillUnknown, guidedTimesteps,
+  cosineSchedule, Mollifier, ddim, proceduralImages, fillUnknown, guidedTimesteps, scoreInpainting, fidBetweenImages, psnr,
 } from "infty-diff-lab";
 import { tinyConfig } from "../helpers/tiny";
 
@@ -104,6 +104,26 @@ describe("inpainting with reconstruction guidance", function () {
       await assert.rejects(inpaint({ net, cfg }, truth, makeMask("half", 1, 12), { ts: 1000 }), /ts must be/);
       await assert.rejects(inpaint({ net, cfg }, truth, makeMask("half", 1, 12), { lambda: -1 }), /lambda/);
       assert.deepEqual(guidedTimesteps(1000, 4, 99), [99, 66, 33, 0]);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it("scoreInpainting: per mask the mean-filled input, unguided and guided completions, scored against truth and a reference", async () => {
+    const cfg = tinyConfig();
+    const net = new InftyDiffNetwork(cfg.model, new Rng(5));
+    const imgs = proceduralImages({ n: 6, height: 12, rng: new Rng(1) }), ref = proceduralImages({ n: 8, height: 12, rng: new Rng(2) });
+    let batches = 0;
+    try {
+      const rows = await scoreInpainting({ net, cfg }, imgs, ref, { masks: ["centre"], steps: 2, ts: 200, batch: 4, onBatch: () => batches++ });
+      assert.deepEqual(rows.map((r) => `${r.mask}/${r.method}/${r.lambda}`), ["centre/input/0", "centre/unguided/0", "centre/guided/0.5"]);
+      assert.equal(batches, 4, "2 runs × 2 batches");
+      const mask = makeMask("centre", 6, 12);
+      const filled = { images: fillUnknown(imgs, mask), shape: imgs.shape };
+      const hidden = mask.map((v) => 1 - v);
+      assert.ok(Math.abs(rows[0].psnrMissing - psnr(filled.images, imgs.images, hidden)) < 1e-9);
+      assert.ok(Math.abs(rows[0].fid - (await fidBetweenImages(filled, ref))) < 1e-6 * rows[0].fid);
+      for (const r of rows.slice(1)) assert.ok(Number.isFinite(r.fid) && Number.isFinite(r.psnrKnown) && r.n === 6);
     } finally {
       net.dispose();
     }
