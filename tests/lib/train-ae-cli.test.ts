@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { initBackend, tf, Trainer, AutoencoderTrainer, resolveAutoencoderConfig, loadModel, fullGrid } from "infty-diff-lab";
+import { initBackend, tf, Trainer, AutoencoderTrainer, resolveAutoencoderConfig, loadModel, fullGrid, readNpy } from "infty-diff-lab";
 import { tinyConfig, tinyData } from "../helpers/tiny";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -65,6 +65,18 @@ describe("CLI train-ae and the warm start", function () {
     const log = fs.readFileSync(path.join(dir, "ae", "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
     assert.deepEqual(log, [1, 2, 3]);
     assert.equal(fs.readFileSync(path.join(dir, "ae", "commands.jsonl"), "utf8").trim().split("\n").length, 2, "the refused command is not recorded");
+  });
+
+  it("infty sample draws from an autoencoder checkpoint (latent model → decoder) at any H×W, in batches", () => {
+    let r = infty(["sample", "--checkpoint", "ae/autoencoder.ckpt", "--resolution", "20x24", "--n", "3", "--batch", "2", "--steps", "2", "--out", "aes", "--quiet"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const npy = readNpy(path.join(dir, "aes.npy"));
+    assert.deepEqual(npy.shape, [3, 20, 24, 1]);
+    assert.ok(npy.values.every((v: number) => Number.isFinite(v) && v >= -1 && v <= 1));
+    r = infty(["sample", "--checkpoint", "ae/autoencoder.ckpt", "--sampler", "ddpm", "--out", "bad", "--quiet"], dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /DDIM η = 0 only/);
+    assert.ok(!fs.existsSync(path.join(dir, "bad.png")));
   });
 
   it("a warm start predicts exactly what the unconditional model does, for any z", () => {

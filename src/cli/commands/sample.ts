@@ -9,6 +9,9 @@ import { initBackend } from "../../lib/backend";
 import { loadModel, sampleModel } from "../../lib/sample";
 import { writeNpy } from "../../lib/npy";
 import { writeFileAtomic } from "../../lib/checkpoint";
+import { loadCheckpoint } from "../../lib/checkpoint";
+import { loadAutoencoder, sampleAutoencoder } from "../../lib/autoencoder";
+import { Progress } from "../../lib/progress";
 import { encodePNG, imageGrid } from "../../viz/png";
 
 const posInt = (v: number) => (v >= 1 ? null : "must be a positive integer");
@@ -51,6 +54,35 @@ export const sampleCommand: Command = {
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     const [H, W] = parseResolution(f.resolution as string);
     await initBackend(f.backend as string | undefined);
+    const prefix = path.resolve(f.out as string);
+    let kind: unknown;
+    try {
+      kind = loadCheckpoint(f.checkpoint as string).meta.kind;
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (kind === "infty-diff-autoencoder") {
+      // z from the latent diffusion model, then the z-conditioned decoder at H×W (DDIM; no EMA in this checkpoint)
+      if (f.sampler !== "ddim" || f.eta !== 0 || f.raw || (f.workers as number) > 1) throw new UsageError("an autoencoder checkpoint samples with DDIM η = 0 only (no --sampler/--eta/--raw/--workers)");
+      const ae = loadAutoencoder(f.checkpoint as string);
+      const t0 = Date.now();
+      const bar = new Progress({ label: `sample-ae ${H}×${W}`, total: f.n as number, unit: "img", enabled: !f.quiet });
+      let ticked = 0;
+      try {
+        const x = await sampleAutoencoder(ae.model, { n: f.n as number, resolution: [H, W], steps: f.steps as number, seed: f.seed as number, batchSize: f.batch as number, onBatch: (d) => { bar.tick(d - ticked); ticked = d; } });
+        bar.finish();
+        const data = (await x.data()) as Float32Array;
+        const shape = x.shape as [number, number, number, number];
+        x.dispose();
+        for (let i = 0; i < data.length; i++) data[i] = Math.max(-1, Math.min(1, data[i]));
+        writeNpy(`${prefix}.npy`, data, shape);
+        writeFileAtomic(`${prefix}.png`, encodePNG(imageGrid({ data, shape })));
+        console.error(`wrote ${prefix}.png and ${prefix}.npy (${f.n} autoencoder samples at ${H}×${W}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      } finally {
+        ae.model.dispose();
+      }
+      return;
+    }
     let model;
     try {
       model = loadModel(f.checkpoint as string, { ema: !f.raw });
@@ -63,7 +95,6 @@ export const sampleCommand: Command = {
         sampler: f.sampler as "ddim" | "ddpm", eta: f.eta as number, seed: f.seed as number, progress: !f.quiet,
         workers: f.workers as number,
       });
-      const prefix = path.resolve(f.out as string);
       writeNpy(`${prefix}.npy`, out.x0.images, out.x0.shape);
       writeFileAtomic(`${prefix}.png`, encodePNG(imageGrid({ data: out.x0.images, shape: out.x0.shape })));
       console.error(`wrote ${prefix}.png and ${prefix}.npy (${f.n} samples at ${H}×${W}, ${out.seconds.toFixed(1)} s)`);

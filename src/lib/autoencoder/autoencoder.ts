@@ -354,27 +354,40 @@ export function loadAutoencoder(file: string): { cfg: LabConfig; ae: Autoencoder
   return { cfg, ae, model, step: Number(ck.meta.step ?? 0) };
 }
 
-/** Unconditional samples: z from the latent model, decoded by DDIM at any resolution. images [n,H,W,C]. */
-export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: number; resolution: number; steps?: number; seed?: number }): Promise<tf.Tensor4D> {
+/**
+ * Unconditional samples: z from the latent model, decoded by DDIM at any resolution (r or [H, W]), `batchSize` at a
+ * time. images [n,H,W,C].
+ */
+export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: number; resolution: number | [number, number]; steps?: number; seed?: number; batchSize?: number; onBatch?: (done: number) => void }): Promise<tf.Tensor4D> {
   const { cfg } = model;
   const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
   const rng = new Rng(opts.seed ?? 0);
-  const z = await model.latent.sample(opts.n, schedule, rng, opts.steps ?? 50);
-  const cond = model.condition(z);
-  z.dispose();
+  const [H, W] = typeof opts.resolution === "number" ? [opts.resolution, opts.resolution] : opts.resolution;
   const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
-  const grid = new ConditionedGridDenoiser(model.net, cond);
-  const r = opts.resolution;
-  const xT = priorSample([opts.n, r, r, cfg.model.channels], rng, mollifier);
+  const parts: tf.Tensor4D[] = [];
   try {
-    const res = await ddim(grid.denoise, xT, spacedTimesteps(schedule.T, opts.steps ?? 50), {
-      schedule, mollifier, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
-    });
-    res.Tx0.dispose();
-    return res.x0;
+    for (let s = 0; s < opts.n; s += opts.batchSize ?? opts.n) {
+      const b = Math.min(opts.batchSize ?? opts.n, opts.n - s);
+      const z = await model.latent.sample(b, schedule, rng, opts.steps ?? 50);
+      const cond = model.condition(z);
+      z.dispose();
+      const grid = new ConditionedGridDenoiser(model.net, cond);
+      const xT = priorSample([b, H, W, cfg.model.channels], rng, mollifier, mollifier.noiseMultiplier(H, W));
+      try {
+        const res = await ddim(grid.denoise, xT, spacedTimesteps(schedule.T, opts.steps ?? 50), {
+          schedule, mollifier, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
+        });
+        res.Tx0.dispose();
+        parts.push(res.x0);
+      } finally {
+        tf.dispose([xT, cond]);
+        grid.dispose();
+      }
+      opts.onBatch?.(s + b);
+    }
+    return parts.length === 1 ? parts[0] : tf.tidy(() => tf.concat(parts, 0) as tf.Tensor4D);
   } finally {
-    tf.dispose([xT, cond]);
-    grid.dispose();
+    if (parts.length > 1) tf.dispose(parts);
     mollifier.dispose();
   }
 }
