@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { CHECKPOINT_FILE } from "./train";
+import { AUTOENCODER_CHECKPOINT } from "./autoencoder/autoencoder";
 
 export const COMMANDS_FILE = "commands.jsonl";
 
@@ -15,12 +16,28 @@ export function recordCommand(runDir: string, argv: string[]): void {
   fs.appendFileSync(path.join(runDir, COMMANDS_FILE), JSON.stringify({ at: new Date().toISOString(), command: argv.join(" ") }) + "\n");
 }
 
+/**
+ * Writes a run's model file: for an ∞-Diff run (checkpoint.bin) the EMA weights; for an autoencoder run
+ * (autoencoder.ckpt, `infty train-ae`) the decoder, encoder and latent weights as trained. Either way without optimizer
+ * state, with the config, step, wall time, backend and the commands that trained it.
+ */
 export function exportModel(runDir: string, outFile: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const ck = loadCheckpoint(path.join(runDir, CHECKPOINT_FILE));
   const cmdFile = path.join(runDir, COMMANDS_FILE);
   const commands = fs.existsSync(cmdFile)
     ? fs.readFileSync(cmdFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
     : [];
+  const aeFile = path.join(runDir, AUTOENCODER_CHECKPOINT);
+  if (!fs.existsSync(path.join(runDir, CHECKPOINT_FILE)) && fs.existsSync(aeFile)) {
+    const ck = loadCheckpoint(aeFile);
+    const meta = {
+      kind: "infty-diff-autoencoder", config: ck.meta.config, autoencoder: ck.meta.autoencoder, step: ck.meta.step,
+      wallSeconds: ck.meta.wallSeconds, backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null,
+      trainedCommands: commands, exportedAt: new Date().toISOString(), ...extra,
+    };
+    saveCheckpoint(outFile, { meta, groups: { params: ck.groups.params, encoder: ck.groups.encoder, latent: ck.groups.latent } });
+    return meta;
+  }
+  const ck = loadCheckpoint(path.join(runDir, CHECKPOINT_FILE));
   const meta = {
     kind: "infty-diff-model",
     config: ck.meta.config,

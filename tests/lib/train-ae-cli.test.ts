@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { initBackend, tf, Trainer, AutoencoderTrainer, resolveAutoencoderConfig, loadModel, fullGrid, readNpy } from "infty-diff-lab";
+import { initBackend, tf, Trainer, AutoencoderTrainer, resolveAutoencoderConfig, loadModel, fullGrid, readNpy, loadCheckpoint, loadAutoencoder, sampleAutoencoder } from "infty-diff-lab";
 import { tinyConfig, tinyData } from "../helpers/tiny";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -77,6 +77,23 @@ describe("CLI train-ae and the warm start", function () {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /DDIM η = 0 only/);
     assert.ok(!fs.existsSync(path.join(dir, "bad.png")));
+  });
+
+  it("infty export writes an autoencoder run's weights without optimizer state; the file samples like the run", async () => {
+    const r = infty(["export", "--run", "ae", "--out", "ae-model.ckpt"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const meta = loadCheckpoint(path.join(dir, "ae-model.ckpt")).meta;
+    assert.equal(meta.kind, "infty-diff-autoencoder");
+    assert.equal(meta.step, 3);
+    assert.ok(Number(meta.wallSeconds) > 0 && String(meta.initFrom).endsWith("tiny.ckpt"));
+    assert.deepEqual(Object.keys(loadCheckpoint(path.join(dir, "ae-model.ckpt")).groups).sort(), ["encoder", "latent", "params"]);
+    assert.ok(fs.statSync(path.join(dir, "ae-model.ckpt")).size < fs.statSync(path.join(dir, "ae", "autoencoder.ckpt")).size / 2);
+    const a = loadAutoencoder(path.join(dir, "ae-model.ckpt")), b = loadAutoencoder(path.join(dir, "ae", "autoencoder.ckpt"));
+    const xa = await sampleAutoencoder(a.model, { n: 2, resolution: 12, steps: 2, seed: 3 });
+    const xb = await sampleAutoencoder(b.model, { n: 2, resolution: 12, steps: 2, seed: 3 });
+    assert.deepEqual(Array.from(xa.dataSync()), Array.from(xb.dataSync()));
+    tf.dispose([xa, xb]);
+    a.model.dispose(); b.model.dispose();
   });
 
   it("a warm start predicts exactly what the unconditional model does, for any z", () => {

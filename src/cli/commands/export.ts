@@ -6,13 +6,13 @@ import { flagsHelp, FlagSpecs, parseFlags } from "../args";
 import { exportModel } from "../../lib/export";
 
 const FLAGS: FlagSpecs = {
-  run: { kind: "string", help: "run directory with checkpoint.bin", default: "runs/default" },
+  run: { kind: "string", help: "run directory with checkpoint.bin (∞-Diff) or autoencoder.ckpt (train-ae)", default: "runs/default" },
   out: { kind: "string", help: "model file to write", default: "data/checkpoints/model.ckpt" },
 };
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write a run's EMA weights and training record as a model file",
+  summary: "write a run's weights (EMA for ∞-Diff) and training record as a model file",
   usage: `usage: infty export --run runs/name --out model.ckpt\n\n${flagsHelp(FLAGS)}`,
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);

@@ -136,6 +136,10 @@ export class AutoencoderTrainer {
   private readonly adams: Adam[];
   rng: Rng;
   step = 0;
+  /** seconds spent in trainStep over the run's life (kept across resumes) */
+  wallSeconds = 0;
+  /** the unconditional checkpoint the decoder was warm-started from, if any */
+  initFrom: string | null = null;
 
   constructor(readonly cfg: LabConfig, readonly ae: AutoencoderConfig, readonly data: ImageSet) {
     const init = new Rng(cfg.train.seed);
@@ -233,7 +237,9 @@ export class AutoencoderTrainer {
     const r = this.run(this.drawBatch(this.rng), true, lr);
     if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss} at step ${this.step + 1}`);
     this.step += 1;
-    return { step: this.step, ...r, lr, sec: (Date.now() - t0) / 1000 };
+    const sec = (Date.now() - t0) / 1000;
+    this.wallSeconds += sec;
+    return { step: this.step, ...r, lr, sec };
   }
 
   /** Mean decoder loss (+ KL, latent loss) on `nBatches` batches drawn from Rng(seed): the same batches per seed. */
@@ -250,7 +256,10 @@ export class AutoencoderTrainer {
   save(file: string): void {
     const st = this.adams.map((a) => a.state());
     saveCheckpoint(file, {
-      meta: { kind: "infty-diff-autoencoder", config: this.cfg, autoencoder: this.ae, step: this.step, rng: this.rng.state(), adamSteps: st.map((s) => s.step) },
+      meta: {
+        kind: "infty-diff-autoencoder", config: this.cfg, autoencoder: this.ae, step: this.step, rng: this.rng.state(), adamSteps: st.map((s) => s.step),
+        wallSeconds: this.wallSeconds, backend: tf.getBackend(), initFrom: this.initFrom,
+      },
       groups: {
         params: this.model.net.params.snapshot(), encoder: this.model.encoder.params.snapshot(), latent: this.model.latent.params.snapshot(),
         ...Object.fromEntries(st.flatMap((s, i) => [[`adam${i}M`, s.m], [`adam${i}V`, s.v]])),
@@ -260,13 +269,15 @@ export class AutoencoderTrainer {
 
   restore(file: string): void {
     const ck = loadCheckpoint(file);
-    const m = ck.meta as { step: number; rng: RngState; adamSteps: number[] };
+    const m = ck.meta as { step: number; rng: RngState; adamSteps: number[]; wallSeconds?: number; initFrom?: string | null };
     this.model.net.params.load(ck.groups.params);
     this.model.encoder.params.load(ck.groups.encoder);
     this.model.latent.params.load(ck.groups.latent);
     this.adams.forEach((a, i) => a.load({ step: m.adamSteps[i], m: ck.groups[`adam${i}M`], v: ck.groups[`adam${i}V`] }));
     this.step = m.step;
     this.rng = new Rng(m.rng);
+    this.wallSeconds = m.wallSeconds ?? 0;
+    this.initFrom = m.initFrom ?? null;
   }
 
   /**
@@ -282,6 +293,7 @@ export class AutoencoderTrainer {
     const theirs = JSON.stringify(resolveConfig(ck.meta.config).model), ours = JSON.stringify(this.cfg.model);
     if (theirs !== ours) throw new Error(`${file} has another model config than this run`);
     this.model.net.params.load(ck.groups[group]);
+    this.initFrom = file;
     this.model.zProj.w.assign(tf.zerosLike(this.model.zProj.w));
     if (this.model.zProj.b) this.model.zProj.b.assign(tf.zerosLike(this.model.zProj.b));
   }
