@@ -31,7 +31,7 @@ export function exportModel(runDir: string, outFile: string, extra: Record<strin
     const ck = loadCheckpoint(aeFile);
     const meta = {
       kind: "infty-diff-autoencoder", config: ck.meta.config, autoencoder: ck.meta.autoencoder, step: ck.meta.step,
-      wallSeconds: ck.meta.wallSeconds, backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null,
+      wallSeconds: ck.meta.wallSeconds ?? logSeconds(path.join(runDir, "log.jsonl"), Number(ck.meta.step)), backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null,
       trainedCommands: commands, exportedAt: new Date().toISOString(), ...extra,
     };
     saveCheckpoint(outFile, { meta, groups: { params: ck.groups.params, encoder: ck.groups.encoder, latent: ck.groups.latent } });
@@ -50,4 +50,16 @@ export function exportModel(runDir: string, outFile: string, extra: Record<strin
   };
   saveCheckpoint(outFile, { meta, groups: { ema: ck.groups.ema } });
   return meta;
+}
+
+/** Σ sec of a run's log rows up to `step` (for checkpoints written before they recorded their wall time). */
+function logSeconds(file: string, step: number): number | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  let total = 0;
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const row = JSON.parse(line) as { step: number; sec?: number };
+    if (row.step <= step && typeof row.sec === "number") total += row.sec;
+  }
+  return total;
 }
