@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { CHECKPOINT_FILE } from "./train";
-import { AUTOENCODER_CHECKPOINT } from "./autoencoder/autoencoder";
+import { AUTOENCODER_CHECKPOINT, autoencoderConfigOf } from "./autoencoder/autoencoder";
 
 export const COMMANDS_FILE = "commands.jsonl";
 
@@ -30,8 +30,8 @@ export function exportModel(runDir: string, outFile: string, extra: Record<strin
   if (!fs.existsSync(path.join(runDir, CHECKPOINT_FILE)) && fs.existsSync(aeFile)) {
     const ck = loadCheckpoint(aeFile);
     const meta = {
-      kind: "infty-diff-autoencoder", config: ck.meta.config, autoencoder: ck.meta.autoencoder, step: ck.meta.step,
-      wallSeconds: ck.meta.wallSeconds ?? logSeconds(path.join(runDir, "log.jsonl"), Number(ck.meta.step)), backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null,
+      kind: "infty-diff-autoencoder", config: ck.meta.config, autoencoder: autoencoderConfigOf(ck.meta), step: ck.meta.step,
+      wallSeconds: ck.meta.wallSeconds ?? logSeconds(path.join(runDir, "log.jsonl"), Number(ck.meta.step)), backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null, latentFit: ck.meta.latentFit ?? null,
       trainedCommands: commands, exportedAt: new Date().toISOString(), ...extra,
     };
     saveCheckpoint(outFile, { meta, groups: { params: ck.groups.params, encoder: ck.groups.encoder, latent: ck.groups.latent } });

@@ -12,7 +12,8 @@ import { initBackend } from "../../lib/backend";
 import { resolveConfig, LabConfig } from "../../lib/config";
 import { loadCheckpoint } from "../../lib/checkpoint";
 import { recordCommand } from "../../lib/export";
-import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, resolveAutoencoderConfig, trainAutoencoder } from "../../lib/autoencoder";
+import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder } from "../../lib/autoencoder";
+import { Progress } from "../../lib/progress";
 import { loadConfigFile } from "./train";
 
 const FLAGS: FlagSpecs = {
@@ -21,6 +22,8 @@ const FLAGS: FlagSpecs = {
   run: { kind: "string", help: "run directory (autoencoder.ckpt, log.jsonl, config.json)", default: "runs/autoencoder" },
   steps: { kind: "int", help: "train up to this step (overrides train.steps)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   "init-from": { kind: "string", help: "unconditional checkpoint whose EMA weights start the decoder (same model config)" },
+  "fit-latent": { kind: "int", help: "then refit the latent model on the frozen encoder's z for N steps (DiffAE's second stage)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
+  "latent-target": { kind: "string", help: "with --fit-latent: eps | v (a change starts a fresh latent model)", check: ((v: string) => (v === "eps" || v === "v" ? null : "must be eps or v")) as never },
   seed: { kind: "int", help: "seed (overrides train.seed)", check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
   backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
   quiet: { kind: "boolean", help: "no progress bar" },
@@ -49,6 +52,7 @@ export const trainAeCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
+    if (f["latent-target"] !== undefined && f["fit-latent"] === undefined) throw new UsageError("--latent-target goes with --fit-latent");
     const runDir = path.resolve(f.run as string);
     const ckpt = path.join(runDir, AUTOENCODER_CHECKPOINT);
     let cfg: LabConfig, ae: AutoencoderConfig;
@@ -62,7 +66,7 @@ export const trainAeCommand: Command = {
         throw new UsageError((e as Error).message);
       }
       cfg = resolveConfig(meta.config);
-      ae = resolveAutoencoderConfig(meta.autoencoder);
+      ae = autoencoderConfigOf(meta);
     } else {
       const base = loadConfigFile(f.config as string | undefined);
       try {
@@ -97,6 +101,14 @@ export const trainAeCommand: Command = {
       // a non-finite loss is the user's to fix (learning rate, data); the checkpoint before it is intact
       if (/^loss is /.test(msg)) throw new UsageError(`${msg}; the last checkpoint is kept`);
       throw e;
+    }
+    if (f["fit-latent"] !== undefined) {
+      const steps = f["fit-latent"] as number;
+      const bar = new Progress({ label: "fit-latent", total: steps, unit: "step", enabled: !f.quiet });
+      res.trainer.fitLatent({ steps, target: f["latent-target"] as "eps" | "v" | undefined, onStep: (_i, loss) => bar.tick(1, { loss }) });
+      bar.finish();
+      res.trainer.save(ckpt);
+      console.error(`latent model refit (${res.trainer.latentFit!.target}, ${steps} steps on ${res.trainer.latentFit!.images} images, loss ${res.trainer.latentFit!.finalLoss.toFixed(4)})`);
     }
     res.trainer.dispose();
     console.error(`trained ${res.resumedFrom ? `from step ${res.resumedFrom} ` : ""}to step ${res.step}; checkpoint ${ckpt}`);

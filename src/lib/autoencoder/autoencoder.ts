@@ -36,7 +36,7 @@ import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../checkpoint";
 import { Progress } from "../progress";
 import { learningRate, trainingImages } from "../train";
 import { Encoder } from "./encoder";
-import { LatentDenoiser } from "./latent";
+import { LatentDenoiser, LatentTarget } from "./latent";
 
 export interface AutoencoderConfig {
   /** latent size */
@@ -49,18 +49,25 @@ export interface AutoencoderConfig {
   encoderRatio: number;
   latentWidth: number;
   latentDepth: number;
+  /** what the latent model predicts: "v" (default) or "eps" (checkpoints from before the choice existed) */
+  latentTarget: LatentTarget;
 }
 
 export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
-  zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4,
+  zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4, latentTarget: "v",
 });
 
 /** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key). */
 export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("autoencoder config must be an object");
-  const out: Record<string, number> = { ...DEFAULT_AUTOENCODER };
+  const out: Record<string, number> = { ...DEFAULT_AUTOENCODER } as unknown as Record<string, number>;
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     if (!(k in DEFAULT_AUTOENCODER)) throw new Error(`autoencoder.${k}: unknown key`);
+    if (k === "latentTarget") {
+      if (v !== "eps" && v !== "v") throw new Error(`autoencoder.latentTarget: must be "eps" or "v"`);
+      (out as Record<string, unknown>)[k] = v;
+      continue;
+    }
     if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`autoencoder.${k}: must be a number`);
     out[k] = v;
   }
@@ -71,18 +78,23 @@ export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
   return Object.freeze(out) as unknown as AutoencoderConfig;
 }
 
+/** The autoencoder config stored in a checkpoint's meta; those written before `latentTarget` existed trained ε. */
+export function autoencoderConfigOf(meta: Record<string, unknown>): AutoencoderConfig {
+  return resolveAutoencoderConfig({ latentTarget: "eps", ...(meta.autoencoder as Record<string, unknown>) });
+}
+
 /** Encoder, z-projection, conditioned decoder and latent model, with one seeded initialisation. */
 export class DiffusionAutoencoder {
   readonly net: InftyDiffNetwork;
   readonly encoder: Encoder;
   /** W_z: z [B, zDim] → cond [B, timeEmbDim] */
   readonly zProj: Linear;
-  readonly latent: LatentDenoiser;
-  constructor(readonly cfg: LabConfig, readonly ae: AutoencoderConfig, rng: Rng) {
+  latent: LatentDenoiser;
+  constructor(readonly cfg: LabConfig, public ae: AutoencoderConfig, rng: Rng) {
     this.net = new InftyDiffNetwork(cfg.model, rng.fork());
     this.encoder = new Encoder(cfg.model, ae.zDim, ae.klWeight > 0, rng.fork(), ae.encoderBlocks);
     this.zProj = new Linear(this.encoder.params, "enc.zproj", ae.zDim, cfg.model.timeEmbDim);
-    this.latent = new LatentDenoiser(ae.zDim, ae.latentWidth, ae.latentDepth, rng.fork());
+    this.latent = new LatentDenoiser(ae.zDim, ae.latentWidth, ae.latentDepth, rng.fork(), ae.latentTarget);
   }
   /** z [B, zDim] → the decoder's conditioning embedding [B, timeEmbDim] */
   condition(z: tf.Tensor2D): tf.Tensor2D {
@@ -141,10 +153,14 @@ export class AutoencoderTrainer {
   /** the unconditional checkpoint the decoder was warm-started from, if any */
   initFrom: string | null = null;
 
-  constructor(readonly cfg: LabConfig, readonly ae: AutoencoderConfig, readonly data: ImageSet) {
+  /** the last post-hoc fit of the latent model (fitLatent), if any */
+  latentFit: { steps: number; images: number; target: LatentTarget; finalLoss: number; seconds: number } | null = null;
+  private readonly adamOpts: { beta1: number; beta2: number; clipNorm: number };
+
+  constructor(readonly cfg: LabConfig, public ae: AutoencoderConfig, readonly data: ImageSet) {
     const init = new Rng(cfg.train.seed);
     this.model = new DiffusionAutoencoder(cfg, ae, init.fork());
-    const opt = { beta1: cfg.train.adamBeta1, beta2: cfg.train.adamBeta2, clipNorm: cfg.train.gradClip };
+    const opt = (this.adamOpts = { beta1: cfg.train.adamBeta1, beta2: cfg.train.adamBeta2, clipNorm: cfg.train.gradClip });
     this.adams = [this.model.net.params, this.model.encoder.params, this.model.latent.params].map((p) => new Adam(p, opt));
     this.mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
     this.schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
@@ -197,12 +213,7 @@ export class AutoencoderTrainer {
     };
     let loss: number, latentLoss: number;
     const zt = batch.zts;
-    const latentObjective = (zFixed: tf.Tensor2D) => () => tf.tidy(() => {
-      const a = tf.tensor2d(zt.map((s) => Math.sqrt(alphaBar(this.schedule, s))), [zt.length, 1]);
-      const b = tf.tensor2d(zt.map((s) => Math.sqrt(1 - alphaBar(this.schedule, s))), [zt.length, 1]);
-      const zNoisy = tf.add(tf.mul(a, zFixed), tf.mul(b, batch.latEps)) as tf.Tensor2D;
-      return mse(model.latent.apply(zNoisy, tf.tensor1d(zt, "int32")), batch.latEps);
-    });
+    const latentObjective = (zFixed: tf.Tensor2D) => () => model.latent.loss(zFixed, zt, batch.latEps, this.schedule);
     try {
       if (train) {
         const vars = [...model.net.params.variables(), ...model.encoder.params.variables()];
@@ -258,7 +269,7 @@ export class AutoencoderTrainer {
     saveCheckpoint(file, {
       meta: {
         kind: "infty-diff-autoencoder", config: this.cfg, autoencoder: this.ae, step: this.step, rng: this.rng.state(), adamSteps: st.map((s) => s.step),
-        wallSeconds: this.wallSeconds, backend: tf.getBackend(), initFrom: this.initFrom,
+        wallSeconds: this.wallSeconds, backend: tf.getBackend(), initFrom: this.initFrom, latentFit: this.latentFit,
       },
       groups: {
         params: this.model.net.params.snapshot(), encoder: this.model.encoder.params.snapshot(), latent: this.model.latent.params.snapshot(),
@@ -269,7 +280,8 @@ export class AutoencoderTrainer {
 
   restore(file: string): void {
     const ck = loadCheckpoint(file);
-    const m = ck.meta as { step: number; rng: RngState; adamSteps: number[]; wallSeconds?: number; initFrom?: string | null };
+    const m = ck.meta as { step: number; rng: RngState; adamSteps: number[]; wallSeconds?: number; initFrom?: string | null; latentFit?: AutoencoderTrainer["latentFit"] };
+    if (autoencoderConfigOf(ck.meta).latentTarget !== this.ae.latentTarget) throw new Error(`${file} has a latent model predicting ${autoencoderConfigOf(ck.meta).latentTarget}, this trainer ${this.ae.latentTarget}`);
     this.model.net.params.load(ck.groups.params);
     this.model.encoder.params.load(ck.groups.encoder);
     this.model.latent.params.load(ck.groups.latent);
@@ -278,6 +290,68 @@ export class AutoencoderTrainer {
     this.rng = new Rng(m.rng);
     this.wallSeconds = m.wallSeconds ?? 0;
     this.initFrom = m.initFrom ?? null;
+    this.latentFit = m.latentFit ?? null;
+  }
+
+  /** z (posterior mean, full grid) of images [N,H,W,C] → Float32Array [N, zDim], 256 images at a time. */
+  encodeLatents(images: ImageSet): Float32Array {
+    const [N, H, W, C] = images.shape, D = this.ae.zDim, per = H * W * C;
+    const Z = new Float32Array(N * D);
+    for (let s = 0; s < N; s += 256) {
+      const e = Math.min(N, s + 256);
+      const z = tf.tidy(() => this.model.encode(tf.tensor4d(images.images.subarray(s * per, e * per), [e - s, H, W, C])));
+      Z.set(z.dataSync() as Float32Array, s * D);
+      z.dispose();
+    }
+    return Z;
+  }
+
+  /**
+   * DiffAE's second stage: (re)fits the latent model on the frozen encoder's z (posterior mean, full grid) of `images`
+   * (default: the first 10,000 training images), or on given `latents` [N, zDim] — Adam at a constant `lr`, `batchSize` latents and fresh (t, ε) per
+   * step. A `target` other than the current one starts a fresh latent model (a checkpoint trained with ε becomes v).
+   */
+  fitLatent(opts: { steps: number; batchSize?: number; lr?: number; target?: LatentTarget; images?: ImageSet; latents?: Float32Array; seed?: number; onStep?: (step: number, loss: number) => void }): { losses: number[] } {
+    const t0 = Date.now();
+    const D = this.ae.zDim;
+    const Z = opts.latents ?? this.encodeLatents(opts.images ?? {
+      images: this.data.images.subarray(0, Math.min(this.data.shape[0], 10000) * this.data.shape[1] * this.data.shape[2] * this.data.shape[3]),
+      shape: [Math.min(this.data.shape[0], 10000), this.data.shape[1], this.data.shape[2], this.data.shape[3]],
+    });
+    if (Z.length % D !== 0 || Z.length === 0) throw new Error(`latents must be [N, ${D}], got ${Z.length} values`);
+    const N = Z.length / D;
+    const rng = new Rng(opts.seed ?? this.cfg.train.seed + 7);
+    const target = opts.target ?? this.ae.latentTarget;
+    if (target !== this.ae.latentTarget) {
+      this.model.latent.dispose();
+      this.model.latent = new LatentDenoiser(D, this.ae.latentWidth, this.ae.latentDepth, rng.fork(), target);
+      this.adams[2].dispose();
+      this.adams[2] = new Adam(this.model.latent.params, this.adamOpts);
+      this.ae = Object.freeze({ ...this.ae, latentTarget: target });
+      this.model.ae = this.ae;
+    }
+    const B = Math.min(opts.batchSize ?? 256, N), lr = opts.lr ?? 1e-3, losses: number[] = [];
+    const zAll = tf.tensor2d(Z, [N, D]);
+    try {
+      for (let i = 0; i < opts.steps; i++) {
+        const idx = tf.tensor1d(Array.from({ length: B }, () => rng.int(N)), "int32");
+        const ts = Array.from({ length: B }, () => rng.int(this.schedule.T));
+        const eps = rng.normalTensor<tf.Rank.R2>([B, D]);
+        const z = tf.gather(zAll, idx) as tf.Tensor2D;
+        const { value, grads } = tf.variableGrads(() => this.model.latent.loss(z, ts, eps, this.schedule), this.model.latent.params.variables());
+        const loss = value.dataSync()[0];
+        if (!Number.isFinite(loss)) throw new Error(`latent loss is ${loss} at fit step ${i + 1}`);
+        tf.dispose(this.adams[2].apply(namedGrads(this.model.latent.params, grads), lr));
+        tf.dispose([value, ...Object.values(grads), idx, eps, z]);
+        losses.push(loss);
+        opts.onStep?.(i + 1, loss);
+      }
+    } finally {
+      zAll.dispose();
+    }
+    const tail = losses.slice(-50);
+    this.latentFit = { steps: opts.steps, images: N, target, finalLoss: tail.reduce((a, b) => a + b, 0) / Math.max(tail.length, 1), seconds: (Date.now() - t0) / 1000 };
+    return { losses };
   }
 
   /**
@@ -353,7 +427,7 @@ export async function trainAutoencoder(opts: {
 export function loadAutoencoder(file: string): { cfg: LabConfig; ae: AutoencoderConfig; model: DiffusionAutoencoder; step: number } {
   const ck = loadCheckpoint(file);
   if (ck.meta.kind !== "infty-diff-autoencoder") throw new Error(`${file} is not an autoencoder checkpoint`);
-  const cfg = resolveConfig(ck.meta.config), ae = resolveAutoencoderConfig(ck.meta.autoencoder);
+  const cfg = resolveConfig(ck.meta.config), ae = autoencoderConfigOf(ck.meta);
   const model = new DiffusionAutoencoder(cfg, ae, new Rng(0));
   try {
     model.net.params.load(ck.groups.params);
@@ -390,7 +464,9 @@ export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: 
           schedule, mollifier, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
         });
         res.Tx0.dispose();
-        parts.push(res.x0);
+        // x₀ = Wiener(Tx₀) to the data range, as sampleModel does by default
+        parts.push(tf.tidy(() => tf.clipByValue(res.x0, -1, 1) as tf.Tensor4D));
+        res.x0.dispose();
       } finally {
         tf.dispose([xT, cond]);
         grid.dispose();
