@@ -2,7 +2,8 @@
 // scoreInpainting). Usage:
 //   node scripts/measure-autoencoders.js superres <checkpoint> <procedural|textures> <out.json> [n=16] [steps=25]
 //       held-out images at the model's resolution r, super-resolved 2× and 4×, PSNR + feature distance vs the exact
-//       ground truth, bicubic beside; a picture (4 images: input | bicubic | model | truth at 4×) next to out.json
+//       ground truth, bicubic beside, model with λ = 0.5 and λ = 0; a picture (4 images: input | bicubic | model
+//       (λ = 0) | truth at 4×) next to out.json
 //   node scripts/measure-autoencoders.js inpaint <checkpoint> <out.json> [n=100] [steps=25] [ts=350]
 //       Fashion-MNIST test images 5000…, 3 masks × (mean-filled input, unguided, guided λ = 0.5), FID/KID of the
 //       completed images vs the first 1000 test images
@@ -36,9 +37,13 @@ const write = (file, obj) => { fs.mkdirSync(path.dirname(file), { recursive: tru
     const [source, out, n = "16", steps = "25"] = rest;
     const r = g.cfg.model.resolution;
     const truth = L.superResGroundTruth(source, +n, r, [2, 4], 777);
-    const pics = {};
-    const rows = await L.scoreSuperRes(g.model, truth, { steps: +steps, tEncode: 300, lambda: 0.5, encode: g.encode, onResult: (s, o) => { pics[s] = o; } });
-    write(out, { ...meta, source, n: +n, resolution: r, steps: +steps, tEncode: 300, lambda: 0.5, heldOutSeed: 777, seconds: (Date.now() - t0) / 1000, rows });
+    const pics = {}, rows = [];
+    // guidance on the low-resolution image (λ = 0.5) and none (λ = 0: DDIM encoding + decoding + projection only)
+    for (const lambda of [0.5, 0]) {
+      const part = await L.scoreSuperRes(g.model, truth, { steps: +steps, tEncode: 300, lambda, encode: g.encode, onResult: (s, o) => { if (lambda === 0) pics[s] = o; } });
+      rows.push(...part.filter((row) => lambda === 0.5 || row.method === "model").map((row) => ({ ...row, lambda: row.method === "model" ? lambda : null })));
+    }
+    write(out, { ...meta, source, n: +n, resolution: r, steps: +steps, tEncode: 300, heldOutSeed: 777, picture: "λ = 0", seconds: (Date.now() - t0) / 1000, rows });
     const k = Math.min(4, +n), R = 4 * r, per = R * R, cells = new Float32Array(4 * k * per);
     const low = L.resizeImages(truth.low, R, R, "nearest"), hi = truth.high.get(4);
     for (let i = 0; i < k; i++) {

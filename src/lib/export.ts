@@ -31,7 +31,7 @@ export function exportModel(runDir: string, outFile: string, extra: Record<strin
     const ck = loadCheckpoint(aeFile);
     const meta = {
       kind: "infty-diff-autoencoder", config: ck.meta.config, autoencoder: autoencoderConfigOf(ck.meta), step: ck.meta.step,
-      wallSeconds: ck.meta.wallSeconds ?? logSeconds(path.join(runDir, "log.jsonl"), Number(ck.meta.step)), backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null, latentFit: ck.meta.latentFit ?? null,
+      wallSeconds: logSeconds(path.join(runDir, "log.jsonl"), Number(ck.meta.step)) ?? ck.meta.wallSeconds, backend: ck.meta.backend, initFrom: ck.meta.initFrom ?? null, latentFit: ck.meta.latentFit ?? null,
       trainedCommands: commands, exportedAt: new Date().toISOString(), ...extra,
     };
     saveCheckpoint(outFile, { meta, groups: { params: ck.groups.params, encoder: ck.groups.encoder, latent: ck.groups.latent } });
@@ -52,7 +52,7 @@ export function exportModel(runDir: string, outFile: string, extra: Record<strin
   return meta;
 }
 
-/** Σ sec of a run's log rows up to `step` (for checkpoints written before they recorded their wall time). */
+/** Σ sec of a run's log rows up to `step`: the training time of the steps in the checkpoint (resumes cut the log back). */
 function logSeconds(file: string, step: number): number | undefined {
   if (!fs.existsSync(file)) return undefined;
   let total = 0;
