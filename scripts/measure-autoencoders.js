@@ -64,10 +64,12 @@ const write = (file, obj) => { fs.mkdirSync(path.dirname(file), { recursive: tru
     for (const s of [2, 4]) {
       const low = L.areaResize(truth, 28 / s, 28 / s);
       // the model runs at any resolution: the 14×14 (7×7) input is encoded and decoded at 28×28
-      const part = await L.scoreSuperRes(g.model, { source: "fashion-mnist", low, high: new Map([[s, truth]]) }, { steps: +steps, tEncode: 300, lambda: 0.5, encode: g.encode });
-      rows.push(...part);
+      for (const lambda of [0.5, 0]) {
+        const part = await L.scoreSuperRes(g.model, { source: "fashion-mnist", low, high: new Map([[s, truth]]) }, { steps: +steps, tEncode: 300, lambda, encode: g.encode });
+        rows.push(...part.filter((row) => lambda === 0.5 || row.method === "model").map((row) => ({ ...row, lambda: row.method === "model" ? lambda : null })));
+      }
     }
-    write(out, { ...meta, n: +n, steps: +steps, tEncode: 300, lambda: 0.5, inputs: "test images 100…, area-downsampled", seconds: (Date.now() - t0) / 1000, rows });
+    write(out, { ...meta, n: +n, steps: +steps, tEncode: 300, inputs: "test images 100…, area-downsampled", seconds: (Date.now() - t0) / 1000, rows });
   } else {
     console.error("usage: measure-autoencoders.js superres|inpaint|superres-fmnist <checkpoint> …");
     process.exit(2);
