@@ -84,6 +84,7 @@ describe("experiments: specs, runner, shards, merge", function () {
       assert.equal(r.metrics.nSamples, 8);
       assert.equal(r.budget, "fast");
       assert.equal(r.backend, "wasm");
+      assert.match(r.code?.commit ?? "", /^[0-9a-f]{40}$/, "the result records the code it ran");
       assert.ok(r.train.stepsPerSecond > 0 && r.wallSeconds > 0 && r.seed === 0);
     }
     const before = files.map((f) => [fs.readFileSync(f, "utf8"), fs.statSync(f).mtimeMs]);

@@ -13,6 +13,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { currentBackend } from "../backend";
 import { train, readLog, CHECKPOINT_FILE, trainingImages } from "../train";
@@ -68,6 +69,8 @@ export interface RunResult {
   backend: string | null;
   featureNet: { sha256: string; testAccuracy: number | null };
   host: { cpus: number; platform: string; node: string };
+  /** the lab's git commit when the run finished (dirty: uncommitted changes to tracked files); null outside a checkout */
+  code?: { commit: string; dirty: boolean } | null;
   finishedAt: string;
   /** set when the result was copied from another spec's identical run */
   copiedFrom?: string;
@@ -340,6 +343,19 @@ export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): 
     backend: currentBackend()?.name ?? null,
     featureNet: { sha256: featureNetHash(net), testAccuracy: net.record?.testAccuracy ?? null },
     host: { cpus: os.cpus().length, platform: `${os.platform()}-${os.arch()}`, node: process.version },
+    code: codeVersion(),
     finishedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * Provenance: results are keyed by their config, not by the code, so a table can mix runs from different code (this
+ * lab's first Tables 2/3 did: seed 0 predated the x₀ clip and EMA warm-up, and its spread was mostly that).
+ */
+function codeVersion(): { commit: string; dirty: boolean } | null {
+  const git = (args: string[]) => spawnSync("git", args, { cwd: path.resolve(__dirname, "..", "..", ".."), encoding: "utf8", timeout: 10000 });
+  const head = git(["rev-parse", "HEAD"]);
+  if (head.status !== 0) return null;
+  const status = git(["status", "--porcelain", "--untracked-files=no"]);
+  return { commit: head.stdout.trim(), dirty: status.status === 0 && status.stdout.trim().length > 0 };
 }
