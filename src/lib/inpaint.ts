@@ -209,7 +209,7 @@ export interface InpaintScore {
   n: number;
   psnrKnown: number;
   psnrMissing: number;
-  /** FID / KID (×10³) of the completed images against `reference` (lab feature net) */
+  /** FID / KID of the completed images against `reference` (lab feature net; KID in the units eval and ablate report) */
   fid: number;
   kid: number;
   seconds: number;
@@ -268,7 +268,7 @@ export async function scoreInpainting(
     const feats = await net.features({ images: completed, shape });
     rows.push({
       mask: run.mask, method: run.method, lambda: run.lambda, n: N, psnrKnown: met.psnrKnown, psnrMissing: met.psnrMissing,
-      fid: fidFromStats(featureStats(feats), ref), kid: 1000 * kid(feats, refFeatures).mean, seconds: (Date.now() - t0) / 1000,
+      fid: fidFromStats(featureStats(feats), ref), kid: kid(feats, refFeatures).mean, seconds: (Date.now() - t0) / 1000,
     });
   }
   return rows;
