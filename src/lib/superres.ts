@@ -193,22 +193,34 @@ export interface SuperResScore {
  */
 export async function scoreSuperRes(
   model: GuidedModel, truth: SuperResGroundTruth,
-  opts: Omit<SuperResOptions, "scale"> & { encode?: (x: tf.Tensor4D) => tf.Tensor2D; onResult?: (scale: number, out: SuperResResult) => void } = {},
+  opts: Omit<SuperResOptions, "scale"> & { encode?: (x: tf.Tensor4D) => tf.Tensor2D; onResult?: (scale: number, out: SuperResResult) => void; batch?: number } = {},
 ): Promise<SuperResScore[]> {
   const rows: SuperResScore[] = [];
   for (const [s, high] of truth.high) {
     const t0 = Date.now();
     const bic = resizeImages(truth.low, high.shape[1], high.shape[2], "bicubic");
     rows.push({ scale: s, method: "bicubic", psnr: imagePsnr(bic, high), featureDistance: await featureDistance(bic, high), downsampleError: downsampleError(bic, truth.low), seconds: (Date.now() - t0) / 1000 });
-    let cond: tf.Tensor2D | undefined;
-    if (opts.encode) cond = tf.tidy(() => opts.encode!(tf.tensor4d(truth.low.images, truth.low.shape)));
-    try {
-      const out = await superResolve({ ...model, cond }, truth.low, { ...opts, scale: s });
-      rows.push({ scale: s, method: "model", psnr: imagePsnr(out.x0, high), featureDistance: await featureDistance(out.x0, high), downsampleError: downsampleError(out.x0, truth.low), seconds: out.seconds });
-      opts.onResult?.(s, out);
-    } finally {
-      cond?.dispose();
+    // in batches: guided decoding keeps the network's activations for the gradient (wasm memory is bounded)
+    const [N, h, w, C] = truth.low.shape, H = s * h, W = s * w, batch = opts.batch ?? 25;
+    const x0 = new Float32Array(N * H * W * C), upsampled = new Float32Array(N * H * W * C);
+    let seconds = 0;
+    for (let b = 0; b < N; b += batch) {
+      const e = Math.min(N, b + batch);
+      const low: ImageSet = { images: truth.low.images.subarray(b * h * w * C, e * h * w * C), shape: [e - b, h, w, C] };
+      let cond: tf.Tensor2D | undefined;
+      if (opts.encode) cond = tf.tidy(() => opts.encode!(tf.tensor4d(low.images, low.shape)));
+      try {
+        const part = await superResolve({ ...model, cond }, low, { ...opts, scale: s });
+        x0.set(part.x0.images, b * H * W * C);
+        upsampled.set(part.upsampled.images, b * H * W * C);
+        seconds += part.seconds;
+      } finally {
+        cond?.dispose();
+      }
     }
+    const out: SuperResResult = { x0: { images: x0, shape: [N, H, W, C] }, upsampled: { images: upsampled, shape: [N, H, W, C] }, seconds };
+    rows.push({ scale: s, method: "model", psnr: imagePsnr(out.x0, high), featureDistance: await featureDistance(out.x0, high), downsampleError: downsampleError(out.x0, truth.low), seconds });
+    opts.onResult?.(s, out);
   }
   return rows;
 }
