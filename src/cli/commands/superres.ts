@@ -18,6 +18,7 @@ const FLAGS: FlagSpecs = {
   steps: { kind: "int", help: "DDIM steps over [0, t_enc] (inversion and decoding each)", default: 25, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   scale: { kind: "int", help: "2 | 4", default: 2, check: ((v: number) => (v === 2 || v === 4 ? null : "must be 2 or 4")) as never },
   "t-encode": { kind: "int", help: "DDIM-inversion depth t_enc", default: 300 },
+  lambda: { kind: "number", help: "guidance weight λ on the low-resolution input (0 measured best; λ_t = λ·ᾱ_t)", default: 0, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
   project: { kind: "boolean", help: "project onto area-consistency with the input (default on; --project=false)", default: true },
 };
 
