@@ -6,6 +6,7 @@ import {
   tf, initBackend, Rng, FeatureNet, InftyDiffNetwork, resolveConfig, uniformSubset, fullGrid,
   loadSpec, validateSpec, expandRuns, shardRuns, parseShard, runSweep, mergeResults, tableRows, markdownTable,
   stepsResolutionSeries, readResult, measureThroughput, resultPath, ExperimentSpec, SpecError, BudgetName,
+  loadModel, sampleModel, loadFashionMnist, fidBetweenImages, areaResize,
 } from "infty-diff-lab";
 
 describe("experiments: specs, runner, shards, merge", function () {
@@ -51,6 +52,8 @@ describe("experiments: specs, runner, shards, merge", function () {
       assert.equal(new Set(f7.map((r) => r.trainHash)).size, 1);
       assert.ok(quarter.length && f7[0].trainHash === t3.find((r) => r.variant === "1/4" && r.seed === 0)!.trainHash);
       assert.equal(new Set(t2.map((r) => r.hash)).size, t2.length);
+      // points above r₀ are compared at r₀ (and keyed so); 1× points keep their keys
+      for (const r of [...t2, ...t3, ...f7]) assert.equal(r.eval.compareAt, r.eval.resolutionMultiplier === 1 ? undefined : "r0", r.hash);
     }
   });
 
@@ -166,6 +169,13 @@ describe("experiments: specs, runner, shards, merge", function () {
     const series = stepsResolutionSeries(mergeResults(f7, "fast", path.join(tmp, "results")));
     assert.deepEqual(series.map((x) => [x.resolution, x.steps]), [[8, [2, 3]], [16, [2, 3]]]);
     assert.ok(markdownTable(mergeResults(f7, "fast", path.join(tmp, "results")), f7).includes("16×16 (2×)"));
+    // a 2× point's FID is that of its samples area-resized to r₀ against the r₀ reference: resample and recompute
+    const hi = s.computed.map((h) => readResult(resultPath(path.join(tmp, "results"), "fig7", h))!).find((r) => r.eval.resolutionMultiplier === 2)!;
+    const model = loadModel(path.join(tmp, "runs", hi.trainHash, "checkpoint.bin"));
+    const again = await sampleModel(model.net, model.cfg, { resolution: hi.eval.resolution, n: hi.eval.samples, batchSize: hi.eval.sampleBatch, steps: hi.eval.ddimSteps, seed: 1000 + hi.seed, progress: false });
+    model.net.dispose();
+    const ref = loadFashionMnist({ split: "test", limit: hi.eval.testImages, size: 8 });
+    assert.ok(Math.abs((await fidBetweenImages(areaResize(again.x0, 8, 8), ref, fnet)) - hi.metrics.fid) < 1e-3 * hi.metrics.fid);
   });
 
   it("sparse-downsample network: any resolution, every parameter in the graph, no leak", () => {

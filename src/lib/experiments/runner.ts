@@ -19,7 +19,7 @@ import { currentBackend } from "../backend";
 import { train, readLog, CHECKPOINT_FILE, trainingImages } from "../train";
 import { loadModel, sampleModel } from "../sample";
 import { loadFashionMnist } from "../data/fashion-mnist";
-import { ImageSet } from "../data/image-ops";
+import { ImageSet, areaResize } from "../data/image-ops";
 import { FeatureNet, sharedFeatureNet, fid, kid } from "../eval";
 import { writeFileAtomic } from "../checkpoint";
 import { Progress, formatDuration } from "../progress";
@@ -325,7 +325,8 @@ export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): 
   // reference: test images at the training resolution r₀ (what the model can know), features at 28×28 as for samples
   const r0 = cfg.model.resolution;
   const test = cached(`test:${plan.eval.testImages}:${r0}`, () => loadFashionMnist({ split: "test", limit: plan.eval.testImages, size: r0 === 28 ? undefined : r0 }));
-  const fs_ = await net.features(samples);
+  // samples above r₀ are compared at r₀, as the reference is (EvalPoint.compareAt)
+  const fs_ = await net.features(plan.eval.compareAt === "r0" && plan.eval.resolution !== r0 ? areaResize(samples, r0, r0) : samples);
   const ft = await net.features(test);
   const fidValue = fid(fs_, ft);
   const k = kid(fs_, ft, { subsetSize: Math.min(fs_.n, ft.n, 1000) });

@@ -248,6 +248,12 @@ export interface EvalPoint {
   samples: number;
   testImages: number;
   sampleBatch: number;
+  /**
+   * Samples above r₀ are area-resized to r₀ before the feature net, like the reference (present only when m ≠ 1, so
+   * 1× keys are unchanged). Without it Fig. 7 compared sharp 28/56-px samples with a reference upsampled from 14 px,
+   * and 2×/4× looked far worse than 1× (FID 223/183 vs 129; resized first: 114/104).
+   */
+  compareAt?: "r0";
 }
 
 /** One run of a sweep: train (or reuse) a model, sample at one evaluation point, measure FID/KID. */
@@ -278,7 +284,7 @@ export function expandRuns(spec: ExperimentSpec, budget: BudgetName): RunPlan[] 
       const r0 = config.model.resolution;
       for (const m of b.eval.resolutionMultipliers) {
         for (const steps of b.eval.ddimSteps) {
-          const ev: EvalPoint = { resolution: m * r0, resolutionMultiplier: m, ddimSteps: steps, samples: b.samples, testImages: b.testImages, sampleBatch: b.sampleBatch };
+          const ev: EvalPoint = { resolution: m * r0, resolutionMultiplier: m, ddimSteps: steps, samples: b.samples, testImages: b.testImages, sampleBatch: b.sampleBatch, ...(m !== 1 ? { compareAt: "r0" as const } : {}) };
           const trainCost = b.steps * config.train.batchSize * config.train.coordRatio * r0 * r0;
           const sampleCost = b.samples * steps * (m * r0) ** 2;
           runs.push({
