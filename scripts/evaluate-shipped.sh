@@ -7,7 +7,7 @@
 # Usage: bash scripts/evaluate-shipped.sh [N28] [STEPS28] [NHI] [N112] [STEPSHI]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N28=${1:-1000}; STEPS28=${2:-100}; NHI=${3:-200}; N112=${4:-48}; STEPSHI=${5:-25}
+N28=${1:-1000}; STEPS28=${2:-100}; NHI=${3:-300}; N112=${4:-64}; STEPSHI=${5:-25}
 CK=data/checkpoints/fashion-mnist.ckpt
 OUT=data/checkpoints/fashion-mnist.eval
 mkdir -p "$OUT" docs/img
