@@ -15,7 +15,7 @@ import { tf } from "./backend";
 import { Mollifier } from "./mollifier";
 import { namedSchedule } from "./schedules";
 import { ddim, ddimInvert } from "./samplers";
-import { ImageSet, areaResize } from "./data/image-ops";
+import { ImageSet, areaResize, sliceSet } from "./data/image-ops";
 import { ConditionedGridDenoiser, areaDown, guidedDenoiser, psnr } from "./guidance";
 import { GuidedModel, guidedTimesteps } from "./inpaint";
 import { Rng } from "./rng";
@@ -210,7 +210,7 @@ export async function scoreSuperRes(
     let seconds = 0;
     for (let b = 0; b < N; b += batch) {
       const e = Math.min(N, b + batch);
-      const low: ImageSet = { images: truth.low.images.subarray(b * h * w * C, e * h * w * C), shape: [e - b, h, w, C] };
+      const low = sliceSet(truth.low, b, e);
       let cond: tf.Tensor2D | undefined;
       if (opts.encode) cond = tf.tidy(() => opts.encode!(tf.tensor4d(low.images, low.shape)));
       try {

@@ -25,13 +25,13 @@ import { Params } from "../nn/params";
 import { Linear } from "../nn/layers";
 import { Adam } from "../optim";
 import { Mollifier } from "../mollifier";
-import { namedSchedule, Schedule, alphaBar, spacedTimesteps } from "../schedules";
+import { namedSchedule, Schedule, spacedTimesteps } from "../schedules";
 import { qSample, priorSample } from "../forward";
 import { ddim } from "../samplers";
 import { ConditionedGridDenoiser } from "../guidance";
 import { parameterisation, mse } from "../parameterisations";
 import { uniformSubset, qmcSubset, gatherPoints, fullGrid, CoordSet } from "../coordinates";
-import { ImageSet, imageBatch } from "../data/image-ops";
+import { ImageSet, imageBatch, sliceSet, toTensor } from "../data/image-ops";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../checkpoint";
 import { Progress } from "../progress";
 import { learningRate, trainingImages } from "../train";
@@ -295,11 +295,11 @@ export class AutoencoderTrainer {
 
   /** z (posterior mean, full grid) of images [N,H,W,C] → Float32Array [N, zDim], 256 images at a time. */
   encodeLatents(images: ImageSet): Float32Array {
-    const [N, H, W, C] = images.shape, D = this.ae.zDim, per = H * W * C;
+    const N = images.shape[0], D = this.ae.zDim;
     const Z = new Float32Array(N * D);
     for (let s = 0; s < N; s += 256) {
       const e = Math.min(N, s + 256);
-      const z = tf.tidy(() => this.model.encode(tf.tensor4d(images.images.subarray(s * per, e * per), [e - s, H, W, C])));
+      const z = tf.tidy(() => this.model.encode(toTensor(sliceSet(images, s, e))));
       Z.set(z.dataSync() as Float32Array, s * D);
       z.dispose();
     }
@@ -314,10 +314,7 @@ export class AutoencoderTrainer {
   fitLatent(opts: { steps: number; batchSize?: number; lr?: number; target?: LatentTarget; images?: ImageSet; latents?: Float32Array; seed?: number; onStep?: (step: number, loss: number) => void }): { losses: number[] } {
     const t0 = Date.now();
     const D = this.ae.zDim;
-    const Z = opts.latents ?? this.encodeLatents(opts.images ?? {
-      images: this.data.images.subarray(0, Math.min(this.data.shape[0], 10000) * this.data.shape[1] * this.data.shape[2] * this.data.shape[3]),
-      shape: [Math.min(this.data.shape[0], 10000), this.data.shape[1], this.data.shape[2], this.data.shape[3]],
-    });
+    const Z = opts.latents ?? this.encodeLatents(opts.images ?? sliceSet(this.data, 0, 10000));
     if (Z.length % D !== 0 || Z.length === 0) throw new Error(`latents must be [N, ${D}], got ${Z.length} values`);
     const N = Z.length / D;
     const rng = new Rng(opts.seed ?? this.cfg.train.seed + 7);
