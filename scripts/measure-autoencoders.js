@@ -15,23 +15,14 @@ const path = require("path");
 const L = require("infty-diff-lab");
 const V = require("infty-diff-lab/viz");
 
-function loadGuided(file) {
-  if (L.loadCheckpoint(file).meta.kind === "infty-diff-autoencoder") {
-    const ae = L.loadAutoencoder(file);
-    return { cfg: ae.cfg, model: { net: ae.model.net, cfg: ae.cfg }, step: ae.step, autoencoder: true, encode: (x) => L.tf.tidy(() => ae.model.condition(ae.model.encode(x))) };
-  }
-  const m = L.loadModel(file);
-  return { cfg: m.cfg, model: { net: m.net, cfg: m.cfg }, step: m.step, autoencoder: false };
-}
-
 const bar = (label, total) => new L.Progress({ label, total, unit: "batch", everyMs: 5000 });
 const write = (file, obj) => { fs.mkdirSync(path.dirname(file), { recursive: true }); L.writeFileAtomic(file, JSON.stringify(obj, null, 2) + "\n"); console.log(JSON.stringify(obj.rows ?? obj)); };
 
 (async () => {
   const [what, ckpt, ...rest] = process.argv.slice(2);
   await L.initBackend(process.env.INFTY_BACKEND || "wasm", { quiet: true });
-  const g = loadGuided(ckpt);
-  const meta = { checkpoint: ckpt, step: g.step, autoencoder: g.autoencoder, backend: L.tf.getBackend(), at: new Date().toISOString() };
+  const g = L.loadGuidedModel(ckpt);
+  const meta = { checkpoint: ckpt, step: g.step, autoencoder: !!g.encode, backend: L.tf.getBackend(), at: new Date().toISOString() };
   const t0 = Date.now();
   if (what === "superres") {
     const [source, out, n = "16", steps = "25"] = rest;

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
-import { CHECKPOINT_FILE } from "./train";
+import { CHECKPOINT_FILE, readLogFile } from "./train";
 import { AUTOENCODER_CHECKPOINT, autoencoderConfigOf } from "./autoencoder/autoencoder";
 
 export const COMMANDS_FILE = "commands.jsonl";
@@ -55,11 +55,5 @@ export function exportModel(runDir: string, outFile: string, extra: Record<strin
 /** Σ sec of a run's log rows up to `step`: the training time of the steps in the checkpoint (resumes cut the log back). */
 function logSeconds(file: string, step: number): number | undefined {
   if (!fs.existsSync(file)) return undefined;
-  let total = 0;
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-    if (!line.trim()) continue;
-    const row = JSON.parse(line) as { step: number; sec?: number };
-    if (row.step <= step && typeof row.sec === "number") total += row.sec;
-  }
-  return total;
+  return readLogFile<{ step: number; sec?: number }>(file, step).reduce((t, r) => t + (r.sec ?? 0), 0);
 }

@@ -316,13 +316,13 @@ export function readLog(runDir: string, upTo = Infinity): LogRow[] {
 }
 
 /** Reads a log.jsonl file (e.g. the shipped model's training log); missing file → []. */
-export function readLogFile(file: string, upTo = Infinity): LogRow[] {
+export function readLogFile<Row extends { step: number } = LogRow>(file: string, upTo = Infinity): Row[] {
   if (!fs.existsSync(file)) return [];
-  const rows: LogRow[] = [];
+  const rows: Row[] = [];
   for (const line of fs.readFileSync(file, "utf8").split("\n")) {
     if (!line.trim()) continue;
     try {
-      const row = JSON.parse(line) as LogRow;
+      const row = JSON.parse(line) as Row;
       if (row.step <= upTo) rows.push(row);
     } catch {
       /* torn line from a kill: ignore */

@@ -9,15 +9,13 @@ import { UsageError } from "../errors";
 import { flagsHelp, FlagSpecs, Parsed, parseFlags } from "../args";
 import { initBackend, tf } from "../../lib/backend";
 import { Rng } from "../../lib/rng";
-import { loadModel } from "../../lib/sample";
-import { loadCheckpoint } from "../../lib/checkpoint";
 import { writeFileAtomic } from "../../lib/checkpoint";
 import { LabConfig } from "../../lib/config";
 import { ImageSet, areaResize } from "../../lib/data/image-ops";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { proceduralImages } from "../../lib/data/procedural";
-import { GuidedModel, MASK_KINDS, MaskKind, fillUnknown, inpaint, inpaintMetrics, makeMask } from "../../lib/inpaint";
-import { loadAutoencoder } from "../../lib/autoencoder";
+import { MASK_KINDS, MaskKind, fillUnknown, inpaint, inpaintMetrics, makeMask } from "../../lib/inpaint";
+import { loadGuidedModel as loadGuided } from "../../lib/autoencoder";
 import { decodePNG, encodePNG, imageGrid } from "../../viz/png";
 
 /** Flags every image command shares: the checkpoint, where the input comes from, the output. */
@@ -34,21 +32,11 @@ export const INPUT_FLAGS: FlagSpecs = {
 };
 
 /** The model of --checkpoint (unconditional or autoencoder), or a usage error. */
-export function loadGuidedModel(file: string): { cfg: LabConfig; model: GuidedModel; encode?: (x: tf.Tensor4D) => tf.Tensor2D; dispose(): void } {
+export function loadGuidedModel(file: string): ReturnType<typeof loadGuided> {
   if (!fs.existsSync(file)) throw new UsageError(`checkpoint ${file} does not exist`);
   try {
-    if (loadCheckpoint(file).meta.kind === "infty-diff-autoencoder") {
-      const ae = loadAutoencoder(file);
-      return {
-        cfg: ae.cfg, model: { net: ae.model.net, cfg: ae.cfg },
-        encode: (x) => tf.tidy(() => { const z = ae.model.encode(x); return ae.model.condition(z); }),
-        dispose: () => ae.model.dispose(),
-      };
-    }
-    const m = loadModel(file);
-    return { cfg: m.cfg, model: { net: m.net, cfg: m.cfg }, dispose: () => m.net.dispose() };
+    return loadGuided(file);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
     throw new UsageError((e as Error).message);
   }
 }

@@ -12,7 +12,7 @@ import { initBackend } from "../../lib/backend";
 import { resolveConfig, LabConfig } from "../../lib/config";
 import { loadCheckpoint } from "../../lib/checkpoint";
 import { recordCommand } from "../../lib/export";
-import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder } from "../../lib/autoencoder";
+import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/autoencoder";
 import { Progress } from "../../lib/progress";
 import { loadConfigFile } from "./train";
 
@@ -79,14 +79,12 @@ export const trainAeCommand: Command = {
       const init = f["init-from"] as string | undefined;
       if (init) {
         if (!fs.existsSync(init)) throw new UsageError(`--init-from ${init} does not exist`);
-        let meta;
+        // checked before anything is written (trainAutoencoder loads it again to start the decoder)
         try {
-          meta = loadCheckpoint(init).meta;
+          warmStartWeights(init, cfg);
         } catch (e) {
-          throw new UsageError((e as Error).message);
+          throw new UsageError(`--init-from ${(e as Error).message}`);
         }
-        if (meta.kind === "infty-diff-autoencoder") throw new UsageError(`--init-from ${init} is an autoencoder checkpoint; give an unconditional one`);
-        if (JSON.stringify(resolveConfig(meta.config).model) !== JSON.stringify(cfg.model)) throw new UsageError(`--init-from ${init} has another model config than --config`);
       }
     }
     await initBackend(f.backend as string | undefined);

@@ -21,7 +21,7 @@ import { tf } from "../backend";
 import { Rng, RngState } from "../rng";
 import { LabConfig, resolveConfig } from "../config";
 import { InftyDiffNetwork } from "../nn/network";
-import { Params } from "../nn/params";
+import { Params, ParamTensors } from "../nn/params";
 import { Linear } from "../nn/layers";
 import { Adam } from "../optim";
 import { Mollifier } from "../mollifier";
@@ -34,7 +34,9 @@ import { uniformSubset, qmcSubset, gatherPoints, fullGrid, CoordSet } from "../c
 import { ImageSet, imageBatch, sliceSet, toTensor } from "../data/image-ops";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../checkpoint";
 import { Progress } from "../progress";
-import { learningRate, trainingImages } from "../train";
+import { learningRate, trainingImages, readLogFile } from "../train";
+import { loadModel } from "../sample";
+import type { GuidedModel } from "../inpaint";
 import { Encoder } from "./encoder";
 import { LatentDenoiser, LatentTarget } from "./latent";
 
@@ -81,6 +83,19 @@ export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
 /** The autoencoder config stored in a checkpoint's meta; those written before `latentTarget` existed trained ε. */
 export function autoencoderConfigOf(meta: Record<string, unknown>): AutoencoderConfig {
   return resolveAutoencoderConfig({ latentTarget: "eps", ...(meta.autoencoder as Record<string, unknown>) });
+}
+
+/**
+ * The weights (EMA when present) of the unconditional checkpoint `file`, checked as a warm start for a run with
+ * config `cfg`: an autoencoder checkpoint or another model config is an error naming the file.
+ */
+export function warmStartWeights(file: string, cfg: LabConfig): ParamTensors {
+  const ck = loadCheckpoint(file);
+  if (ck.meta.kind === "infty-diff-autoencoder") throw new Error(`${file} is an autoencoder checkpoint; a warm start takes an unconditional one`);
+  const group = ck.groups.ema ? "ema" : "params";
+  if (!ck.groups[group]) throw new Error(`${file} has no weights`);
+  if (JSON.stringify(resolveConfig(ck.meta.config).model) !== JSON.stringify(cfg.model)) throw new Error(`${file} has another model config than this run`);
+  return ck.groups[group];
 }
 
 /** Encoder, z-projection, conditioned decoder and latent model, with one seeded initialisation. */
@@ -357,16 +372,12 @@ export class AutoencoderTrainer {
    * learnt from there (training an autoencoder from scratch costs as much again as the unconditional model).
    */
   warmStart(file: string): void {
-    const ck = loadCheckpoint(file);
-    if (ck.meta.kind === "infty-diff-autoencoder") throw new Error(`${file} is an autoencoder checkpoint; --init-from takes an unconditional one`);
-    const group = ck.groups.ema ? "ema" : "params";
-    if (!ck.groups[group]) throw new Error(`${file} has no weights`);
-    const theirs = JSON.stringify(resolveConfig(ck.meta.config).model), ours = JSON.stringify(this.cfg.model);
-    if (theirs !== ours) throw new Error(`${file} has another model config than this run`);
-    this.model.net.params.load(ck.groups[group]);
+    this.model.net.params.load(warmStartWeights(file, this.cfg));
     this.initFrom = file;
-    this.model.zProj.w.assign(tf.zerosLike(this.model.zProj.w));
-    if (this.model.zProj.b) this.model.zProj.b.assign(tf.zerosLike(this.model.zProj.b));
+    tf.tidy(() => {
+      this.model.zProj.w.assign(tf.zerosLike(this.model.zProj.w));
+      if (this.model.zProj.b) this.model.zProj.b.assign(tf.zerosLike(this.model.zProj.b));
+    });
   }
 
   dispose(): void {
@@ -395,10 +406,9 @@ export async function trainAutoencoder(opts: {
   const trainer = new AutoencoderTrainer(cfg, ae, opts.data ?? trainingImages(cfg));
   if (fs.existsSync(ckpt)) {
     trainer.restore(ckpt);
-    if (fs.existsSync(log)) {
-      const kept = fs.readFileSync(log, "utf8").split("\n").filter((l) => l.trim() && (JSON.parse(l) as AutoencoderLogRow).step <= trainer.step);
-      writeFileAtomic(log, kept.map((l) => l + "\n").join(""));
-    }
+    // keep the log consistent with the checkpoint (steps after it will be redone; a torn last line is dropped)
+    const kept = readLogFile<AutoencoderLogRow>(log, trainer.step);
+    writeFileAtomic(log, kept.map((r) => JSON.stringify(r) + "\n").join(""));
   } else {
     if (opts.initFrom) trainer.warmStart(opts.initFrom);
     writeFileAtomic(path.join(runDir, "config.json"), JSON.stringify({ ...cfg, autoencoder: ae, initFrom: opts.initFrom ?? null }, null, 2));
@@ -435,6 +445,23 @@ export function loadAutoencoder(file: string): { cfg: LabConfig; ae: Autoencoder
     throw new Error(`checkpoint ${file} does not match its config: ${(e as Error).message}`);
   }
   return { cfg, ae, model, step: Number(ck.meta.step ?? 0) };
+}
+
+/**
+ * A checkpoint ready for guided use (inpaint, superResolve): an unconditional model, or an autoencoder whose
+ * `encode(x) → cond` (the decoder's conditioning from images x [B,H,W,C]) the caller passes along as `cond`.
+ */
+export function loadGuidedModel(file: string): { cfg: LabConfig; model: GuidedModel; step: number; encode?: (x: tf.Tensor4D) => tf.Tensor2D; dispose(): void } {
+  if (loadCheckpoint(file).meta.kind === "infty-diff-autoencoder") {
+    const ae = loadAutoencoder(file);
+    return {
+      cfg: ae.cfg, model: { net: ae.model.net, cfg: ae.cfg }, step: ae.step,
+      encode: (x) => tf.tidy(() => ae.model.condition(ae.model.encode(x))),
+      dispose: () => ae.model.dispose(),
+    };
+  }
+  const m = loadModel(file);
+  return { cfg: m.cfg, model: { net: m.net, cfg: m.cfg }, step: m.step, dispose: () => m.net.dispose() };
 }
 
 /**
