@@ -3,27 +3,11 @@
  * the happy path trains, resumes and samples at several resolutions.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readNpy } from "infty-diff-lab";
-
-const ROOT = path.resolve(__dirname, "..", "..");
-const CLI = path.join(ROOT, "dist", "src", "cli", "infty.js");
-
-function infty(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, INFTY_BACKEND: "wasm" }, timeout: 240000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp) {
-  assert.equal(r.code, 2, `exit code ${r.code}; stderr: ${r.stderr}`);
-  const lines = r.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("[infty] backend"));
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, "stack trace printed");
-}
+import { infty, expectOneLineError } from "./helpers/cli";
 
 const TINY = {
   model: { resolution: 12, nf: 8, timeEmbDim: 16, sparseBlocks: 1, kernelSize: 3,

@@ -1,20 +1,12 @@
 /** `infty inpaint` and `infty superres`: bad input → one line, exit 2, nothing written; tiny happy paths. */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { initBackend, Trainer } from "infty-diff-lab";
 import { decodePNG } from "infty-diff-lab/viz";
 import { tinyConfig, tinyData } from "../helpers/tiny";
-
-const ROOT = path.resolve(__dirname, "..", "..", "..");
-const CLI = path.join(ROOT, "dist", "src", "cli", "infty.js");
-
-function infty(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, INFTY_BACKEND: "wasm" }, timeout: 120000 });
-  return { code: r.status, stderr: r.stderr };
-}
+import { infty, expectOneLineError } from "../helpers/cli";
 
 describe("CLI inpaint / superres", function () {
   this.timeout(120000);
@@ -42,10 +34,7 @@ describe("CLI inpaint / superres", function () {
   for (const [name, args, pattern] of cases) {
     it(`${name}: one line, exit 2, nothing written`, () => {
       const r = infty([...args, "--out", "err.png"], dir);
-      assert.equal(r.code, 2, r.stderr);
-      const lines = r.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("[infty] backend"));
-      assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0], pattern);
+      expectOneLineError(r, pattern);
       assert.ok(!fs.existsSync(path.join(dir, "err.png")));
     });
   }
