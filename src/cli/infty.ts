@@ -6,8 +6,11 @@
 import { Command } from "./command";
 import { UsageError } from "./errors";
 import { COMMANDS } from "./commands";
+import { diskError, DiskWriteError } from "../lib/atomic-write";
 
-const USER_ERRORS = new Set(["ConfigError", "CheckpointError"]);
+const USER_ERRORS = new Set(["ConfigError", "CheckpointError", "DiskWriteError"]);
+/** errno codes a user fixes (space, permissions, a mistyped path); any write that still reports one raw gets one line, exit 2 */
+const USER_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR"]);
 
 function mainHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(16)}${c.summary}`).join("\n");
@@ -33,7 +36,8 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(rest);
     return 0;
   } catch (err) {
-    const e = err as Error;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const e = code && USER_ERRNOS.has(code) && !(err instanceof DiskWriteError) ? diskError(err, (err as NodeJS.ErrnoException).path ?? "a file") : err as Error;
     // bad input named by the library's own error types is the user's to fix: one line, exit 2
     if (e instanceof UsageError || (e && USER_ERRORS.has(e.name))) {
       console.error(`infty ${name}: ${e.message}`);

@@ -1,12 +1,12 @@
 /**
  * Checkpoints: one binary file holding a JSON header (config, step, RNG states, metadata) and float32 tensor groups
- * (weights, EMA weights, optimizer moments). Written atomically — temp file, fsync, rename — so a run killed at any
+ * (weights, EMA weights, optimizer moments). Written atomically — temp file, every byte checked, fsync, rename — so a run killed at any
  * moment leaves either the previous checkpoint or the new one, never a torn file.
  *
  * Layout: "INFTYCK1" | uint32 LE header length | header JSON (utf8) | zero padding to 4 bytes | float32 data.
  */
 import * as fs from "fs";
-import * as path from "path";
+import { writeFileAtomic } from "./atomic-write";
 import { ParamTensors } from "./nn/params";
 
 const MAGIC = "INFTYCK1";
@@ -86,16 +86,5 @@ export function loadCheckpoint(file: string): Checkpoint {
   return { meta: header.meta, groups };
 }
 
-/** Writes a file so that readers see the old content or the new, never a partial one. */
-export function writeFileAtomic(file: string, content: string | Buffer): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, "w");
-  try {
-    fs.writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
+/** Atomic, checked writes live in atomic-write.ts; re-exported here where callers have always found them. */
+export { writeFileAtomic } from "./atomic-write";

@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import { appendLine, diskError } from "./atomic-write";
 import { CHECKPOINT_FILE, readLogFile } from "./train";
 import { AUTOENCODER_CHECKPOINT, autoencoderConfigOf } from "./autoencoder/autoencoder";
 
@@ -12,8 +13,12 @@ export const COMMANDS_FILE = "commands.jsonl";
 
 /** Appends the command line that (re)started a run to its directory, for the training record. */
 export function recordCommand(runDir: string, argv: string[]): void {
-  fs.mkdirSync(runDir, { recursive: true });
-  fs.appendFileSync(path.join(runDir, COMMANDS_FILE), JSON.stringify({ at: new Date().toISOString(), command: argv.join(" ") }) + "\n");
+  try {
+    fs.mkdirSync(runDir, { recursive: true });
+  } catch (e) {
+    throw diskError(e, runDir);
+  }
+  appendLine(path.join(runDir, COMMANDS_FILE), JSON.stringify({ at: new Date().toISOString(), command: argv.join(" ") }));
 }
 
 /**

@@ -3,20 +3,79 @@
  */
 import * as fs from "fs";
 import { writeFileAtomic } from "./checkpoint";
+import { diskError, writeAll } from "./atomic-write";
 
 export function encodeNpy(values: Float32Array, shape: readonly number[]): Buffer {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n !== values.length) throw new Error(`npy: ${values.length} values for shape [${shape.join(", ")}]`);
+  return Buffer.concat([npyHeader(shape), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+}
+
+/**
+ * Magic, version, length and header dict, padded with spaces so the whole is a multiple of 64 bytes ending in \n,
+ * and at least `minBytes` long (a streamed file rewrites its header in place as rows are added).
+ */
+function npyHeader(shape: readonly number[], minBytes = 0): Buffer {
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  // header padded with spaces so that magic + len + header is a multiple of 64 bytes, ending in \n
   const unpadded = 10 + dict.length + 1;
-  const header = dict + " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  let total = unpadded + ((64 - (unpadded % 64)) % 64);
+  while (total < minBytes) total += 64;
+  const header = dict + " ".repeat(total - unpadded) + "\n";
   const pre = Buffer.alloc(10);
   pre.write("\x93NUMPY", 0, "latin1");
   pre[6] = 1;
   pre[7] = 0;
   pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+  return Buffer.concat([pre, Buffer.from(header, "latin1")]);
+}
+
+/**
+ * A .npy written batch by batch, so any number of samples takes bounded memory and a kill keeps every finished batch:
+ * after each `append` the data is fsynced and the header (fixed size) rewritten to count the rows written so far, so
+ * the file is always a valid array of the finished rows. Rows are [...rowShape] float32.
+ */
+export class NpyAppender {
+  private fd: number;
+  private headerBytes: number;
+  private perRow: number;
+  rows = 0;
+
+  constructor(readonly file: string, readonly rowShape: readonly number[], maxRows: number) {
+    this.perRow = rowShape.reduce((a, b) => a * b, 1);
+    this.headerBytes = npyHeader([maxRows, ...rowShape]).length;
+    try {
+      this.fd = fs.openSync(file, "w");
+    } catch (e) {
+      throw diskError(e, file);
+    }
+    this.writeHeader();
+  }
+
+  append(values: Float32Array): void {
+    if (values.length % this.perRow !== 0) throw new Error(`npy: ${values.length} values are not whole rows of [${this.rowShape.join(", ")}]`);
+    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    try {
+      writeAll(this.fd, bytes, this.headerBytes + this.rows * this.perRow * 4);
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      throw diskError(e, this.file, bytes.length);
+    }
+    this.rows += values.length / this.perRow;
+    this.writeHeader();
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+
+  private writeHeader(): void {
+    try {
+      writeAll(this.fd, npyHeader([this.rows, ...this.rowShape], this.headerBytes), 0);
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      throw diskError(e, this.file);
+    }
+  }
 }
 
 export function writeNpy(file: string, values: Float32Array, shape: readonly number[]): void {

@@ -3,7 +3,7 @@
  * x_t = √ᾱ_t·Tx₀ + √(1−ᾱ_t)·Tξ on the full grid (Eq. 11), samples a fresh random subset of pixels per image, and
  * regresses the network's output at those points onto the parameterisation's target there (Tξ by default).
  *
- * A run lives in one directory: config.json (resolved), checkpoint.bin (atomic), log.jsonl (one line per step).
+ * A run lives in one directory: config.json (resolved), checkpoint.bin (atomic), log.jsonl (a row every logEvery steps).
  * Starting `train` on a directory with a checkpoint resumes it exactly (weights, EMA, Adam moments, step, RNG).
  */
 import * as fs from "fs";
@@ -23,6 +23,7 @@ import { loadFashionMnist } from "./data/fashion-mnist";
 import { proceduralImages } from "./data/procedural";
 import { sampleTextureCrops, renderTextureCrops } from "./data/textures";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "./checkpoint";
+import { appendLine, diskError, removeStaleTemps } from "./atomic-write";
 import { Progress } from "./progress";
 import { GradWorkerPool, GradJob, batchSlices, sliceCoordSet } from "./parallel";
 
@@ -39,8 +40,12 @@ export interface LogRow {
   loss: number;
   lr: number;
   gradNorm: number;
-  /** wall seconds of this step */
+  /** wall seconds of this step (in log.jsonl: of the `steps` steps the row covers) */
   sec: number;
+  /** in log.jsonl (train.logEvery): steps this row averages, live tensors and resident MiB when it was written */
+  steps?: number;
+  numTensors?: number;
+  rssMB?: number;
 }
 
 /** The training images a config asks for, at the model's resolution, NHWC in [−1,1]. */
@@ -331,9 +336,40 @@ export function readLogFile<Row extends { step: number } = LogRow>(file: string,
   return rows;
 }
 
+/**
+ * The log file's rows: one every `logEvery` steps (and at every checkpoint and the last step, so a resume never loses
+ * an interval), averaging each numeric field over the steps since the last row, summing `sec`, with `steps` (the
+ * number of steps it covers), `numTensors` (tf.memory()) and `rssMB` so a leak in a long run shows in the log.
+ */
+export class LogThinner<Row extends { step: number; sec: number }> {
+  private acc: Row[] = [];
+  constructor(private readonly file: string, private readonly every: number) {}
+
+  /** Adds a step's row; writes the aggregate when `force` or the step is a multiple of logEvery. */
+  add(row: Row, force: boolean): void {
+    this.acc.push(row);
+    if (!force && row.step % this.every !== 0) return;
+    const out: Record<string, unknown> = { ...row };
+    for (const [k, v] of Object.entries(row)) {
+      if (typeof v !== "number" || k === "step" || k === "lr") continue;
+      const vals = this.acc.map((r) => (r as unknown as Record<string, number>)[k]);
+      out[k] = k === "sec" ? vals.reduce((a, b) => a + b, 0) : vals.reduce((a, b) => a + b, 0) / vals.length;
+    }
+    out.steps = this.acc.length;
+    out.numTensors = tf.memory().numTensors;
+    out.rssMB = Math.round(process.memoryUsage().rss / 2 ** 20);
+    appendLine(this.file, JSON.stringify(out));
+    this.acc = [];
+  }
+}
+
 /** Trains (or resumes) the run in `runDir` up to the configured number of steps. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  fs.mkdirSync(opts.runDir, { recursive: true });
+  try {
+    fs.mkdirSync(opts.runDir, { recursive: true });
+  } catch (e) {
+    throw diskError(e, opts.runDir);
+  }
   const ckptFile = path.join(opts.runDir, CHECKPOINT_FILE);
   const cfgFile = path.join(opts.runDir, CONFIG_FILE);
   const resuming = fs.existsSync(ckptFile);
@@ -344,7 +380,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       throw new Error(`run ${opts.runDir} was started with a different config; use a new run directory`);
     }
     cfg = stored;
+    // temps of checkpoint/log writes that a kill or a full disk interrupted
+    removeStaleTemps(opts.runDir);
   } else {
+    removeStaleTemps(opts.runDir);
     cfg = opts.config ?? resolveConfig({});
     writeFileAtomic(cfgFile, JSON.stringify(cfg, null, 2) + "\n");
   }
@@ -361,10 +400,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const rows: LogRow[] = [];
     let smoothed = NaN;
     let done = 0;
+    const log = new LogThinner<LogRow>(path.join(opts.runDir, LOG_FILE), cfg.train.logEvery);
     while (trainer.step < target) {
       const row = await trainer.trainStepAsync();
       rows.push(row);
-      fs.appendFileSync(path.join(opts.runDir, LOG_FILE), JSON.stringify(row) + "\n");
+      log.add(row, trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target);
       opts.onLog?.(row);
       smoothed = Number.isNaN(smoothed) ? row.loss : 0.95 * smoothed + 0.05 * row.loss;
       bar.tick(1, { loss: smoothed });

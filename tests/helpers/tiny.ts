@@ -8,7 +8,7 @@ export function tinyConfig(train: Record<string, unknown> = {}, model: Record<st
       unet: { res: 8, baseChannels: 8, mults: [1, 2], blocksPerLevel: 1, attnRes: [4], dropoutRes: 4, dropout: 0.1, groups: 4 },
       ...model,
     },
-    train: { dataset: "procedural", batchSize: 4, coordRatio: 0.5, lr: 2e-3, warmupSteps: 0, steps: 6, checkpointEvery: 2, emaDecay: 0.9, ...train },
+    train: { dataset: "procedural", batchSize: 4, coordRatio: 0.5, lr: 2e-3, warmupSteps: 0, steps: 6, checkpointEvery: 2, emaDecay: 0.9, logEvery: 1, ...train },
   });
 }
 

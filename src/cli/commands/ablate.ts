@@ -6,26 +6,26 @@
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
+import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
+import { backendFlag, startBackend } from "../inputs";
+import { checkWritableDir } from "../outputs";
 import { writeFileAtomic } from "../../lib/checkpoint";
 import {
-  loadSpec, expandRuns, measureThroughput, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BudgetName, BUDGET_NAMES,
+  loadSpec, expandRuns, measureThroughput, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BUDGET_NAMES,
 } from "../../lib/experiments";
 
-const FLAGS: FlagSpecs = {
-  budget: { kind: "string", help: "fast (tiny smoke test) | full (what this machine can run)", default: "full",
-    check: ((v: string) => (BUDGET_NAMES.includes(v as BudgetName) ? null : "must be fast or full")) as never },
-  shard: { kind: "string", help: "i/n: run only the i-th (0-based) of n deterministic shards", default: "0/1" },
-  results: { kind: "string", help: "results root (files go to <results>/<spec>/<hash>.json)", default: "results" },
-  runs: { kind: "string", help: "model runs root (checkpoints; not committed)", default: "runs/ablate" },
-  seed: { kind: "int", help: "only the runs of this seed (e.g. every spec's seed 0 first, then seed 1)" },
-  wait: { kind: "boolean", help: "if the feature net is missing, train, then wait for it and evaluate" },
-  rounds: { kind: "int", help: "throughput: interleaved rounds", default: 5, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
-  steps: { kind: "int", help: "throughput: timed steps per variant per round", default: 10, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
-  list: { kind: "boolean", help: "list this shard's runs and exit" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
-  quiet: { kind: "boolean", help: "no progress bars" },
+const FLAGS = {
+  budget: choice("fast (tiny smoke test) | full (what this machine can run)", BUDGET_NAMES, "full"),
+  shard: str("i/n: run only the i-th (0-based) of n deterministic shards", { default: "0/1" }),
+  results: str("results root (files go to <results>/<spec>/<hash>.json)", { default: "results" }),
+  runs: str("model runs root (checkpoints; not committed)", { default: "runs/ablate" }),
+  seed: int("only the runs of this seed (e.g. every spec's seed 0 first, then seed 1)", { min: 0, max: SEED_MAX }),
+  wait: bool("if the feature net is missing, train, then wait for it and evaluate"),
+  rounds: int("throughput: interleaved rounds", { min: 1, max: 1000, default: 5 }),
+  steps: int("throughput: timed steps per variant per round", { min: 1, max: 100_000, default: 10 }),
+  list: bool("list this shard's runs and exit"),
+  backend: backendFlag("tensorflow | wasm | cpu"),
+  quiet: bool("no progress bars"),
 };
 
 function load(name: string) {
@@ -47,19 +47,20 @@ export const ablateCommand: Command = {
     `runs/ablate/<trainHash>/. Runs go by seed, then cheapest first. n machines share a sweep with --shard 0/n … --shard n-1/n, then one runs merge.\n\n${flagsHelp(FLAGS)}`,
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
-    const budget = f.budget as BudgetName;
-    const resultsDir = path.resolve(f.results as string);
+    const budget = f.budget;
+    const resultsDir = path.resolve(f.results);
     if (f._[0] === "throughput") {
       if (f._.length !== 2) throw new UsageError("usage: infty ablate throughput <spec>");
       const spec = load(f._[1]);
-      await initBackend(f.backend as string | undefined);
-      const t = await measureThroughput(spec, budget, { resultsDir, rounds: f.rounds as number, steps: f.steps as number, log: (l) => console.error(l) });
+      await startBackend(f.backend);
+      const t = await measureThroughput(spec, budget, { resultsDir, rounds: f.rounds, steps: f.steps, log: (l) => console.error(l) });
       for (const v of t.variants) console.log(`${v.label.padEnd(20)} ${v.stepsPerSecond.toFixed(2)} step/s` + (v.speedup === null ? "" : `  speedup ${v.speedup.toFixed(2)}×`));
       return;
     }
     if (f._[0] === "merge") {
       if (f._.length !== 2) throw new UsageError("usage: infty ablate merge <spec>");
       const spec = load(f._[1]);
+      checkWritableDir(resultsDir, `--results ${f.results}`);
       const merged = mergeResults(spec, budget, resultsDir);
       const table = markdownTable(merged, spec);
       console.log(`## ${spec.title}\n\n${table}`);
@@ -73,20 +74,22 @@ export const ablateCommand: Command = {
     const spec = load(f._[0]);
     let shard;
     try {
-      shard = parseShard(f.shard as string);
+      shard = parseShard(f.shard);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
+    checkWritableDir(resultsDir, `--results ${f.results}`);
+    checkWritableDir(path.resolve(f.runs), `--runs ${f.runs}`);
     const all = expandRuns(spec, budget);
     const runs = shardRuns(all, shard).filter((r) => f.seed === undefined || r.seed === f.seed);
     if (f.list) {
       for (const r of runs) console.log(`${r.hash}  train ${r.trainHash}  ${r.variant}  seed ${r.seed}  ${r.eval.resolution}px  DDIM-${r.eval.ddimSteps}`);
       return;
     }
-    await initBackend(f.backend as string | undefined);
+    await startBackend(f.backend);
     console.error(`${spec.name} (${budget}): shard ${shard.index}/${shard.count} has ${runs.length} of ${all.length} runs`);
     const s = await runSweep({
-      spec, budget, runs, resultsDir, runsDir: path.resolve(f.runs as string), progress: !f.quiet, waitForFeatureNet: !!f.wait,
+      spec, budget, runs, resultsDir, runsDir: path.resolve(f.runs), progress: !f.quiet, waitForFeatureNet: !!f.wait,
     });
     console.error(`${spec.name}: ${s.computed.length} computed, ${s.cached.length} already done, ${s.copied.length} copied` +
       (s.deferred.length ? `, ${s.deferred.length} trained but not evaluated (no feature net; rerun later)` : ""));

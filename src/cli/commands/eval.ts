@@ -5,33 +5,30 @@
  */
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
+import { bool, flagsHelp, int, parseFlags, str } from "../args";
+import { backendFlag, checkHeldSamples, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
+import { checkOutputFile } from "../outputs";
 import { readNpy } from "../../lib/npy";
-import { loadModel, sampleModel } from "../../lib/sample";
+import { sampleModel } from "../../lib/sample";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
 import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
-import { parseResolution } from "./sample";
 import { writeFileAtomic } from "../../lib/checkpoint";
 
-const posInt = (v: number) => (v >= 1 ? null : "must be a positive integer");
-const FLAGS: FlagSpecs = {
-  samples: { kind: "string", help: ".npy of samples [N,H,W,1] in [−1,1] (instead of --checkpoint)" },
-  checkpoint: { kind: "string", help: "draw samples from this checkpoint" },
-  resolution: { kind: "string", help: "sampling resolution with --checkpoint", default: "28" },
-  n: { kind: "int", help: "samples to draw with --checkpoint; test images compared", default: 1000, check: posInt as never },
-  steps: { kind: "int", help: "DDIM steps with --checkpoint", default: 100, check: posInt as never },
-  batch: { kind: "int", help: "sampling batch", default: 50, check: posInt as never },
-  seed: { kind: "int", help: "seed", default: 0 },
-  json: { kind: "string", help: "also write the result as JSON to this file" },
-  baselines: { kind: "boolean", help: "also report, with the same number of images, FID/KID of held-out train images and of the test set blurred with σ = 1 px" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
-  workers: {
-    kind: "int", default: 1, help: "worker threads splitting each sampling batch (same samples up to float order)",
-    check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,
-  },
-  quiet: { kind: "boolean", help: "no progress bar" },
+const FLAGS = {
+  samples: str(".npy of samples [N,H,W,1] in [−1,1] (instead of --checkpoint)"),
+  checkpoint: str("draw samples from this checkpoint"),
+  resolution: str("sampling resolution with --checkpoint", { default: "28" }),
+  n: int("samples to draw with --checkpoint; test images compared", { min: 1, max: LIMITS.evalSamples, default: 1000, why: "FID holds every sample in memory" }),
+  steps: int("DDIM steps with --checkpoint (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
+  batch: int("sampling batch", { min: 1, max: LIMITS.batch, default: 50 }),
+  seed: seedFlag(),
+  json: str("also write the result as JSON to this file"),
+  force: bool("replace an existing --json file"),
+  baselines: bool("also report, with the same number of images, FID/KID of held-out train images and of the test set blurred with σ = 1 px"),
+  backend: backendFlag(),
+  workers: int("worker threads splitting each sampling batch (same samples up to float order)", { min: 1, max: 64, default: 1 }),
+  quiet: bool("no progress bar"),
 };
 
 export const evalCommand: Command = {
@@ -42,37 +39,40 @@ export const evalCommand: Command = {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     if (!!f.samples === !!f.checkpoint) throw new UsageError("give exactly one of --samples or --checkpoint");
-    await initBackend(f.backend as string | undefined);
+    if (f.json !== undefined) checkOutputFile(f.json, { flag: "--json", force: f.force });
     let samples: ImageSet;
     let source: Record<string, unknown>;
-    if (f.samples) {
+    if (f.samples !== undefined) {
       let arr;
       try {
-        arr = readNpy(f.samples as string);
+        arr = readNpy(f.samples);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
       if (arr.shape.length !== 4 || arr.shape[3] !== 1) throw new UsageError(`${f.samples}: expected shape [N,H,W,1], got [${arr.shape.join(",")}]`);
+      if (arr.values.some((v) => !Number.isFinite(v))) throw new UsageError(`${f.samples} holds non-finite values (NaN/∞)`);
+      await startBackend(f.backend);
       samples = { images: arr.values, shape: arr.shape as [number, number, number, number] };
       source = { samples: f.samples };
     } else {
-      const [H, W] = parseResolution(f.resolution as string);
-      let model;
-      try {
-        model = loadModel(f.checkpoint as string);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const [H, W] = parseResolution(f.resolution);
+      const checkpoint = f.checkpoint ?? "";
+      const { cfg } = checkpointConfig(checkpoint);
+      checkSteps(f.steps, cfg);
+      checkSampleMemory(cfg, Math.min(f.batch, f.n), H, W);
+      checkHeldSamples(f.n, H, W, cfg.model.channels);
+      await startBackend(f.backend);
+      const model = loadModelChecked(checkpoint);
       try {
         const out = await sampleModel(model.net, model.cfg, {
-          resolution: [H, W], n: f.n as number, batchSize: f.batch as number, steps: f.steps as number,
-          seed: f.seed as number, progress: !f.quiet, workers: f.workers as number,
+          resolution: [H, W], n: f.n, batchSize: f.batch, steps: f.steps, seed: f.seed, progress: !f.quiet, workers: f.workers,
         });
         samples = out.x0;
-        source = { checkpoint: f.checkpoint, step: model.step, resolution: [H, W], steps: f.steps, sampleSeconds: out.seconds };
+        source = { checkpoint, step: model.step, resolution: [H, W], steps: f.steps, sampleSeconds: out.seconds };
       } finally {
         model.net.dispose();
       }
+      if (samples.images.some((v) => !Number.isFinite(v))) throw new Error("the samples are not finite (NaN/∞); no result written");
     }
     // the reference: the first min(N, 5000) test images (the rest stay disjoint for the blurred baseline)
     const test = loadFashionMnist({ split: "test", limit: Math.min(5000, samples.shape[0]) });
@@ -91,6 +91,6 @@ export const evalCommand: Command = {
       };
     }
     console.log(JSON.stringify(result));
-    if (f.json) writeFileAtomic(f.json as string, JSON.stringify(result, null, 2) + "\n");
+    if (f.json !== undefined) writeFileAtomic(f.json, JSON.stringify(result, null, 2) + "\n");
   },
 };

@@ -6,22 +6,23 @@
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
-import { loadModel, sampleAcrossResolutions } from "../../lib/sample";
+import { bool, flagsHelp, int, parseFlags, str } from "../args";
+import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, seedFlag, startBackend } from "../inputs";
+import { checkOutputFile } from "../outputs";
+import { sampleAcrossResolutions } from "../../lib/sample";
 import { writeFileAtomic } from "../../lib/checkpoint";
 import { encodePNG, imageGrid, sideBySide } from "../../viz/png";
 
-const posInt = (v: number) => (v >= 1 ? null : "must be a positive integer");
-const FLAGS: FlagSpecs = {
-  checkpoint: { kind: "string", help: "checkpoint file", default: "data/checkpoints/fashion-mnist.ckpt" },
-  resolutions: { kind: "string", help: "comma-separated sides; the largest must be a multiple of each", default: "14,28,56,112" },
-  n: { kind: "int", help: "samples (rows)", default: 6, check: posInt as never },
-  steps: { kind: "int", help: "DDIM steps", default: 100, check: posInt as never },
-  seed: { kind: "int", help: "seed", default: 0 },
-  out: { kind: "string", help: "PNG file", default: "resolutions.png" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
-  quiet: { kind: "boolean", help: "no progress bar" },
+const FLAGS = {
+  checkpoint: str("checkpoint file", { default: "data/checkpoints/fashion-mnist.ckpt" }),
+  resolutions: str("comma-separated sides; the largest must be a multiple of each", { default: "14,28,56,112" }),
+  n: int("samples (rows)", { min: 1, max: LIMITS.gridRows, default: 6 }),
+  steps: int("DDIM steps (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
+  seed: seedFlag(),
+  out: str("PNG file", { default: "resolutions.png" }),
+  force: bool("replace an existing PNG"),
+  backend: backendFlag(),
+  quiet: bool("no progress bar"),
 };
 
 export const gridCommand: Command = {
@@ -36,21 +37,22 @@ export const gridCommand: Command = {
     const sides = res.map(Number);
     const R = Math.max(...sides);
     if (!sides.every((r) => R % r === 0)) throw new UsageError(`--resolutions: ${R} must be a multiple of every resolution`);
-    await initBackend(f.backend as string | undefined);
-    let model;
-    try {
-      model = loadModel(f.checkpoint as string);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    if (R > LIMITS.side) throw new UsageError(`--resolutions must be ≤ ${LIMITS.side}, got ${R}`);
+    const file = path.resolve(f.out);
+    checkOutputFile(file, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    const { cfg } = checkpointConfig(f.checkpoint);
+    checkSteps(f.steps, cfg);
+    checkSampleMemory(cfg, f.n, R, R);
+    await startBackend(f.backend);
+    const model = loadModelChecked(f.checkpoint);
     let sets;
     try {
-      sets = await sampleAcrossResolutions(model.net, model.cfg, { resolutions: sides, n: f.n as number, steps: f.steps as number, seed: f.seed as number, progress: !f.quiet });
+      sets = await sampleAcrossResolutions(model.net, model.cfg, { resolutions: sides, n: f.n, steps: f.steps, seed: f.seed, progress: !f.quiet });
     } finally {
       model.net.dispose();
     }
+    if (sets.some((s) => s.images.some((v) => !Number.isFinite(v)))) throw new Error("the samples are not finite (NaN/∞); no PNG written");
     const all = sideBySide(sets);
-    const file = path.resolve(f.out as string);
     writeFileAtomic(file, encodePNG(imageGrid(all, { cols: sides.length, pad: 2 })));
     console.error(`wrote ${file}: ${f.n} samples × resolutions ${sides.join(", ")}`);
   },

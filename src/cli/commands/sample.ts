@@ -1,48 +1,45 @@
 /**
  * `infty sample`: draws samples from a checkpoint at any resolution; writes a PNG grid and the raw array (.npy).
+ * Samples are streamed to disk batch by batch (`<out>.part.npy`, renamed to `<out>.npy` when complete), so any n runs
+ * in memory bounded by --batch and a killed run keeps every finished batch.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
-import { loadModel, sampleModel } from "../../lib/sample";
-import { writeNpy } from "../../lib/npy";
+import { bool, choice, flagsHelp, int, num, parseFlags, str } from "../args";
+import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
+import { checkOutputFile } from "../outputs";
+import { sampleModel } from "../../lib/sample";
+import { NpyAppender } from "../../lib/npy";
 import { writeFileAtomic } from "../../lib/checkpoint";
-import { loadCheckpoint } from "../../lib/checkpoint";
+import { diskError } from "../../lib/atomic-write";
 import { loadAutoencoder, sampleAutoencoder } from "../../lib/autoencoder";
 import { Progress } from "../../lib/progress";
 import { encodePNG, imageGrid } from "../../viz/png";
 
-const posInt = (v: number) => (v >= 1 ? null : "must be a positive integer");
-const FLAGS: FlagSpecs = {
-  checkpoint: { kind: "string", help: "checkpoint file", default: "data/checkpoints/fashion-mnist.ckpt" },
-  resolution: { kind: "string", help: "output side r, or HxW (e.g. 56 or 28x56)", default: "28" },
-  n: { kind: "int", help: "number of samples", default: 16, check: posInt as never },
-  batch: { kind: "int", help: "samples per batch", default: 16, check: posInt as never },
-  steps: { kind: "int", help: "sampler steps", default: 100, check: posInt as never },
-  sampler: { kind: "string", help: "ddim | ddpm", default: "ddim", check: ((v: string) => (v === "ddim" || v === "ddpm" ? null : "must be ddim or ddpm")) as never },
-  eta: { kind: "number", help: "DDIM η (0 = deterministic)", default: 0, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  seed: { kind: "int", help: "seed", default: 0 },
-  out: { kind: "string", help: "output prefix: writes <out>.png and <out>.npy", default: "samples" },
-  raw: { kind: "boolean", help: "use the raw (non-EMA) weights" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
-  workers: {
-    kind: "int", default: 1, help: "worker threads splitting each batch (same samples up to float order; 2 on an idle 2-core CPU)",
-    check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,
-  },
-  quiet: { kind: "boolean", help: "no progress bar" },
+/** The PNG shows at most this many samples (the .npy holds all of them). */
+const PNG_MAX = 256;
+
+const FLAGS = {
+  checkpoint: str("checkpoint file", { default: "data/checkpoints/fashion-mnist.ckpt" }),
+  resolution: str("output side r, or HxW (e.g. 56 or 28x56)", { default: "28" }),
+  n: int("number of samples (streamed to disk; the PNG shows the first 256)", { min: 1, max: LIMITS.samples, default: 16 }),
+  batch: int("samples per batch (batch k > 0 draws from seed + k·2654435769 mod 2³²)", { min: 1, max: LIMITS.batch, default: 16 }),
+  steps: int("sampler steps (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
+  sampler: choice("ddim | ddpm", ["ddim", "ddpm"] as const, "ddim"),
+  eta: num("DDIM η (0 = deterministic, 1 = DDPM-like)", { min: 0, max: 1, default: 0 }),
+  seed: seedFlag(),
+  out: str("output prefix: writes <out>.png and <out>.npy", { default: "samples" }),
+  force: bool("replace existing output files"),
+  raw: bool("use the raw (non-EMA) weights"),
+  backend: backendFlag(),
+  workers: int("worker threads splitting each batch (same samples up to float order; 2 on an idle 2-core CPU)", { min: 1, max: 64, default: 1 }),
+  quiet: bool("no progress bar"),
 };
 
-/** "56" → [56, 56]; "28x56" → [28, 56]; anything else is a usage error. */
-export function parseResolution(s: string): [number, number] {
-  const m = /^\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*$/.exec(s);
-  if (!m) throw new UsageError(`--resolution must be a positive integer r or HxW, got '${s}'`);
-  const h = Number(m[1]), w = m[2] !== undefined ? Number(m[2]) : h;
-  if (h < 1 || w < 1) throw new UsageError(`--resolution must be ≥ 1, got '${s}'`);
-  if (h > 4096 || w > 4096) throw new UsageError(`--resolution must be ≤ 4096, got '${s}'`);
-  return [h, w];
-}
+/** The seed of batch k: batch 0 uses --seed itself, so a single-batch run draws what it always drew. */
+const batchSeed = (seed: number, k: number) => (seed + k * 2654435769) % 2 ** 32;
 
 export const sampleCommand: Command = {
   name: "sample",
@@ -52,54 +49,81 @@ export const sampleCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
-    const [H, W] = parseResolution(f.resolution as string);
-    await initBackend(f.backend as string | undefined);
-    const prefix = path.resolve(f.out as string);
-    let kind: unknown;
-    try {
-      kind = loadCheckpoint(f.checkpoint as string).meta.kind;
-    } catch (e) {
-      throw new UsageError((e as Error).message);
+    const [H, W] = parseResolution(f.resolution);
+    const n = f.n, bs = Math.min(f.batch, n);
+    const { cfg, kind } = checkpointConfig(f.checkpoint);
+    const autoencoder = kind === "infty-diff-autoencoder";
+    if (autoencoder && (f.sampler !== "ddim" || f.eta !== 0 || f.raw || f.workers > 1)) {
+      throw new UsageError("an autoencoder checkpoint samples with DDIM η = 0 only (no --sampler/--eta/--raw/--workers)");
     }
-    if (kind === "infty-diff-autoencoder") {
+    checkSteps(f.steps, cfg);
+    checkSampleMemory(cfg, bs, H, W);
+    const C = cfg.model.channels;
+    const prefix = path.resolve(f.out);
+    const npyFile = `${prefix}.npy`, pngFile = `${prefix}.png`, partFile = `${prefix}.part.npy`;
+    checkOutputFile(npyFile, { flag: "--out", force: f.force, protect: [f.checkpoint], bytes: n * H * W * C * 4 + 256 });
+    checkOutputFile(pngFile, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    checkOutputFile(partFile, { flag: "--out", force: true, protect: [f.checkpoint] });
+    await startBackend(f.backend);
+
+    // one batch [b, H, W, C] of x₀ in [−1, 1], from the right model
+    let drawBatch: (b: number, seed: number, progress: boolean) => Promise<Float32Array>;
+    let dispose: () => void;
+    if (autoencoder) {
       // z from the latent diffusion model, then the z-conditioned decoder at H×W (DDIM; no EMA in this checkpoint)
-      if (f.sampler !== "ddim" || f.eta !== 0 || f.raw || (f.workers as number) > 1) throw new UsageError("an autoencoder checkpoint samples with DDIM η = 0 only (no --sampler/--eta/--raw/--workers)");
-      const ae = loadAutoencoder(f.checkpoint as string);
-      const t0 = Date.now();
-      const bar = new Progress({ label: `sample-ae ${H}×${W}`, total: f.n as number, unit: "img", enabled: !f.quiet });
-      let ticked = 0;
+      let ae: ReturnType<typeof loadAutoencoder>;
       try {
-        const x = await sampleAutoencoder(ae.model, { n: f.n as number, resolution: [H, W], steps: f.steps as number, seed: f.seed as number, batchSize: f.batch as number, onBatch: (d) => { bar.tick(d - ticked); ticked = d; } });
-        bar.finish();
+        ae = loadAutoencoder(f.checkpoint);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      drawBatch = async (b, seed) => {
+        const x = await sampleAutoencoder(ae.model, { n: b, resolution: [H, W], steps: f.steps, seed, batchSize: b });
         const data = (await x.data()) as Float32Array;
-        const shape = x.shape as [number, number, number, number];
         x.dispose();
         for (let i = 0; i < data.length; i++) data[i] = Math.max(-1, Math.min(1, data[i]));
-        writeNpy(`${prefix}.npy`, data, shape);
-        writeFileAtomic(`${prefix}.png`, encodePNG(imageGrid({ data, shape })));
-        console.error(`wrote ${prefix}.png and ${prefix}.npy (${f.n} autoencoder samples at ${H}×${W}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      } finally {
-        ae.model.dispose();
+        return data;
+      };
+      dispose = () => ae.model.dispose();
+    } else {
+      const model = loadModelChecked(f.checkpoint, { ema: !f.raw });
+      drawBatch = async (b, seed, progress) => (await sampleModel(model.net, model.cfg, {
+        resolution: [H, W], n: b, batchSize: b, steps: f.steps, sampler: f.sampler, eta: f.eta, seed, progress, workers: f.workers,
+      })).x0.images;
+      dispose = () => model.net.dispose();
+    }
+
+    const t0 = Date.now();
+    const shown = Math.min(n, PNG_MAX);
+    const firstSamples = new Float32Array(shown * H * W * C);
+    const batches = Math.ceil(n / bs);
+    // one batch: the sampler's own step bar; several: one bar over images
+    const bar = new Progress({ label: `sample ${H}×${W}`, total: n, unit: "img", enabled: !f.quiet && batches > 1 });
+    const npy = new NpyAppender(partFile, [H, W, C], n);
+    try {
+      for (let k = 0, done = 0; done < n; k++) {
+        const b = Math.min(bs, n - done);
+        const x = await drawBatch(b, batchSeed(f.seed, k), !f.quiet && batches === 1);
+        const bad = x.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          throw new Error(`sample ${done + Math.floor(bad / (H * W * C))} is not finite (NaN/∞); ${done} finished samples are in ${partFile}, no ${npyFile} written`);
+        }
+        npy.append(x);
+        if (done < shown) firstSamples.set(x.subarray(0, (Math.min(shown, done + b) - done) * H * W * C), done * H * W * C);
+        done += b;
+        bar.tick(b);
       }
-      return;
-    }
-    let model;
-    try {
-      model = loadModel(f.checkpoint as string, { ema: !f.raw });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    try {
-      const out = await sampleModel(model.net, model.cfg, {
-        resolution: [H, W], n: f.n as number, batchSize: f.batch as number, steps: f.steps as number,
-        sampler: f.sampler as "ddim" | "ddpm", eta: f.eta as number, seed: f.seed as number, progress: !f.quiet,
-        workers: f.workers as number,
-      });
-      writeNpy(`${prefix}.npy`, out.x0.images, out.x0.shape);
-      writeFileAtomic(`${prefix}.png`, encodePNG(imageGrid({ data: out.x0.images, shape: out.x0.shape })));
-      console.error(`wrote ${prefix}.png and ${prefix}.npy (${f.n} samples at ${H}×${W}, ${out.seconds.toFixed(1)} s)`);
+      bar.finish();
     } finally {
-      model.net.dispose();
+      npy.close();
+      dispose();
     }
+    try {
+      fs.renameSync(partFile, npyFile);
+    } catch (e) {
+      throw diskError(e, npyFile);
+    }
+    writeFileAtomic(pngFile, encodePNG(imageGrid({ data: firstSamples, shape: [shown, H, W, C] })));
+    console.error(`wrote ${pngFile} and ${npyFile} (${n} ${autoencoder ? "autoencoder " : ""}samples at ${H}×${W}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   },
 };

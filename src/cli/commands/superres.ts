@@ -3,23 +3,25 @@
  * (∞-Diff §5, Fig. 8): DDIM encoding of the bicubic upsampling, guided deterministic decoding at the higher
  * resolution, projection onto area-consistency. Writes a PNG row: nearest input | bicubic | super-resolved.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend, tf } from "../../lib/backend";
+import { bool, flagsHelp, int, num, parseFlags } from "../args";
+import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, LIMITS, loadGuidedModel, loadInput, startBackend } from "../inputs";
+import { checkOutputFile } from "../outputs";
+import { tf } from "../../lib/backend";
 import { writeFileAtomic } from "../../lib/checkpoint";
 import { superResolve, resizeImages, downsampleError } from "../../lib/superres";
 import { encodePNG, imageGrid } from "../../viz/png";
-import { INPUT_FLAGS, loadGuidedModel, loadInput } from "./inpaint";
 
-const FLAGS: FlagSpecs = {
+const FLAGS = {
   ...INPUT_FLAGS,
-  steps: { kind: "int", help: "DDIM steps over [0, t_enc] (inversion and decoding each)", default: 25, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
-  scale: { kind: "int", help: "2 | 4", default: 2, check: ((v: number) => (v === 2 || v === 4 ? null : "must be 2 or 4")) as never },
-  "t-encode": { kind: "int", help: "DDIM-inversion depth t_enc", default: 300 },
-  lambda: { kind: "number", help: "guidance weight λ on the low-resolution input (0 measured best; λ_t = λ·ᾱ_t)", default: 0, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  project: { kind: "boolean", help: "project onto area-consistency with the input (default on; --project=false)", default: true },
+  steps: int("DDIM steps over [0, t_enc] (inversion and decoding each)", { min: 1, max: LIMITS.steps, default: 25 }),
+  scale: int("2 | 4", { min: 2, max: 4, default: 2, why: "2 or 4" }),
+  "t-encode": int("DDIM-inversion depth t_enc (1…T−1)", { min: 1, max: 100_000, default: 300 }),
+  lambda: num("guidance weight λ on the low-resolution input (0 measured best; λ_t = λ·ᾱ_t)", { min: 0, max: 1e6, default: 0 }),
+  project: bool("project onto area-consistency with the input (default on; --project=false)", true),
 };
 
 export const superresCommand: Command = {
@@ -30,22 +32,29 @@ export const superresCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
-    if ((f.input === undefined) === (f.index === undefined)) throw new UsageError("give exactly one of --input file.png or --index N");
-    await initBackend(f.backend as string | undefined);
-    const m = loadGuidedModel(f.checkpoint as string);
+    if (f.scale === 3) throw new UsageError("--scale must be 2 or 4, got '3'");
+    checkInputChoice(f);
+    if (!fs.existsSync(f.checkpoint)) throw new UsageError(`checkpoint ${f.checkpoint} does not exist`);
+    const out = path.resolve(f.out);
+    checkOutputFile(out, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    const { cfg } = checkpointConfig(f.checkpoint);
+    const T = cfg.diffusion.timesteps, te = f["t-encode"];
+    if (te >= T) throw new UsageError(`--t-encode must be in 1…${T - 1}, got ${te}`);
+    checkSteps(f.steps, cfg);
+    const r = cfg.model.resolution, s = f.scale;
+    checkSampleMemory(cfg, 1, s * r, s * r);
+    await startBackend(f.backend);
+    const m = loadGuidedModel(f.checkpoint);
     try {
-      const T = m.cfg.diffusion.timesteps, te = f["t-encode"] as number;
-      if (!(te >= 1 && te < T)) throw new UsageError(`--t-encode must be in 1…${T - 1}, got ${te}`);
-      const r = m.cfg.model.resolution, s = f.scale as number;
       const low = loadInput(f, m.cfg, r);
       let cond: tf.Tensor2D | undefined;
       if (m.encode) { const x = tf.tensor4d(low.images, low.shape); cond = m.encode(x); x.dispose(); }
-      const res = await superResolve({ ...m.model, cond }, low, { scale: s, tEncode: te, steps: f.steps as number, lambda: f.lambda as number, project: f.project as boolean });
+      const res = await superResolve({ ...m.model, cond }, low, { scale: s, tEncode: te, steps: f.steps, lambda: f.lambda, project: f.project });
       cond?.dispose();
       const C = m.cfg.model.channels, n = s * r * s * r * C;
       const row = new Float32Array(3 * n);
       row.set(resizeImages(low, s * r, s * r, "nearest").images, 0); row.set(res.upsampled.images, n); row.set(res.x0.images, 2 * n);
-      const out = path.resolve(f.out as string);
+      if (res.x0.images.some((v) => !Number.isFinite(v))) throw new Error("the super-resolved image is not finite (NaN/∞); no PNG written");
       writeFileAtomic(out, encodePNG(imageGrid({ data: row, shape: [3, s * r, s * r, C] }, { cols: 3 })));
       console.error(`wrote ${out} (${r}×${r} → ${s * r}×${s * r}; max |areaDown(out) − input| = ${downsampleError(res.x0, low).toExponential(1)}; ${res.seconds.toFixed(1)} s)`);
     } finally {

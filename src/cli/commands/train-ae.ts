@@ -7,41 +7,27 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
+import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
+import { backendFlag, loadConfigFile, readJson, startBackend } from "../inputs";
+import { checkWritableDir } from "../outputs";
 import { resolveConfig, LabConfig } from "../../lib/config";
 import { loadCheckpoint } from "../../lib/checkpoint";
 import { recordCommand } from "../../lib/export";
 import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/autoencoder";
 import { Progress } from "../../lib/progress";
-import { loadConfigFile } from "./train";
 
-const FLAGS: FlagSpecs = {
-  config: { kind: "string", help: "JSON lab config (model, diffusion, train) — as for `infty train`" },
-  autoencoder: { kind: "string", help: "JSON autoencoder config (zDim, encoderBlocks, klWeight, encoderRatio, latentWidth, latentDepth)" },
-  run: { kind: "string", help: "run directory (autoencoder.ckpt, log.jsonl, config.json)", default: "runs/autoencoder" },
-  steps: { kind: "int", help: "train up to this step (overrides train.steps)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
-  "init-from": { kind: "string", help: "unconditional checkpoint whose EMA weights start the decoder (same model config)" },
-  "fit-latent": { kind: "int", help: "then refit the latent model on the frozen encoder's z for N steps (DiffAE's second stage)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
-  "latent-target": { kind: "string", help: "with --fit-latent: eps | v (a change starts a fresh latent model)", check: ((v: string) => (v === "eps" || v === "v" ? null : "must be eps or v")) as never },
-  seed: { kind: "int", help: "seed (overrides train.seed)", check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
-  quiet: { kind: "boolean", help: "no progress bar" },
+const FLAGS = {
+  config: str("JSON lab config (model, diffusion, train) — as for `infty train`"),
+  autoencoder: str("JSON autoencoder config (zDim, encoderBlocks, klWeight, encoderRatio, latentWidth, latentDepth)"),
+  run: str("run directory (autoencoder.ckpt, log.jsonl, config.json)", { default: "runs/autoencoder" }),
+  steps: int("train up to this step (overrides train.steps)", { min: 1, max: 1e9, why: "train.steps' limit" }),
+  "init-from": str("unconditional checkpoint whose EMA weights start the decoder (same model config)"),
+  "fit-latent": int("then refit the latent model on the frozen encoder's z for N steps (DiffAE's second stage; an existing run only)", { min: 1, max: 1e7 }),
+  "latent-target": choice("with --fit-latent: eps | v (a change starts a fresh latent model)", ["eps", "v"] as const),
+  seed: int("seed (overrides train.seed)", { min: 0, max: SEED_MAX }),
+  backend: backendFlag(),
+  quiet: bool("no progress bar"),
 };
-
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
 
 export const trainAeCommand: Command = {
   name: "train-ae",
@@ -53,8 +39,14 @@ export const trainAeCommand: Command = {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     if (f["latent-target"] !== undefined && f["fit-latent"] === undefined) throw new UsageError("--latent-target goes with --fit-latent");
-    const runDir = path.resolve(f.run as string);
+    const runDir = path.resolve(f.run);
+    if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run ${f.run} is a file, not a run directory`);
     const ckpt = path.join(runDir, AUTOENCODER_CHECKPOINT);
+    // refitting the latent model needs a trained encoder: a typo in --run must not start a fresh 20,000-step run
+    if (f["fit-latent"] !== undefined && !fs.existsSync(ckpt)) {
+      throw new UsageError(`--fit-latent refits an existing run, but ${runDir} holds no ${AUTOENCODER_CHECKPOINT} (train it first without --fit-latent)`);
+    }
+    checkWritableDir(runDir, `--run ${f.run}`);
     let cfg: LabConfig, ae: AutoencoderConfig;
     if (fs.existsSync(ckpt)) {
       // resume: the run's own configs, so a resumed run cannot silently change model shape
@@ -68,15 +60,15 @@ export const trainAeCommand: Command = {
       cfg = resolveConfig(meta.config);
       ae = autoencoderConfigOf(meta);
     } else {
-      const base = loadConfigFile(f.config as string | undefined);
+      const base = loadConfigFile(f.config);
       try {
         cfg = resolveConfig({ ...base, train: { ...base.train, ...(f.seed !== undefined ? { seed: f.seed } : {}) } });
-        ae = resolveAutoencoderConfig(f.autoencoder ? readJson(f.autoencoder as string, "autoencoder config") : {});
+        ae = resolveAutoencoderConfig(f.autoencoder ? readJson(f.autoencoder, "autoencoder config") : {});
       } catch (e) {
         if (e instanceof UsageError) throw e;
         throw new UsageError((e as Error).message);
       }
-      const init = f["init-from"] as string | undefined;
+      const init = f["init-from"];
       if (init) {
         if (!fs.existsSync(init)) throw new UsageError(`--init-from ${init} does not exist`);
         // checked before anything is written (trainAutoencoder loads it again to start the decoder)
@@ -87,12 +79,12 @@ export const trainAeCommand: Command = {
         }
       }
     }
-    await initBackend(f.backend as string | undefined);
+    await startBackend(f.backend);
     recordCommand(runDir, ["infty", "train-ae", ...argv]);
     let res;
     try {
       res = await trainAutoencoder({
-        cfg, ae, runDir, steps: f.steps as number | undefined, initFrom: f["init-from"] as string | undefined, progress: !f.quiet,
+        cfg, ae, runDir, steps: f.steps, initFrom: f["init-from"], progress: !f.quiet,
       });
     } catch (e) {
       const msg = (e as Error).message;
@@ -101,9 +93,9 @@ export const trainAeCommand: Command = {
       throw e;
     }
     if (f["fit-latent"] !== undefined) {
-      const steps = f["fit-latent"] as number;
+      const steps = f["fit-latent"];
       const bar = new Progress({ label: "fit-latent", total: steps, unit: "step", enabled: !f.quiet });
-      res.trainer.fitLatent({ steps, target: f["latent-target"] as "eps" | "v" | undefined, onStep: (_i, loss) => bar.tick(1, { loss }) });
+      res.trainer.fitLatent({ steps, target: f["latent-target"], onStep: (_i, loss) => bar.tick(1, { loss }) });
       bar.finish();
       res.trainer.save(ckpt);
       console.error(`latent model refit (${res.trainer.latentFit!.target}, ${steps} steps on ${res.trainer.latentFit!.images} images, loss ${res.trainer.latentFit!.finalLoss.toFixed(4)})`);

@@ -6,22 +6,22 @@
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
+import { flagsHelp, int, num, parseFlags, SEED_MAX, str } from "../args";
+import { backendFlag, LIMITS, startBackend } from "../inputs";
+import { checkWritableDir } from "../outputs";
 import { dataPath } from "../../lib/data/paths";
 import { DEFAULT_FEATURE_TRAIN, FeatureTrainConfig, trainFeatureNet, validateFeatureTrainConfig } from "../../lib/eval/train-feature-net";
 import "../../lib/index"; // registers the lab's wasm gradient kernels with the backend
 
-const positive = (v: number) => (v > 0 ? null : "must be positive");
-const FLAGS: FlagSpecs = {
-  epochs: { kind: "int", help: "passes over train-fit (55,000 images)", default: DEFAULT_FEATURE_TRAIN.epochs, check: positive as never },
-  batch: { kind: "int", help: "batch size", default: DEFAULT_FEATURE_TRAIN.batchSize, check: positive as never },
-  lr: { kind: "number", help: "Adam learning rate", default: DEFAULT_FEATURE_TRAIN.learningRate, check: ((v: number) => (v > 0 && v < 1 ? null : "must be in (0, 1)")) as never },
-  seed: { kind: "int", help: "random seed", default: DEFAULT_FEATURE_TRAIN.seed, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  limit: { kind: "int", help: "train on the first N images only (0 = all)", default: 0, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  out: { kind: "string", help: "output directory", default: "data/feature-net" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available)" },
-  "min-accuracy": { kind: "number", help: "fail (and write nothing) below this test accuracy", default: 0 },
+const FLAGS = {
+  epochs: int("passes over train-fit (55,000 images)", { min: 1, max: 1000, default: DEFAULT_FEATURE_TRAIN.epochs }),
+  batch: int("batch size", { min: 1, max: LIMITS.batch, default: DEFAULT_FEATURE_TRAIN.batchSize }),
+  lr: num("Adam learning rate", { min: 0, minOpen: true, max: 0.999999, default: DEFAULT_FEATURE_TRAIN.learningRate }),
+  seed: int("random seed", { min: 0, max: SEED_MAX, default: DEFAULT_FEATURE_TRAIN.seed }),
+  limit: int("train on the first N images only (0 = all)", { min: 0, max: 55_000, default: 0, why: "train-fit has 55,000 images" }),
+  out: str("output directory", { default: "data/feature-net" }),
+  backend: backendFlag("tensorflow | wasm | cpu (default: fastest available)"),
+  "min-accuracy": num("fail (and write nothing) below this test accuracy", { min: 0, max: 1, default: 0 }),
 };
 
 export const trainFeatures: Command = {
@@ -39,8 +39,9 @@ export const trainFeatures: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const info = await initBackend(f.backend as string | undefined);
-    const out = f.out === "data/feature-net" ? dataPath("feature-net") : path.resolve(f.out as string);
+    const out = f.out === "data/feature-net" ? dataPath("feature-net") : path.resolve(f.out);
+    checkWritableDir(out, `--out ${f.out}`);
+    const info = await startBackend(f.backend);
     const command = `infty train-features ${argv.join(" ")}`.trim();
     const { net, record } = await trainFeatureNet(cfg, {
       command,
@@ -54,7 +55,7 @@ export const trainFeatures: Command = {
     });
     try {
       console.error(`test accuracy ${(100 * record.testAccuracy).toFixed(2)}% (${record.wallSeconds.toFixed(0)} s on ${info.name})`);
-      if (record.testAccuracy < (f["min-accuracy"] as number)) {
+      if (record.testAccuracy < f["min-accuracy"]) {
         throw new Error(`test accuracy ${record.testAccuracy} below --min-accuracy ${f["min-accuracy"]}; nothing written`);
       }
       net.save(out, record);

@@ -6,41 +6,24 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
-import { parseConfig, resolveConfig, ConfigError, LabConfig } from "../../lib/config";
+import { bool, flagsHelp, int, num, parseFlags, str, SEED_MAX } from "../args";
+import { backendFlag, loadConfigFile, startBackend } from "../inputs";
+import { checkWritableDir } from "../outputs";
+import { resolveConfig, ConfigError, LabConfig } from "../../lib/config";
+import { loadCheckpoint } from "../../lib/checkpoint";
 import { train, CHECKPOINT_FILE, NonFiniteLossError } from "../../lib/train";
 import { recordCommand } from "../../lib/export";
 
-const FLAGS: FlagSpecs = {
-  config: { kind: "string", help: "JSON config file (keys: model, diffusion, train; defaults fill the rest)" },
-  run: { kind: "string", help: "run directory (checkpoint.bin, log.jsonl, config.json)", default: "runs/default" },
-  steps: { kind: "int", help: "train up to this step (overrides train.steps)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
-  ratio: { kind: "number", help: "fraction of pixels per image (overrides train.coordRatio)", check: ((v: number) => (v > 0 && v <= 1 ? null : "must be in (0, 1]")) as never },
-  seed: { kind: "int", help: "seed (overrides train.seed)", check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
-  workers: {
-    kind: "int", default: 1,
-    help: "gradient worker threads, each with its own backend (same results up to float order; 2 on an idle 2-core CPU)",
-    check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,
-  },
-  quiet: { kind: "boolean", help: "no progress bar" },
+const FLAGS = {
+  config: str("JSON config file (keys: model, diffusion, train; defaults fill the rest)"),
+  run: str("run directory (checkpoint.bin, log.jsonl, config.json)", { default: "runs/default" }),
+  steps: int("train up to this step (overrides train.steps)", { min: 1, max: 1e9, why: "train.steps' limit" }),
+  ratio: num("fraction of pixels per image (overrides train.coordRatio)", { min: 0, minOpen: true, max: 1 }),
+  seed: int("seed (overrides train.seed)", { min: 0, max: SEED_MAX }),
+  backend: backendFlag(),
+  workers: int("gradient worker threads, each with its own backend (same results up to float order; 2 on an idle 2-core CPU)", { min: 1, max: 64, default: 1 }),
+  quiet: bool("no progress bar"),
 };
-
-export function loadConfigFile(file: string | undefined): LabConfig {
-  if (!file) return resolveConfig({});
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return parseConfig(text, file);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
 
 export const trainCommand: Command = {
   name: "train",
@@ -51,11 +34,14 @@ export const trainCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
-    const runDir = path.resolve(f.run as string);
-    const resuming = fs.existsSync(path.join(runDir, CHECKPOINT_FILE));
+    const runDir = path.resolve(f.run);
+    if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run ${f.run} is a file, not a run directory`);
+    checkWritableDir(runDir, `--run ${f.run}`);
+    const ckptFile = path.join(runDir, CHECKPOINT_FILE);
+    const resuming = fs.existsSync(ckptFile);
     let config: LabConfig | undefined;
     if (!resuming || f.config || f.ratio !== undefined || f.seed !== undefined) {
-      const base = loadConfigFile(f.config as string | undefined);
+      const base = loadConfigFile(f.config);
       const overrides: Record<string, unknown> = {};
       if (f.ratio !== undefined) overrides.coordRatio = f.ratio;
       if (f.seed !== undefined) overrides.seed = f.seed;
@@ -65,13 +51,20 @@ export const trainCommand: Command = {
         throw new UsageError((e as ConfigError).message);
       }
     }
-    await initBackend(f.backend as string | undefined);
+    if (resuming) {
+      // checked here, before anything is recorded: a refused resume leaves the run exactly as it was
+      const stored = resolveConfig(loadCheckpoint(ckptFile).meta.config);
+      if (config && JSON.stringify(config) !== JSON.stringify(stored)) {
+        throw new UsageError(`run ${runDir} was started with a different config; use a new run directory`);
+      }
+    }
+    await startBackend(f.backend);
     recordCommand(runDir, ["infty", "train", ...argv]);
     try {
-      const res = await train({ runDir, config, steps: f.steps as number | undefined, progress: !f.quiet, workers: f.workers as number });
+      const res = await train({ runDir, config, steps: f.steps, progress: !f.quiet, workers: f.workers });
       const last = res.rows[res.rows.length - 1];
       console.error(`trained ${res.resumedFrom ? `from step ${res.resumedFrom} ` : ""}to step ${res.step}` +
-        (last ? ` (last loss ${last.loss.toFixed(4)})` : "") + `; checkpoint ${path.join(runDir, CHECKPOINT_FILE)}`);
+        (last ? ` (last loss ${last.loss.toFixed(4)})` : "") + `; checkpoint ${ckptFile}`);
     } catch (e) {
       if (e instanceof NonFiniteLossError) throw new UsageError(e.message);
       throw e;

@@ -34,7 +34,8 @@ import { uniformSubset, qmcSubset, gatherPoints, fullGrid, CoordSet } from "../c
 import { ImageSet, imageBatch, sliceSet, toTensor } from "../data/image-ops";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../checkpoint";
 import { Progress } from "../progress";
-import { learningRate, trainingImages, readLogFile } from "../train";
+import { learningRate, trainingImages, readLogFile, LogThinner } from "../train";
+import { diskError, removeStaleTemps } from "../atomic-write";
 import { loadModel } from "../sample";
 import type { GuidedModel } from "../inpaint";
 import { Encoder } from "./encoder";
@@ -400,7 +401,12 @@ export async function trainAutoencoder(opts: {
   onStep?: (row: AutoencoderLogRow) => void;
 }): Promise<{ step: number; resumedFrom: number; trainer: AutoencoderTrainer }> {
   const { cfg, ae, runDir } = opts;
-  fs.mkdirSync(runDir, { recursive: true });
+  try {
+    fs.mkdirSync(runDir, { recursive: true });
+  } catch (e) {
+    throw diskError(e, runDir);
+  }
+  removeStaleTemps(runDir);
   const ckpt = path.join(runDir, AUTOENCODER_CHECKPOINT);
   const log = path.join(runDir, "log.jsonl");
   const trainer = new AutoencoderTrainer(cfg, ae, opts.data ?? trainingImages(cfg));
@@ -418,9 +424,10 @@ export async function trainAutoencoder(opts: {
   const target = opts.steps ?? cfg.train.steps;
   const bar = new Progress({ label: `train-ae ${path.basename(runDir)}`, total: target, unit: "step", enabled: opts.progress === true }, trainer.step);
   let smoothed = NaN;
+  const thinner = new LogThinner<AutoencoderLogRow>(log, cfg.train.logEvery);
   while (trainer.step < target) {
     const row = trainer.trainStep();
-    fs.appendFileSync(log, JSON.stringify(row) + "\n");
+    thinner.add(row, trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target);
     opts.onStep?.(row);
     smoothed = Number.isNaN(smoothed) ? row.loss : 0.95 * smoothed + 0.05 * row.loss;
     bar.tick(1, { loss: smoothed, latent: row.latentLoss });

@@ -221,7 +221,8 @@ async function ensureModel(plan: RunPlan, runDir: string, label: string, opts: S
 function throughput(runDir: string, steps: number) {
   const rows = readLog(runDir, steps);
   const skip = Math.floor(rows.length / 10);
-  const secs = rows.slice(skip).map((r) => r.sec).filter((s) => s > 0);
+  // a log row covers `steps` steps when train.logEvery > 1 (its sec is their sum)
+  const secs = rows.slice(skip).map((r) => r.sec / (r.steps ?? 1)).filter((s) => s > 0);
   const med = median(secs);
   const mean = secs.reduce((a, b) => a + b, 0) / Math.max(secs.length, 1);
   return {

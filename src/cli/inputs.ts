@@ -1,0 +1,213 @@
+/**
+ * What several commands read from the user, in one place (no command imports another): resolutions, config files,
+ * the backend, checkpoints, input images and the limits every request is held to before any compute starts.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import { UsageError } from "./errors";
+import { bool, choice, FlagSpecs, Flags, int, num, SEED_MAX, str } from "./args";
+import { BACKEND_NAMES, BackendInfo, initBackend } from "../lib/backend";
+import { parseConfig, resolveConfig, LabConfig } from "../lib/config";
+import { Rng } from "../lib/rng";
+import { loadCheckpoint } from "../lib/checkpoint";
+import { ImageSet, areaResize } from "../lib/data/image-ops";
+import { loadFashionMnist } from "../lib/data/fashion-mnist";
+import { proceduralSpecs, renderProcedural } from "../lib/data/procedural";
+import { loadGuidedModel as loadGuided } from "../lib/autoencoder";
+import { loadModel, LoadedModel } from "../lib/sample";
+import { decodePNG } from "../viz/png";
+
+/** The limits on requests (README "bad input" lists them); each says why it is there. */
+export const LIMITS = {
+  /** output side in pixels: a 4096² image is 16.7 M points per sample, the edge of what a CPU samples in a day */
+  side: 4096,
+  /** samples one `sample` writes (streamed to disk, so memory is bounded by --batch; the disk is checked first) */
+  samples: 1_000_000,
+  /** samples `eval` holds in memory at once (FID needs them all; the test set it compares with has 10,000) */
+  evalSamples: 50_000,
+  /** images per batch */
+  batch: 1024,
+  /** sampler steps: at most the model's T, and never more than this */
+  steps: 100_000,
+  /** rows of a `grid` (each row is one sample at every resolution) */
+  gridRows: 256,
+  /** procedural dataset images are drawn in order, so image i costs i + 1 draws */
+  proceduralIndex: 999_999,
+  /** the Fashion-MNIST test split */
+  fashionIndex: 9_999,
+};
+
+/**
+ * Memory a sampling batch needs, estimated: B·H·W points × nf channels × 4 bytes × 64 live activations (sparse
+ * layers, neighbour tables, the sampler's state); an order of magnitude, used only to refuse requests that cannot fit.
+ */
+export function estimateSampleBytes(cfg: LabConfig, B: number, H: number, W: number): number {
+  return B * H * W * cfg.model.nf * 4 * 64;
+}
+const GiB = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+
+/** Refuses a batch whose estimated memory exceeds half this machine's (before any compute). */
+export function checkSampleMemory(cfg: LabConfig, B: number, H: number, W: number): void {
+  const need = estimateSampleBytes(cfg, B, H, W), have = os.totalmem() / 2;
+  if (need > have) {
+    throw new UsageError(`a batch of ${B} at ${H}×${W} needs about ${GiB(need)} (estimate B·H·W·nf·256 bytes), more than half ` +
+      `this machine's memory (${GiB(have)}); lower --batch or --resolution`);
+  }
+}
+
+/** Refuses n samples [n, H, W, C] held in memory at once (FID needs them all) beyond a quarter of this machine's memory. */
+export function checkHeldSamples(n: number, H: number, W: number, C: number): void {
+  const need = n * H * W * C * 4, have = os.totalmem() / 4;
+  if (need > have) {
+    throw new UsageError(`--n ${n} samples at ${H}×${W} would hold ${GiB(need)} in memory (FID needs them all), more than a quarter ` +
+      `of this machine's memory (${GiB(have)}); lower --n or --resolution`);
+  }
+}
+
+/** Checks sampler steps against the model's T (a respaced schedule cannot have more steps than timesteps). */
+export function checkSteps(steps: number, cfg: LabConfig, flag = "--steps"): void {
+  const T = cfg.diffusion.timesteps;
+  if (steps > T) throw new UsageError(`${flag} must be ≤ the model's ${T} timesteps, got ${steps}`);
+}
+
+export const seedFlag = (help = "seed") => int(help, { min: 0, max: SEED_MAX, default: 0 });
+export const backendFlag = (help = "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)") =>
+  choice(help, BACKEND_NAMES);
+
+/** The requested backend; one that cannot start is the user's to fix (exit 2). */
+export async function startBackend(request: string | undefined): Promise<BackendInfo> {
+  try {
+    return await initBackend(request);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** "56" → [56, 56]; "28x56" → [28, 56]; anything else is a usage error. */
+export function parseResolution(s: string, flag = "--resolution"): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*$/.exec(s);
+  if (!m) throw new UsageError(`${flag} must be a positive integer r or HxW, got '${s}'`);
+  const h = Number(m[1]), w = m[2] !== undefined ? Number(m[2]) : h;
+  if (h < 1 || w < 1) throw new UsageError(`${flag} must be ≥ 1, got '${s}'`);
+  if (h > LIMITS.side || w > LIMITS.side) throw new UsageError(`${flag} must be ≤ ${LIMITS.side} (16.7 M points per sample), got '${s}'`);
+  return [h, w];
+}
+
+/** A JSON lab config file (validated), or the defaults when none is given. */
+export function loadConfigFile(file: string | undefined): LabConfig {
+  if (!file) return resolveConfig({});
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return parseConfig(text, file);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Any JSON file the user names (`what` says which, for the message). */
+export function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** A checkpoint's config (read from the file only, no tensors: the backend may not be started yet), or a usage error. */
+export function checkpointConfig(file: string): { cfg: LabConfig; kind: unknown } {
+  const meta = loadCheckpoint(file).meta;
+  try {
+    return { cfg: resolveConfig(meta.config), kind: meta.kind };
+  } catch (e) {
+    throw new UsageError(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
+  }
+}
+
+/** An unconditional checkpoint's model, or a usage error (after `startBackend`: it makes tensors). */
+export function loadModelChecked(file: string, opts: { ema?: boolean } = {}): LoadedModel {
+  try {
+    return loadModel(file, opts);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Flags every image command shares: the checkpoint, where the input comes from, the output. */
+export const INPUT_FLAGS = {
+  checkpoint: str("checkpoint (unconditional, or an autoencoder.ckpt: then z of the input conditions it)", { default: "data/checkpoints/fashion-mnist.ckpt" }),
+  input: str("input PNG (converted to the model's channels, values to [−1, 1])"),
+  index: int("use image #index of the dataset instead (fashion-mnist test split, or procedural)", { min: 0, max: LIMITS.proceduralIndex, why: "procedural images are drawn in order" }),
+  dataset: choice("fashion-mnist | procedural (with --index)", ["fashion-mnist", "procedural"], "fashion-mnist"),
+  steps: int("sampler steps", { min: 1, max: LIMITS.steps, default: 50 }),
+  lambda: num("guidance weight λ (λ_t = λ·ᾱ_t; 0 = unguided)", { min: 0, max: 1e6, default: 0.5 }),
+  seed: seedFlag(),
+  out: str("output PNG", { default: "out.png" }),
+  force: bool("replace an existing output file"),
+  backend: backendFlag(),
+} satisfies FlagSpecs;
+type InputFlags = Flags<typeof INPUT_FLAGS>;
+
+/** The model of --checkpoint (unconditional or autoencoder), or a usage error. */
+export function loadGuidedModel(file: string): ReturnType<typeof loadGuided> {
+  if (!fs.existsSync(file)) throw new UsageError(`checkpoint ${file} does not exist`);
+  try {
+    return loadGuided(file);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Checks --input/--index before anything is loaded or computed. */
+export function checkInputChoice(f: Pick<InputFlags, "input" | "index" | "dataset">): void {
+  if ((f.input === undefined) === (f.index === undefined)) throw new UsageError("give exactly one of --input file.png or --index N");
+  if (f.index !== undefined && f.dataset === "fashion-mnist" && f.index > LIMITS.fashionIndex) {
+    throw new UsageError(`--index must be ≤ ${LIMITS.fashionIndex} for the fashion-mnist test split, got ${f.index}`);
+  }
+  if (f.input !== undefined && !fs.existsSync(f.input)) throw new UsageError(`input ${f.input} does not exist`);
+}
+
+/** The input image [1, r, r, C] at `resolution`: a PNG (area-resized when its size differs) or a dataset index. */
+export function loadInput(f: Pick<InputFlags, "input" | "index" | "dataset">, cfg: LabConfig, resolution: number): ImageSet {
+  const C = cfg.model.channels;
+  checkInputChoice(f);
+  if (f.input !== undefined) {
+    const file = f.input;
+    let png;
+    try {
+      png = decodePNG(fs.readFileSync(file));
+    } catch {
+      throw new UsageError(`input ${file} is not a PNG`);
+    }
+    const { width: w, height: h, rgba } = png;
+    const img = new Float32Array(h * w * C);
+    for (let p = 0; p < h * w; p++) {
+      if (C === 1) img[p] = ((rgba[4 * p] + rgba[4 * p + 1] + rgba[4 * p + 2]) / 3 / 255) * 2 - 1;
+      else for (let c = 0; c < C; c++) img[p * C + c] = (rgba[4 * p + c] / 255) * 2 - 1;
+    }
+    const set: ImageSet = { images: img, shape: [1, h, w, C] };
+    return h === resolution && w === resolution ? set : areaResize(set, resolution, resolution);
+  }
+  const i = f.index;
+  if (i === undefined) throw new UsageError("give exactly one of --input file.png or --index N");
+  if (f.dataset === "procedural") {
+    // the same image as proceduralImages({ n: i + 1, rng: new Rng(1234) })[i]: draw specs one by one, render only i
+    const rng = new Rng(1234);
+    let spec = proceduralSpecs(1, rng, { channels: C });
+    for (let k = 0; k < i; k++) spec = proceduralSpecs(1, rng, { channels: C });
+    return renderProcedural(spec, resolution);
+  }
+  if (C !== 1) throw new UsageError("fashion-mnist has 1 channel; this model has " + C);
+  const set = loadFashionMnist({ split: "test", offset: i, limit: 1 });
+  return resolution === 28 ? set : areaResize(set, resolution, resolution);
+}
