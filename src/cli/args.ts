@@ -47,7 +47,7 @@ export function str(help: string, o: { default?: string; check?: (v: string) => 
 export function choice<V extends string>(help: string, values: readonly V[], def: V): Flag<V, true>;
 export function choice<V extends string>(help: string, values: readonly V[]): Flag<V, false>;
 export function choice<V extends string>(help: string, values: readonly V[], def?: V): Flag<V> {
-  const last = values.length > 1 ? `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}` : values[0];
+  const last = values.length > 2 ? `one of ${values.join(", ")}` : values.join(" or ");
   return { kind: "string" as KindOf<V>, help, default: def, check: (v) => ((values as readonly string[]).includes(v) ? null : `must be ${last}`) };
 }
 export function int(help: string, o: RangeOpts & { default: number }): Flag<number, true>;

@@ -126,7 +126,16 @@ export function readJson(file: string, what: string): unknown {
 
 /** A checkpoint's config (read from the file only, no tensors: the backend may not be started yet), or a usage error. */
 export function checkpointConfig(file: string): { cfg: LabConfig; kind: unknown } {
-  const meta = loadCheckpoint(file).meta;
+  const { meta, groups } = loadCheckpoint(file);
+  // NaN weights do not show as NaN samples (the sampler's clipping turns them into flat images): refuse them here
+  let bad = 0, total = 0;
+  for (const g of Object.values(groups)) {
+    for (const t of Object.values(g)) {
+      total += t.values.length;
+      for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) bad++;
+    }
+  }
+  if (bad) throw new UsageError(`checkpoint ${file} holds ${bad} non-finite weights (of ${total}); it cannot be sampled`);
   try {
     return { cfg: resolveConfig(meta.config), kind: meta.kind };
   } catch (e) {

@@ -82,7 +82,7 @@ export function writeNpy(file: string, values: Float32Array, shape: readonly num
   writeFileAtomic(file, encodeNpy(values, shape));
 }
 
-/** Reads a float32 .npy written by this lab (or numpy with dtype '<f4', C order). */
+/** Reads a float32 .npy written by this lab (or numpy with dtype '<f4', C order); a short file is an error. */
 export function readNpy(file: string): { values: Float32Array; shape: number[] } {
   let buf: Buffer;
   try {
@@ -102,7 +102,9 @@ export function readNpy(file: string): { values: Float32Array; shape: number[] }
   const shape = m[1].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
   const off = start + hlen;
-  if (buf.length !== off + 4 * n) throw new Error(`${file}: expected ${4 * n} data bytes, found ${buf.length - off}`);
+  // like numpy, bytes after the array are ignored: a streamed file (NpyAppender) killed between a batch's data and its
+  // header update holds the finished rows and part of the next
+  if (buf.length < off + 4 * n) throw new Error(`${file}: expected ${4 * n} data bytes, found ${buf.length - off}`);
   const values = new Float32Array(n);
   new Uint8Array(values.buffer).set(buf.subarray(off, off + 4 * n));
   return { values, shape };
