@@ -63,7 +63,8 @@ export const sampleCommand: Command = {
     const npyFile = `${prefix}.npy`, pngFile = `${prefix}.png`, partFile = `${prefix}.part.npy`;
     checkOutputFile(npyFile, { flag: "--out", force: f.force, protect: [f.checkpoint], bytes: n * H * W * C * 4 + 256 });
     checkOutputFile(pngFile, { flag: "--out", force: f.force, protect: [f.checkpoint] });
-    checkOutputFile(partFile, { flag: "--out", force: true, protect: [f.checkpoint] });
+    // a killed run's finished batches are kept until the user says otherwise
+    checkOutputFile(partFile, { flag: "--out", force: f.force, protect: [f.checkpoint] });
     await startBackend(f.backend);
 
     // one batch [b, H, W, C] of x₀ in [−1, 1], from the right model

@@ -16,6 +16,7 @@ import { Rng } from "../rng";
 import { fanInUniform, Params, ParamTensors } from "../nn/params";
 import { areaResize, fromTensor, ImageSet, toGray } from "../data/image-ops";
 import { dataPath } from "../data/paths";
+import { writeFileAtomic } from "../atomic-write";
 
 export const FEATURE_DIM = 128;
 export const FEATURE_SIZE = 28;
@@ -205,11 +206,8 @@ function prepare(set: ImageSet): ImageSet {
   return g.shape[1] === FEATURE_SIZE && g.shape[2] === FEATURE_SIZE ? g : areaResize(g, FEATURE_SIZE, FEATURE_SIZE);
 }
 
-function atomicWrite(file: string, data: Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
+/** The checked atomic writer (every byte, fsync, rename; a full disk is a one-line error and the old file stays). */
+const atomicWrite = (file: string, data: Buffer): void => writeFileAtomic(file, data);
 
 let shared: FeatureNet | null = null;
 /** The committed network, loaded once and kept (for metrics helpers; call `disposeSharedFeatureNet` to free it). */
