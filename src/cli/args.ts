@@ -106,11 +106,12 @@ function convert(key: string, spec: Flag<string | number | boolean>, raw: string
   if (spec.kind === "int") {
     if (!/^[+-]?\d+$/.test(raw)) throw new UsageError(`--${key} must be an integer, got '${raw}'`);
     v = Number(raw);
-    if (!Number.isSafeInteger(v)) throw new UsageError(`--${key} is too large, got '${raw}'`);
+    // beyond 2⁵³ the range check states the limit; a flag without one is still refused
+    if (!Number.isSafeInteger(v)) throw new UsageError(`--${key} ${spec.check?.(v) ?? "is too large"}, got '${raw}'`);
   } else if (spec.kind === "number") {
     if (!DECIMAL.test(raw)) throw new UsageError(`--${key} must be a decimal number, got '${raw}'`);
     v = Number(raw);
-    if (!Number.isFinite(v)) throw new UsageError(`--${key} is too large, got '${raw}'`);
+    if (!Number.isFinite(v)) throw new UsageError(`--${key} ${spec.check?.(v) ?? "is too large"}, got '${raw}'`);
   } else if (raw === "") {
     throw new UsageError(`--${key} must not be empty`);
   }

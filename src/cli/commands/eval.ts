@@ -59,9 +59,9 @@ export const evalCommand: Command = {
       const checkpoint = f.checkpoint ?? "";
       const { cfg } = checkpointConfig(checkpoint);
       checkSteps(f.steps, cfg);
-      checkSampleMemory(cfg, Math.min(f.batch, f.n), H, W);
       checkHeldSamples(f.n, H, W, cfg.model.channels);
       await startBackend(f.backend);
+      checkSampleMemory(cfg, Math.min(f.batch, f.n), H, W);
       const model = loadModelChecked(checkpoint);
       try {
         const out = await sampleModel(model.net, model.cfg, {

@@ -42,8 +42,8 @@ export const gridCommand: Command = {
     checkOutputFile(file, { flag: "--out", force: f.force, protect: [f.checkpoint] });
     const { cfg } = checkpointConfig(f.checkpoint);
     checkSteps(f.steps, cfg);
-    checkSampleMemory(cfg, f.n, R, R);
     await startBackend(f.backend);
+    checkSampleMemory(cfg, f.n, R, R);
     const model = loadModelChecked(f.checkpoint);
     let sets;
     try {

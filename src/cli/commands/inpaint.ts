@@ -38,8 +38,8 @@ export const inpaintCommand: Command = {
     if (f.ts !== undefined && f.ts >= T) throw new UsageError(`--ts must be in 0…${T - 1}, got ${f.ts}`);
     checkSteps(f.steps, cfg);
     const r = f.resolution ?? cfg.model.resolution;
-    checkSampleMemory(cfg, 1, r, r);
     await startBackend(f.backend);
+    checkSampleMemory(cfg, 1, r, r);
     const m = loadGuidedModel(f.checkpoint);
     try {
       const img = loadInput(f, m.cfg, r);

@@ -57,7 +57,6 @@ export const sampleCommand: Command = {
       throw new UsageError("an autoencoder checkpoint samples with DDIM η = 0 only (no --sampler/--eta/--raw/--workers)");
     }
     checkSteps(f.steps, cfg);
-    checkSampleMemory(cfg, bs, H, W);
     const C = cfg.model.channels;
     const prefix = path.resolve(f.out);
     const npyFile = `${prefix}.npy`, pngFile = `${prefix}.png`, partFile = `${prefix}.part.npy`;
@@ -66,6 +65,7 @@ export const sampleCommand: Command = {
     // a killed run's finished batches are kept until the user says otherwise
     checkOutputFile(partFile, { flag: "--out", force: f.force, protect: [f.checkpoint] });
     await startBackend(f.backend);
+    checkSampleMemory(cfg, bs, H, W);
 
     // one batch [b, H, W, C] of x₀ in [−1, 1], from the right model
     let drawBatch: (b: number, seed: number, progress: boolean) => Promise<Float32Array>;

@@ -42,8 +42,8 @@ export const superresCommand: Command = {
     if (te >= T) throw new UsageError(`--t-encode must be in 1…${T - 1}, got ${te}`);
     checkSteps(f.steps, cfg);
     const r = cfg.model.resolution, s = f.scale;
-    checkSampleMemory(cfg, 1, s * r, s * r);
     await startBackend(f.backend);
+    checkSampleMemory(cfg, 1, s * r, s * r);
     const m = loadGuidedModel(f.checkpoint);
     try {
       const low = loadInput(f, m.cfg, r);
