@@ -10,9 +10,9 @@ import * as fs from "fs";
 import realFs = require("fs"); // the module object itself, whose writeSync a test can replace
 import * as os from "os";
 import * as path from "path";
-import { exportModel, loadCheckpoint, saveCheckpoint, readNpy, readLog, proceduralImages, Rng, resolveConfig } from "infty-diff-lab";
+import { exportModel, loadCheckpoint, saveCheckpoint, readNpy, readLog, proceduralImages, Rng, resolveConfig, initBackend, train } from "infty-diff-lab";
 import { infty, expectOneLineError } from "./helpers/cli";
-import { tinyConfig } from "./helpers/tiny";
+import { tinyConfig, tinyData } from "./helpers/tiny";
 import { writeFileAtomic, removeStaleTemps, DiskWriteError } from "../src/lib/atomic-write";
 import { NpyAppender } from "../src/lib/npy";
 import { main } from "../src/cli/infty";
@@ -345,6 +345,22 @@ describe("nothing lost, nothing silent (issue 17)", function () {
       }
       // a leak would show as a rising count; a training step leaks none
       assert.equal(rows[0].numTensors, rows[2].numTensors);
+    });
+
+    it("with logEvery > 1 a killed and resumed run logs exactly the rows of an uninterrupted one (means over the same steps)", async () => {
+      await initBackend();
+      const cfg = tinyConfig({ steps: 9, logEvery: 3, checkpointEvery: 2 });
+      const data = tinyData(16);
+      await train({ runDir: path.join(dir, "thin-straight"), config: cfg, data, progress: false });
+      const killed = path.join(dir, "thin-killed");
+      await train({ runDir: killed, config: cfg, data, progress: false, killAfter: 5 });
+      await train({ runDir: killed, config: cfg, data, progress: false });
+      const rows = (d: string) => readLog(path.join(dir, d)).map((r) => [r.step, r.steps, r.loss, r.gradNorm]);
+      assert.deepEqual(rows("thin-straight").map((r) => r[0]), [2, 3, 4, 6, 8, 9]);
+      assert.deepEqual(rows("thin-killed"), rows("thin-straight"));
+      const perStep = (await train({ runDir: path.join(dir, "thin-each"), config: tinyConfig({ steps: 9, logEvery: 1, checkpointEvery: 2 }), data, progress: false })).rows;
+      // the row at step 6 averages steps 5 and 6 (the checkpoint at 4 closed the previous interval)
+      assert.ok(Math.abs((rows("thin-straight")[3][2] as number) - (perStep[4].loss + perStep[5].loss) / 2) < 1e-12);
     });
   });
 

@@ -373,6 +373,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const ckptFile = path.join(opts.runDir, CHECKPOINT_FILE);
   const cfgFile = path.join(opts.runDir, CONFIG_FILE);
   const resuming = fs.existsSync(ckptFile);
+  // temps of checkpoint/log writes that a kill or a full disk interrupted
+  removeStaleTemps(opts.runDir);
   let cfg: LabConfig;
   if (resuming) {
     const stored = resolveConfig(loadCheckpoint(ckptFile).meta.config);
@@ -380,10 +382,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       throw new Error(`run ${opts.runDir} was started with a different config; use a new run directory`);
     }
     cfg = stored;
-    // temps of checkpoint/log writes that a kill or a full disk interrupted
-    removeStaleTemps(opts.runDir);
   } else {
-    removeStaleTemps(opts.runDir);
     cfg = opts.config ?? resolveConfig({});
     writeFileAtomic(cfgFile, JSON.stringify(cfg, null, 2) + "\n");
   }
