@@ -52,6 +52,7 @@ export const ablateCommand: Command = {
     if (f._[0] === "throughput") {
       if (f._.length !== 2) throw new UsageError("usage: infty ablate throughput <spec>");
       const spec = load(f._[1]);
+      checkWritableDir(resultsDir, `--results ${f.results}`);
       await startBackend(f.backend);
       const t = await measureThroughput(spec, budget, { resultsDir, rounds: f.rounds, steps: f.steps, log: (l) => console.error(l) });
       for (const v of t.variants) console.log(`${v.label.padEnd(20)} ${v.stepsPerSecond.toFixed(2)} step/s` + (v.speedup === null ? "" : `  speedup ${v.speedup.toFixed(2)}×`));

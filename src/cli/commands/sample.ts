@@ -106,15 +106,18 @@ export const sampleCommand: Command = {
         const b = Math.min(bs, n - done);
         const x = await drawBatch(b, batchSeed(f.seed, k), !f.quiet && batches === 1);
         const bad = x.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) {
-          throw new Error(`sample ${done + Math.floor(bad / (H * W * C))} is not finite (NaN/∞); ${done} finished samples are in ${partFile}, no ${npyFile} written`);
-        }
+        if (bad >= 0) throw new Error(`sample ${done + Math.floor(bad / (H * W * C))} is not finite (NaN/∞); no ${npyFile} written`);
         npy.append(x);
         if (done < shown) firstSamples.set(x.subarray(0, (Math.min(shown, done + b) - done) * H * W * C), done * H * W * C);
         done += b;
         bar.tick(b);
       }
       bar.finish();
+    } catch (e) {
+      // say where the finished batches are (or leave no empty file behind)
+      if (npy.rows > 0 && e instanceof Error) e.message += `; the ${npy.rows} finished samples are in ${partFile}`;
+      else fs.rmSync(partFile, { force: true });
+      throw e;
     } finally {
       npy.close();
       dispose();
