@@ -125,7 +125,7 @@ describe("nothing lost, nothing silent (issue 17)", function () {
       assert.ok(fs.readFileSync(file).equals(data));
     });
 
-    it("1b real tmpfs: train that fills the disk exits 2 naming checkpoint.bin and the bytes; the last checkpoint still resumes", function () {
+    it("1b real tmpfs: train that fills the disk exits 2 naming checkpoint.bin and the bytes; the last good checkpoint stays and loads", function () {
       const full = path.join(dir, "full");
       const ckptBytes = fs.statSync(path.join(dir, "run", "checkpoint.bin")).size;
       // room for one checkpoint (and the small files), not for the temp of a second
