@@ -13,13 +13,13 @@ OUT=data/checkpoints/fashion-mnist.eval
 mkdir -p "$OUT" docs/img
 infty() { node dist/src/cli/infty.js "$@"; }
 # lane 1: the quality bar at 28×28
-( infty eval --checkpoint "$CK" --resolution 28 --n "$N28" --steps "$STEPS28" --batch 50 --baselines --quiet --json "$OUT/r28-n$N28-s$STEPS28.json" ) &
+( infty eval --checkpoint "$CK" --resolution 28 --n "$N28" --steps "$STEPS28" --batch 50 --baselines --quiet --force --json "$OUT/r28-n$N28-s$STEPS28.json" ) &
 # lane 2: resolution generalisation at a matched (smaller) n and steps, then the picture
 (
-  infty eval --checkpoint "$CK" --resolution 28 --n "$NHI" --steps "$STEPSHI" --batch 50 --baselines --quiet --json "$OUT/r28-n$NHI-s$STEPSHI.json"
-  infty eval --checkpoint "$CK" --resolution 56 --n "$NHI" --steps "$STEPSHI" --batch 25 --baselines --quiet --json "$OUT/r56-n$NHI-s$STEPSHI.json"
-  infty eval --checkpoint "$CK" --resolution 28 --n "$N112" --steps "$STEPSHI" --batch 48 --baselines --quiet --json "$OUT/r28-n$N112-s$STEPSHI.json"
-  infty eval --checkpoint "$CK" --resolution 112 --n "$N112" --steps "$STEPSHI" --batch 8 --baselines --quiet --json "$OUT/r112-n$N112-s$STEPSHI.json"
-  infty grid --checkpoint "$CK" --resolutions 14,28,56,112 --n 6 --steps "$STEPSHI" --quiet --out docs/img/samples-resolutions.png
+  infty eval --checkpoint "$CK" --resolution 28 --n "$NHI" --steps "$STEPSHI" --batch 50 --baselines --quiet --force --json "$OUT/r28-n$NHI-s$STEPSHI.json"
+  infty eval --checkpoint "$CK" --resolution 56 --n "$NHI" --steps "$STEPSHI" --batch 25 --baselines --quiet --force --json "$OUT/r56-n$NHI-s$STEPSHI.json"
+  infty eval --checkpoint "$CK" --resolution 28 --n "$N112" --steps "$STEPSHI" --batch 48 --baselines --quiet --force --json "$OUT/r28-n$N112-s$STEPSHI.json"
+  infty eval --checkpoint "$CK" --resolution 112 --n "$N112" --steps "$STEPSHI" --batch 8 --baselines --quiet --force --json "$OUT/r112-n$N112-s$STEPSHI.json"
+  infty grid --checkpoint "$CK" --resolutions 14,28,56,112 --n 6 --steps "$STEPSHI" --quiet --force --out docs/img/samples-resolutions.png
 ) &
 wait
