@@ -25,6 +25,7 @@ export * from "./parameterisations";
 export * from "./samplers";
 export * from "./optim";
 export * from "./checkpoint";
+export * from "./safetensors";
 export * from "./progress";
 export * from "./train";
 export * from "./parallel";
