@@ -10,6 +10,11 @@ export type Downsample = "knn-grid" | "sparse";
 export type CoordSampler = "uniform" | "qmc";
 
 export interface ModelConfig {
+  /**
+   * "lab": the lab's network (nn/network.ts); "authors": the authors' SparseUNet layer for layer (nn/authors/), which
+   * loads their PyTorch weights (`infty import`). The other fields keep their meaning (mapping in docs/authors.md).
+   */
+  arch: "lab" | "authors";
   /** image channels */
   channels: number;
   /** training resolution r₀ (square) */
@@ -68,6 +73,7 @@ export interface LabConfig {
 
 export const DEFAULT_CONFIG: LabConfig = Object.freeze({
   model: {
+    arch: "lab",
     channels: 1,
     resolution: 28,
     nf: 32,
@@ -128,6 +134,7 @@ const SPEC: Spec = {
     model: {
       t: "obj",
       fields: {
+        arch: { t: "enum", values: ["lab", "authors"] },
         channels: { t: "int", min: 1, max: 4 },
         resolution: { t: "int", min: 4, max: 4096 },
         nf: { t: "int", min: 1, max: 1024 },
@@ -246,6 +253,12 @@ export function resolveConfig(partial: unknown = {}): LabConfig {
   const lowest = u.res / 2 ** (u.mults.length - 1);
   if (!Number.isInteger(lowest)) throw new ConfigError(`config model.unet.res: ${u.res} must be divisible by 2^${u.mults.length - 1}`);
   if (cfg.model.nf % 1 !== 0) throw new ConfigError("config model.nf must be an integer");
+  if (cfg.model.arch === "authors") {
+    const m = cfg.model;
+    if (m.operator !== "depthwise") throw new ConfigError(`config model.operator: the authors' architecture needs "depthwise" (got "${m.operator}")`);
+    if (m.downsample !== "knn-grid") throw new ConfigError(`config model.downsample: the authors' architecture needs "knn-grid" (got "${m.downsample}")`);
+    if (m.mlpMult !== 2) throw new ConfigError(`config model.mlpMult: the authors' architecture has 2 (got ${m.mlpMult})`);
+  }
   return deepFreeze(cfg);
 }
 

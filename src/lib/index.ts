@@ -17,6 +17,7 @@ export * from "./interpolation";
 export * from "./config";
 export * from "./wasm-kernels";
 export * from "./nn/network";
+export * from "./nn/authors";
 export * from "./schedules";
 export * from "./mollifier";
 export * from "./forward";
