@@ -12,9 +12,11 @@ export type CoordSampler = "uniform" | "qmc";
 export interface ModelConfig {
   /**
    * "lab": the lab's network (nn/network.ts); "authors": the authors' SparseUNet layer for layer (nn/authors/), which
-   * loads their PyTorch weights (`infty import`). The other fields keep their meaning (mapping in docs/authors.md).
+   * loads their PyTorch weights (`infty import`). The other fields keep their meaning (mapping in
+   * nn/authors/import.ts). Resolved configs hold the key only for "authors": absent means "lab", so every lab
+   * config, checkpoint and experiment hash from before the field existed stays as it was.
    */
-  arch: "lab" | "authors";
+  arch?: "lab" | "authors";
   /** image channels */
   channels: number;
   /** training resolution r₀ (square) */
@@ -73,7 +75,6 @@ export interface LabConfig {
 
 export const DEFAULT_CONFIG: LabConfig = Object.freeze({
   model: {
-    arch: "lab",
     channels: 1,
     resolution: 28,
     nf: 32,
@@ -229,7 +230,10 @@ function check(value: unknown, spec: Spec, path: string, dflt: unknown): unknown
       }
       const out: Record<string, unknown> = {};
       const d = (dflt ?? {}) as Record<string, unknown>;
-      for (const [k, s] of Object.entries(spec.fields)) out[k] = check(obj[k], s, path ? `${path}.${k}` : k, d[k]);
+      for (const [k, s] of Object.entries(spec.fields)) {
+        const v = check(obj[k], s, path ? `${path}.${k}` : k, d[k]);
+        if (v !== undefined) out[k] = v; // optional fields without a default (model.arch) stay absent
+      }
       return out;
     }
   }
@@ -249,6 +253,7 @@ function deepFreeze<T>(o: T): T {
  */
 export function resolveConfig(partial: unknown = {}): LabConfig {
   const cfg = check(partial, SPEC, "", DEFAULT_CONFIG) as LabConfig;
+  if (cfg.model.arch === "lab") delete cfg.model.arch; // one canonical form: absent = "lab"
   const u = cfg.model.unet;
   const lowest = u.res / 2 ** (u.mults.length - 1);
   if (!Number.isInteger(lowest)) throw new ConfigError(`config model.unet.res: ${u.res} must be divisible by 2^${u.mults.length - 1}`);
