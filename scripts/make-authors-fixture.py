@@ -107,7 +107,11 @@ def main():
     os.remove(weights)
     export.write_safetensors(os.path.join(OUT, "sparse-unet.safetensors"), arrays,
                              {"format": "pt", "source": "scripts/make-authors-fixture.py"})
+    # off r₀ the authors' sparse backends resample each k×k kernel with F.interpolate (bilinear, align_corners=False)
+    k7 = torch.randn(2, 1, 7, 7, generator=g)
+    io_resample = {f"resample/k{m}": torch.nn.functional.interpolate(k7, size=m, mode="bilinear") for m in (3, 13, 29)}
     io = {
+        **io_resample, "resample/k7": k7,
         "sparse/sample_lst": sample_lst.float(), "sparse/x": x_sparse, "sparse/t": t_sparse, "sparse/out": y_sparse,
         "dense/x": x_dense, "dense/t": t_dense, "dense/out": y_dense,
     }

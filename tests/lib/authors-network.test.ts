@@ -9,9 +9,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { tinyConfig, tinyData } from "../helpers/tiny";
 import {
-  initBackend, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
-  mapAuthorsState, authorsKernelSize, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor,
+  Trainer, uniformSubset, initBackend, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
+  mapAuthorsState, authorsKernelSize, authorsDepthwise, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor,
 } from "infty-diff-lab";
 
 const FIX = path.resolve(__dirname, "../../../tests/fixtures/authors");
@@ -112,6 +113,20 @@ describe("authors' architecture: size, import errors, resolution changes", funct
     assert.deepEqual([56, 112, 14, 28].map((r) => authorsKernelSize(7, 28, r)), [13, 29, 3, 7]);
     // F.interpolate(align_corners=False) 2 → 4: source positions −0.25 (clamped 0), 0.25, 0.75, 1.25 (capped)
     assert.deepEqual(Array.from(interpolateMatrix(2, 4)), [1, 0, 0.75, 0.25, 0.25, 0.75, 0, 1]);
+    // against PyTorch's own F.interpolate (recorded in the fixture): kernels [C,1,7,7] → [C,1,m,m]
+    const f = io().tensors;
+    const toLab = (t: { shape: number[]; values: Float32Array }) => {
+      const [C, , m] = t.shape, out = new Float32Array(t.values.length);
+      for (let c = 0; c < C; c++) for (let i = 0; i < m * m; i++) out[i * C + c] = t.values[c * m * m + i];
+      return out;
+    };
+    const k7 = tf.tensor3d(toLab(f.get("resample/k7")!), [7, 7, 2]);
+    for (const m of [3, 13, 29]) {
+      const got = tf.tidy(() => resampleKernelBilinear(k7, m).dataSync() as Float32Array);
+      const e = relErr(got, toLab(f.get(`resample/k${m}`)!));
+      assert.ok(e < 1e-6, `7 → ${m}: relative error ${e}`);
+    }
+    k7.dispose();
     // a constant kernel stays constant, so a constant field keeps its value at every resolution (away from edges)
     const k = tf.fill([7, 7, 2], 0.3) as tf.Tensor3D;
     const k13 = resampleKernelBilinear(k, 13).dataSync();
@@ -119,23 +134,61 @@ describe("authors' architecture: size, import errors, resolution changes", funct
     k.dispose();
   });
 
-  it("the dense path off r₀ keeps the function's scale (the authors' dense path shrinks it by k²/k'²)", () => {
-    // with the fixture's weights, a constant image x and t: the interior outputs at 56 px match those at 28 px far
-    // better than the authors' rule would (7×7 kernel, 13×13 normaliser window → sparse-conv terms × 49/169)
-    const cfg = fixtureConfig();
-    const net = new InftyDiffNetwork(cfg.model, new Rng(0));
-    net.params.load(importAuthorsWeights(path.join(FIX, "sparse-unet.safetensors"), cfg));
-    const run = (r: number): Float32Array => {
-      const ctx = net.context(fullGrid(1, r, r));
-      const y = tf.tidy(() => net.apply(tf.fill([1, r * r, 1], 0.4) as tf.Tensor3D, ctx, tf.tensor1d([200], "int32"), { dropoutRng: null }).dataSync() as Float32Array);
-      ctx.dispose();
-      return y;
+  it("off r₀ the normalised conv keeps a field's scale; the authors' dense rule would shrink it to 49/169", () => {
+    // a smooth 7×7 kernel (a ramp plus a bump) on a constant field: interior output c·Σκ at 28 px; at 56 px the lab
+    // resamples to 13×13 and divides by count/49 → ≈ c·Σκ again. The authors' dense path keeps the 7×7 kernel while
+    // its normaliser counts 13×13 = 169 cells: c·Σκ·49/169.
+    const C = 2, k0 = 7;
+    const kv = new Float32Array(k0 * k0 * C);
+    for (let a = 0; a < k0; a++) for (let b = 0; b < k0; b++) for (let c = 0; c < C; c++) {
+      kv[(a * k0 + b) * C + c] = 0.02 * (a - 3) + 0.01 * (c + 1) * (b - 3) + 0.05 * Math.exp(-((a - 3) ** 2 + (b - 3) ** 2) / 8) + 0.03;
+    }
+    const kernel = tf.tensor3d(kv, [k0, k0, C]);
+    const centre = (r: number): number[] => {
+      const set = fullGrid(1, r, r);
+      const kmap = KernelMap.build(set, authorsKernelSize(k0, 28, r));
+      const y = tf.tidy(() => authorsDepthwise(tf.fill([1, r * r, C], 0.4) as tf.Tensor3D, kmap, kernel).dataSync());
+      kmap.dispose();
+      const p = (r / 2) * r + r / 2;
+      return [y[p * C], y[p * C + 1]];
     };
-    const y28 = run(28), y56 = run(56);
-    // centre pixels, same physical place: (14,14) at 28 ↔ (28,28) at 56 (both at the grid's centre up to ½ cell)
-    const c28 = y28[14 * 28 + 14], c56 = y56[28 * 56 + 28];
-    assert.ok(Number.isFinite(c56));
-    assert.ok(Math.abs(c56 - c28) < 0.25 * Math.abs(c28) + 0.05, `centre 28 px ${c28}, 56 px ${c56}`);
+    const sums = [0, 1].map((c) => 0.4 * Array.from(kv).filter((_, i) => i % C === c).reduce((a, b) => a + b, 0));
+    const y28 = centre(28), y56 = centre(56);
+    for (let c = 0; c < C; c++) {
+      assert.ok(Math.abs(y28[c] - sums[c]) < 1e-5 * Math.abs(sums[c]), `28 px: ${y28[c]} vs c·Σκ ${sums[c]}`);
+      assert.ok(Math.abs(y56[c] - sums[c]) < 0.03 * Math.abs(sums[c]), `56 px: ${y56[c]} vs ${sums[c]}`);
+      assert.ok(Math.abs(y56[c] - (sums[c] * 49) / 169) > 0.5 * Math.abs(sums[c]), "the authors' dense rule would give 49/169");
+    }
+    kernel.dispose();
+  });
+
+  it("trains on coordinate subsets on wasm: every parameter gets a gradient, the loss falls, nothing leaks", async () => {
+    await initBackend("wasm", { quiet: true });
+    const cfg = tinyConfig({ steps: 30, lr: 3e-3 }, { arch: "authors" });
+    const net = new InftyDiffNetwork(cfg.model, new Rng(1));
+    const set = uniformSubset(new Rng(2), 2, 12, 12, { ratio: 0.25 });
+    const ctx = net.context(set);
+    const x = tf.randomNormal([2, set.M, 1], 0, 1, "float32", 3) as tf.Tensor3D, t = tf.tensor1d([10, 700], "int32");
+    const { grads, value } = tf.variableGrads(() => tf.mean(tf.square(net.apply(x, ctx, t, { dropoutRng: new Rng(4) }))) as tf.Scalar);
+    for (const name of net.params.names()) {
+      const g = grads[net.params.get(name).name];
+      assert.ok(g, `no gradient for ${name}`);
+      assert.ok(tf.any(tf.notEqual(g, 0)).dataSync()[0], `zero gradient for ${name}`);
+    }
+    tf.dispose([x, t, value, ...Object.values(grads)]);
+    ctx.dispose();
     net.dispose();
+    const trainer = new Trainer(cfg, tinyData(8));
+    try {
+      const before = trainer.evalLoss(99, 6);
+      trainer.trainStep();
+      const n = tf.memory().numTensors;
+      for (let i = 0; i < 29; i++) trainer.trainStep();
+      assert.equal(tf.memory().numTensors, n, "leak");
+      const after = trainer.evalLoss(99, 6);
+      assert.ok(after < 0.8 * before, `loss ${before} → ${after}`);
+    } finally {
+      trainer.dispose();
+    }
   });
 });

@@ -68,6 +68,17 @@ export function resampleKernelBilinear(kernel: tf.Tensor3D, m: number): tf.Tenso
   return tf.transpose(cols, [1, 0, 2]) as tf.Tensor3D;
 }
 
+/**
+ * The authors' normalised depthwise conv on a coordinate set: Σ κ'·h over present neighbours ÷ (count / k₀²), with κ'
+ * the k₀×k₀ kernel resampled to the kernel map's size (their sparse backends; their dense path skips the resampling).
+ * The lab's Eq. 20 op divides by the count, so the kernel carries the k₀². h [B,M,C], kernel [k₀,k₀,C] → [B,M,C]
+ */
+export function authorsDepthwise(h: tf.Tensor3D, kmap: KernelMap, kernel: tf.Tensor3D): tf.Tensor3D {
+  const k0 = kernel.shape[0], C = kernel.shape[2];
+  const k = tf.mul(resampleKernelBilinear(kernel, kmap.k), k0 * k0) as tf.Tensor3D;
+  return sparseDepthwiseConv(h, kmap, k, tf.zeros([C]) as tf.Tensor1D);
+}
+
 /** linspace(0, 1, n)[i] as torch computes it in float32 */
 const lin = (i: number, n: number): number => (n === 1 ? 0 : Math.fround(i / (n - 1)));
 
@@ -187,13 +198,11 @@ class SparseConvResBlock {
     const [B, M] = x.shape;
     return conv.apply(x.reshape([B, M, 1, x.shape[2]])).reshape([B, M, conv.cout]) as tf.Tensor3D;
   }
-  // x, skip [B,M,C] on ctx's set, temb [B,E], r₀ the training resolution → [B,M,C]
-  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null, r0: number): tf.Tensor3D {
+  // x, skip [B,M,C] on ctx's set, temb [B,E] → [B,M,C]
+  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null): tf.Tensor3D {
     if (this.skip && skip) x = this.pointwise(this.skip, tf.concat([x, skip], 2) as tf.Tensor3D);
     let h = this.modulate(x, this.norm1, this.t1, temb);
-    // ÷ (count/k₀²): the lab's Eq. 20 divides by the count, so the kernel carries the k₀² (no bias)
-    const kernel = tf.mul(resampleKernelBilinear(this.kernel as unknown as tf.Tensor3D, ctx.kernelSize), this.k * this.k) as tf.Tensor3D;
-    h = sparseDepthwiseConv(h, ctx.kmap, kernel, tf.zeros([this.C]) as tf.Tensor1D);
+    h = authorsDepthwise(h, ctx.kmap, this.kernel as unknown as tf.Tensor3D);
     x = tf.add(x, h) as tf.Tensor3D;
     h = this.modulate(x, this.norm2, this.t2, temb);
     return tf.add(x, this.pointwise(this.mlp2, geluErf(this.pointwise(this.mlp0, h)) as tf.Tensor3D)) as tf.Tensor3D;
@@ -249,14 +258,14 @@ export class AuthorsSparseUNet {
       let h = this.linIn.apply(x) as tf.Tensor3D;
       const skips: tf.Tensor3D[] = [];
       for (const b of this.down) {
-        h = b.apply(h, ctx, temb, null, this.cfg.resolution);
+        h = b.apply(h, ctx, temb, null);
         skips.push(h);
       }
       const U = this.cfg.unet.res, B = x.shape[0];
       const grid = applyPointTable(ctx.toGrid, this.unoIn.apply(h) as tf.Tensor3D).reshape([B, U, U, -1]) as tf.Tensor4D;
       const g = this.uno.apply(grid, temb, dropoutRng);
       h = this.unoOut.apply(applyPointTable(ctx.fromGrid, g.reshape([B, U * U, -1]) as tf.Tensor3D)) as tf.Tensor3D;
-      for (const b of this.up) h = b.apply(h, ctx, temb, skips.pop() as tf.Tensor3D, this.cfg.resolution);
+      for (const b of this.up) h = b.apply(h, ctx, temb, skips.pop() as tf.Tensor3D);
       return this.linOut.apply(h) as tf.Tensor3D;
     });
   }
