@@ -12,7 +12,7 @@ import * as path from "path";
 import { tinyConfig, tinyData } from "../helpers/tiny";
 import {
   Trainer, uniformSubset, initBackend, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
-  mapAuthorsState, authorsKernelSize, authorsDepthwise, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor,
+  mapAuthorsState, authorsKernelSize, authorsDepthwise, authorsKnnTable, authorsGridSampleTable, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor,
 } from "infty-diff-lab";
 
 const FIX = path.resolve(__dirname, "../../../tests/fixtures/authors");
@@ -106,6 +106,27 @@ describe("authors' architecture: size, import errors, resolution changes", funct
     assert.throws(() => mapAuthorsState(bad, kinds), /key 'linear_in\.weight' has shape \[8,2\], the config expects \[8,1\]/);
     assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, nff: 3 } }), /unknown key 'model\.nff'/);
     assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, z_dim: 1024 } }), /z-conditioned/);
+  });
+
+  it("kNN to the grid: inverse squared distance by default (a parameter), ties to the lower index; grid_sample reads", () => {
+    // 5×5 grid, points at cells (0,0), (0,4), (4,0), (2,2): authors' positions (r/4, c/4); a 2×2 UNO grid at (0|1, 0|1)
+    const set: CoordSet = Object.freeze({ B: 1, H: 5, W: 5, M: 4, cells: Int32Array.from([0, 4, 12, 20]) });
+    const t2 = authorsKnnTable(set, 2, 3);
+    // points: 0 at (0,0), 1 at (0,1), 2 at (½,½), 3 at (1,0). Node (0,0): d² 0, ½, then 1 and 1 (points 1, 3): a tie
+    assert.deepEqual(Array.from(t2.idx.subarray(0, 3)), [0, 2, 1]);
+    const n3 = 3 * 3; // node (1,1) is grid node 3
+    const w11 = Array.from(t2.w.subarray(n3, n3 + 3)), i11 = Array.from(t2.idx.subarray(n3, n3 + 3));
+    // node (1,1): point 2 at d² ½ (weight 2), points 1 and 3 at d² 1 (weight 1 each)
+    assert.deepEqual(i11, [2, 1, 3]);
+    const want2 = [2, 1, 1].map((v) => v / 4), want1 = [Math.SQRT2, 1, 1].map((v) => v / (2 + Math.SQRT2));
+    w11.forEach((v, i) => assert.ok(Math.abs(v - want2[i]) < 1e-7, `power 2: ${w11}`));
+    const t1 = authorsKnnTable(set, 2, 3, 1);
+    Array.from(t1.w.subarray(n3, n3 + 3)).forEach((v, i) => assert.ok(Math.abs(v - want1[i]) < 1e-7));
+    // grid_sample at point (r, c) reads UNO cell (y from c, x from r): point (0,4) → x = ((0+1)·2−1)/2 = ½, y = 1.5
+    const gs = authorsGridSampleTable(set, 2);
+    // taps (y0,x0)=(1,0) w ½·½, (1,1) ½·½, (2,·) outside → absent
+    assert.deepEqual(Array.from(gs.idx.subarray(4, 8)), [2, 3, -1, -1]);
+    assert.deepEqual(Array.from(gs.w.subarray(4, 6)), [0.25, 0.25]);
   });
 
   it("off r₀ resamples the kernel to the authors' size rule with F.interpolate's bilinear weights", () => {

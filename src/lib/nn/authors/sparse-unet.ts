@@ -84,9 +84,10 @@ const lin = (i: number, n: number): number => (n === 1 ? 0 : Math.fround(i / (n 
 
 /**
  * kNN onto the U×U grid: for each grid node, its K nearest points by squared distance in the authors' (row, col)
- * positions, weights 1/max(d², 1e−16) normalised to sum 1 (PointNet++ Eq. 2). Ties: lower point index first.
+ * positions, weights 1/max(d², 1e−16)^(power/2) normalised to sum 1 (power 2: the authors' inverse squared distance,
+ * PointNet++ Eq. 2 — passed explicitly, independent of the lab's own interpolation default). Ties: lower index first.
  */
-export function authorsKnnTable(set: CoordSet, U: number, K: number): PointTable {
+export function authorsKnnTable(set: CoordSet, U: number, K: number, power = 2): PointTable {
   const { B, H, W, M, cells } = set;
   if (K > M) throw new Error(`kNN with ${K} neighbours on a set of ${M} points`);
   const N = U * U, idx = new Int32Array(B * N * K), w = new Float32Array(B * N * K);
@@ -115,11 +116,11 @@ export function authorsKnnTable(set: CoordSet, U: number, K: number): PointTable
         bestI[s] = j;
       }
       let total = 0;
-      for (let s = 0; s < K; s++) total += 1 / Math.max(bestD[s], 1e-16);
+      for (let s = 0; s < K; s++) total += (bestD[s] = Math.max(bestD[s], 1e-16) ** (-power / 2));
       for (let s = 0; s < K; s++) {
         const q = (b * N + g) * K + s;
         idx[q] = bestI[s];
-        w[q] = 1 / Math.max(bestD[s], 1e-16) / total;
+        w[q] = bestD[s] / total;
       }
     }
   }
@@ -154,9 +155,9 @@ export class AuthorsContext {
   readonly kmap: KernelMap;
   readonly toGrid: PointTable;
   readonly fromGrid: PointTable;
-  constructor(readonly set: CoordSet, readonly kernelSize: number, U: number, K: number) {
+  constructor(readonly set: CoordSet, readonly kernelSize: number, U: number, K: number, knnPower: number) {
     this.kmap = KernelMap.build(set, kernelSize);
-    this.toGrid = authorsKnnTable(set, U, K);
+    this.toGrid = authorsKnnTable(set, U, K, knnPower);
     this.fromGrid = authorsGridSampleTable(set, U);
   }
   get resolution(): number {
@@ -214,6 +215,8 @@ export const AUTHORS_BUFFERS = ["uno_coords", "normalising_conv.weight"] as cons
 
 /** The authors' SparseUNet over a lab `ModelConfig` with `arch: "authors"` (mapping in `authorsModelConfig`). */
 export class AuthorsSparseUNet {
+  /** the authors' kNN weights: inverse *squared* distance */
+  static readonly KNN_POWER = 2;
   readonly kinds: KindTable = new Map();
   private readonly linIn: TLinear;
   private readonly linOut: TLinear;
@@ -248,7 +251,7 @@ export class AuthorsSparseUNet {
 
   context(set: CoordSet): AuthorsContext {
     const k = authorsKernelSize(this.cfg.kernelSize, this.cfg.resolution, set.H);
-    return new AuthorsContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours);
+    return new AuthorsContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER);
   }
 
   // x [B,M,channels] at ctx's points, t [B] (timesteps of the 1000-step schedule) → [B,M,channels]
