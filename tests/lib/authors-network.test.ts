@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tinyConfig, tinyData } from "../helpers/tiny";
 import {
-  Trainer, uniformSubset, initBackend, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
+  Trainer, uniformSubset, initBackend, DiffusionAutoencoder, resolveAutoencoderConfig, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
   mapAuthorsState, authorsKernelSize, authorsDepthwise, authorsKnnTable, authorsGridSampleTable, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor,
 } from "infty-diff-lab";
 
@@ -106,6 +106,7 @@ describe("authors' architecture: size, import errors, resolution changes", funct
     assert.throws(() => mapAuthorsState(bad, kinds), /key 'linear_in\.weight' has shape \[8,2\], the config expects \[8,1\]/);
     assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, nff: 3 } }), /unknown key 'model\.nff'/);
     assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, z_dim: 1024 } }), /z-conditioned/);
+    assert.throws(() => new DiffusionAutoencoder(cfg, resolveAutoencoderConfig({}), new Rng(0)), /^ConfigError: config model\.arch: the diffusion autoencoder needs the lab's network/);
   });
 
   it("kNN to the grid: inverse squared distance by default (a parameter), ties to the lower index; grid_sample reads", () => {
