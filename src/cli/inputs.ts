@@ -83,9 +83,9 @@ export const backendFlag = (help = "tensorflow | wasm | cpu (default: fastest av
   choice(help, BACKEND_NAMES);
 
 /** The requested backend; one that cannot start is the user's to fix (exit 2). */
-export async function startBackend(request: string | undefined): Promise<BackendInfo> {
+export async function startBackend(request: string | undefined, opts?: Parameters<typeof initBackend>[1]): Promise<BackendInfo> {
   try {
-    return await initBackend(request);
+    return await initBackend(request, opts);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -1,15 +1,21 @@
 /**
- * Checkpoints: one binary file holding a JSON header (config, step, RNG states, metadata) and float32 tensor groups
+ * Checkpoints: one binary file holding metadata (config, step, RNG states, timings) and float32 tensor groups
  * (weights, EMA weights, optimizer moments). Written atomically — temp file, every byte checked, fsync, rename — so a run killed at any
  * moment leaves either the previous checkpoint or the new one, never a torn file.
  *
- * Layout: "INFTYCK1" | uint32 LE header length | header JSON (utf8) | zero padding to 4 bytes | float32 data.
+ * Layout: safetensors (safetensors.ts), so `safetensors.torch.load_file` reads a lab checkpoint. Tensor names are
+ * `group/name` (e.g. `ema/time.1.w`); `__metadata__` holds the marker `infty-diff-lab: "2"` and each top-level meta
+ * key as a JSON string (`config`, `step`, `rng`, …). Files in the first layout ("INFTYCK1" | uint32 LE header length |
+ * header JSON | zero padding to 4 bytes | float32 data) still load.
  */
 import * as fs from "fs";
 import { writeFileAtomic } from "./atomic-write";
 import { ParamTensors } from "./nn/params";
+import { SafeTensor, SafetensorsError, decodeSafetensors, encodeSafetensors, looksLikeSafetensors } from "./safetensors";
 
 const MAGIC = "INFTYCK1";
+/** `__metadata__` key marking a lab checkpoint in the safetensors layout; its value is the layout version */
+export const CHECKPOINT_MARKER = "infty-diff-lab";
 
 export interface CheckpointHeader {
   version: 1;
@@ -23,8 +29,28 @@ export interface Checkpoint {
   groups: Record<string, ParamTensors>;
 }
 
-/** Writes `path` atomically. */
+/** Writes `path` atomically, in the safetensors layout. */
 export function saveCheckpoint(file: string, ckpt: Checkpoint): void {
+  writeFileAtomic(file, encodeCheckpoint(ckpt));
+}
+
+/** The safetensors bytes of a checkpoint (tensors `group/name`, meta keys as JSON strings in `__metadata__`). */
+export function encodeCheckpoint(ckpt: Checkpoint): Buffer {
+  const tensors: Array<[string, SafeTensor]> = [];
+  for (const [group, ts] of Object.entries(ckpt.groups)) {
+    if (group.includes("/")) throw new Error(`checkpoint group '${group}' must not contain '/'`);
+    for (const [name, t] of Object.entries(ts)) tensors.push([`${group}/${name}`, t]);
+  }
+  const metadata: Record<string, string> = { [CHECKPOINT_MARKER]: "2" };
+  for (const [k, v] of Object.entries(ckpt.meta)) {
+    if (k === CHECKPOINT_MARKER) throw new Error(`checkpoint meta key '${k}' is reserved`);
+    if (v !== undefined) metadata[k] = JSON.stringify(v);
+  }
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Writes `path` atomically in the first layout ("INFTYCK1"); kept so tests can check that old files still load. */
+export function saveCheckpointV1(file: string, ckpt: Checkpoint): void {
   const tensors: CheckpointHeader["tensors"] = [];
   let offset = 0;
   for (const [group, ts] of Object.entries(ckpt.groups)) {
@@ -63,6 +89,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   const bad = (why: string): never => {
     throw new CheckpointError(`corrupt checkpoint ${file}: ${why}`);
   };
+  if (buf.length >= 8 && buf.subarray(0, 8).toString("ascii") !== MAGIC && looksLikeSafetensors(buf)) return decodeCheckpoint(buf, bad);
   if (buf.length < 12 || buf.subarray(0, 8).toString("ascii") !== MAGIC) bad("not an ∞-Diff lab checkpoint");
   const hlen = buf.readUInt32LE(8);
   if (12 + hlen > buf.length) bad("truncated header");
@@ -84,6 +111,35 @@ export function loadCheckpoint(file: string): Checkpoint {
     (groups[t.group] ??= {})[t.name] = { shape: t.shape, values: data.subarray(t.offset, t.offset + t.length) };
   }
   return { meta: header.meta, groups };
+}
+
+/** A lab checkpoint from safetensors bytes; `bad` throws the one-line error. */
+function decodeCheckpoint(buf: Buffer, bad: (why: string) => never): Checkpoint {
+  let st: ReturnType<typeof decodeSafetensors>;
+  try {
+    st = decodeSafetensors(buf);
+  } catch (e) {
+    return bad(e instanceof SafetensorsError ? e.message : String(e));
+  }
+  if (st.metadata[CHECKPOINT_MARKER] === undefined) {
+    bad("a safetensors file without the lab's metadata (weights from PyTorch? convert them with `infty import`)");
+  }
+  const meta: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(st.metadata)) {
+    if (k === CHECKPOINT_MARKER) continue;
+    try {
+      meta[k] = JSON.parse(v);
+    } catch {
+      bad(`metadata '${k}' is not JSON`);
+    }
+  }
+  const groups: Record<string, ParamTensors> = {};
+  for (const [key, t] of st.tensors) {
+    const slash = key.indexOf("/");
+    if (slash <= 0) bad(`tensor '${key}' has no group prefix`);
+    (groups[key.slice(0, slash)] ??= {})[key.slice(slash + 1)] = { shape: t.shape, values: t.values };
+  }
+  return { meta, groups };
 }
 
 /** Atomic, checked writes live in atomic-write.ts; re-exported here where callers have always found them. */

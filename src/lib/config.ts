@@ -10,6 +10,13 @@ export type Downsample = "knn-grid" | "sparse";
 export type CoordSampler = "uniform" | "qmc";
 
 export interface ModelConfig {
+  /**
+   * "lab": the lab's network (nn/network.ts); "authors": the authors' SparseUNet layer for layer (nn/authors/), which
+   * loads their PyTorch weights (`infty import`). The other fields keep their meaning (mapping in
+   * nn/authors/import.ts). Resolved configs hold the key only for "authors": absent means "lab", so every lab
+   * config, checkpoint and experiment hash from before the field existed stays as it was.
+   */
+  arch?: "lab" | "authors";
   /** image channels */
   channels: number;
   /** training resolution r₀ (square) */
@@ -128,6 +135,7 @@ const SPEC: Spec = {
     model: {
       t: "obj",
       fields: {
+        arch: { t: "enum", values: ["lab", "authors"] },
         channels: { t: "int", min: 1, max: 4 },
         resolution: { t: "int", min: 4, max: 4096 },
         nf: { t: "int", min: 1, max: 1024 },
@@ -222,7 +230,10 @@ function check(value: unknown, spec: Spec, path: string, dflt: unknown): unknown
       }
       const out: Record<string, unknown> = {};
       const d = (dflt ?? {}) as Record<string, unknown>;
-      for (const [k, s] of Object.entries(spec.fields)) out[k] = check(obj[k], s, path ? `${path}.${k}` : k, d[k]);
+      for (const [k, s] of Object.entries(spec.fields)) {
+        const v = check(obj[k], s, path ? `${path}.${k}` : k, d[k]);
+        if (v !== undefined) out[k] = v; // optional fields without a default (model.arch) stay absent
+      }
       return out;
     }
   }
@@ -242,10 +253,17 @@ function deepFreeze<T>(o: T): T {
  */
 export function resolveConfig(partial: unknown = {}): LabConfig {
   const cfg = check(partial, SPEC, "", DEFAULT_CONFIG) as LabConfig;
+  if (cfg.model.arch === "lab") delete cfg.model.arch; // one canonical form: absent = "lab"
   const u = cfg.model.unet;
   const lowest = u.res / 2 ** (u.mults.length - 1);
   if (!Number.isInteger(lowest)) throw new ConfigError(`config model.unet.res: ${u.res} must be divisible by 2^${u.mults.length - 1}`);
   if (cfg.model.nf % 1 !== 0) throw new ConfigError("config model.nf must be an integer");
+  if (cfg.model.arch === "authors") {
+    const m = cfg.model;
+    if (m.operator !== "depthwise") throw new ConfigError(`config model.operator: the authors' architecture needs "depthwise" (got "${m.operator}")`);
+    if (m.downsample !== "knn-grid") throw new ConfigError(`config model.downsample: the authors' architecture needs "knn-grid" (got "${m.downsample}")`);
+    if (m.mlpMult !== 2) throw new ConfigError(`config model.mlpMult: the authors' architecture has 2 (got ${m.mlpMult})`);
+  }
   return deepFreeze(cfg);
 }
 

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tf } from "../backend";
 import { Rng, RngState } from "../rng";
-import { LabConfig, resolveConfig } from "../config";
+import { LabConfig, resolveConfig, ConfigError } from "../config";
 import { InftyDiffNetwork } from "../nn/network";
 import { Params, ParamTensors } from "../nn/params";
 import { Linear } from "../nn/layers";
@@ -107,6 +107,7 @@ export class DiffusionAutoencoder {
   readonly zProj: Linear;
   latent: LatentDenoiser;
   constructor(readonly cfg: LabConfig, public ae: AutoencoderConfig, rng: Rng) {
+    if (cfg.model.arch === "authors") throw new ConfigError("config model.arch: the diffusion autoencoder needs the lab's network (\"authors\" takes no z)");
     this.net = new InftyDiffNetwork(cfg.model, rng.fork());
     this.encoder = new Encoder(cfg.model, ae.zDim, ae.klWeight > 0, rng.fork(), ae.encoderBlocks);
     this.zProj = new Linear(this.encoder.params, "enc.zproj", ae.zDim, cfg.model.timeEmbDim);

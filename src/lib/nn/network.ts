@@ -20,6 +20,7 @@ import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
 import { UNet } from "./unet";
+import { AuthorsContext, AuthorsSparseUNet } from "./authors/sparse-unet";
 
 /**
  * Everything the network needs about one coordinate set at one resolution: the kernel map for the resampled kernel
@@ -222,7 +223,7 @@ class SparseLevels {
 }
 
 /** The context `InftyDiffNetwork.context` builds: kNN-grid (default) or sparse-downsample levels. */
-export type NetworkContext = PointContext | SparseContext;
+export type NetworkContext = PointContext | SparseContext | AuthorsContext;
 
 export interface NetworkForwardOpts {
   /** an Rng enables dropout (training); null for evaluation */
@@ -237,9 +238,11 @@ export interface NetworkForwardOpts {
 
 export class InftyDiffNetwork {
   readonly params: Params;
-  private readonly timeMlp1: Linear;
-  private readonly timeMlp2: Linear;
-  private readonly liftIn: Linear;
+  /** the authors' SparseUNet when `cfg.arch` is "authors" (then the lab's layers below are not built) */
+  readonly authors: AuthorsSparseUNet | null = null;
+  private readonly timeMlp1!: Linear;
+  private readonly timeMlp2!: Linear;
+  private readonly liftIn!: Linear;
   private readonly down: SparseBlock[] = [];
   private readonly toUnet!: Linear;
   private readonly unet!: UNet;
@@ -247,10 +250,14 @@ export class InftyDiffNetwork {
   /** the sparse-downsample middle (downsample "sparse"), instead of toUnet → U-Net → fromUnet */
   private readonly levels: SparseLevels | null = null;
   private readonly up: SparseBlock[] = [];
-  private readonly out: Linear;
+  private readonly out!: Linear;
 
   constructor(readonly cfg: ModelConfig, rng: Rng) {
     const p = (this.params = new Params(rng));
+    if (cfg.arch === "authors") {
+      this.authors = new AuthorsSparseUNet(p, cfg);
+      return;
+    }
     const E = cfg.timeEmbDim, C = cfg.nf, U = cfg.unet.baseChannels;
     this.timeMlp1 = new Linear(p, "time.1", E, E);
     this.timeMlp2 = new Linear(p, "time.2", E, E);
@@ -268,6 +275,7 @@ export class InftyDiffNetwork {
 
   /** The context for a coordinate set: kernel size resampled to the set's resolution (H). */
   context(set: CoordSet): NetworkContext {
+    if (this.authors) return this.authors.context(set);
     if (this.levels) {
       return new SparseContext(set, this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, set.H)), this.cfg.knnNeighbours);
     }
@@ -277,6 +285,10 @@ export class InftyDiffNetwork {
 
   // x [B,M,channels] values of x_t at ctx.set's points, t int32 [B] → [B,M,channels]
   apply(x: tf.Tensor3D, ctx: NetworkContext, t: tf.Tensor1D, opts: NetworkForwardOpts): tf.Tensor3D {
+    if (this.authors) {
+      if (opts.cond) throw new Error("the authors' architecture takes no conditioning embedding (z-conditioned decoders are not supported)");
+      return this.authors.apply(x, ctx as AuthorsContext, t, opts.dropoutRng);
+    }
     return tf.tidy(() => {
       const tembT = this.timeMlp2.apply(gelu(this.timeMlp1.apply(sinusoidalEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;
       const temb = opts.cond ? (tf.add(tembT, opts.cond) as tf.Tensor2D) : tembT;

@@ -1,0 +1,61 @@
+/**
+ * `infty import`: a model trained with the authors' PyTorch code → a lab checkpoint (`arch: "authors"`) that sample,
+ * eval, grid, inpaint, superres and the notebooks use like any other. The weights come from
+ * scripts/export-authors-weights.py (safetensors, PyTorch names and layouts); the config is the authors' values.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Command } from "../command";
+import { UsageError } from "../errors";
+import { bool, flagsHelp, int, parseFlags, str } from "../args";
+import { backendFlag, startBackend } from "../inputs";
+import { checkOutputFile } from "../outputs";
+import { saveCheckpoint } from "../../lib/checkpoint";
+import { authorsConfig, importAuthorsWeights, AuthorsImportError } from "../../lib/nn/authors/import";
+import { decodeSafetensors } from "../../lib/safetensors";
+
+const FLAGS = {
+  weights: str("safetensors written by scripts/export-authors-weights.py (required)"),
+  config: str(
+    "JSON of the authors' config values: {\"data\": {img_size, channels}, \"model\": {nf, time_emb_dim, num_conv_blocks, " +
+      "uno_res, uno_base_channels, uno_mults, uno_blocks_per_level, ...}, \"diffusion\": {...}} (required)",
+  ),
+  out: str("lab checkpoint to write", { default: "data/checkpoints/imported.ckpt" }),
+  force: bool("replace an existing model file (never a run's training checkpoint)"),
+  step: int("training step to record (the authors' checkpoint's, if known)", { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 }),
+  backend: backendFlag("tensorflow | wasm | cpu (only for the shape check; default cpu)"),
+};
+
+export const importCommand: Command = {
+  name: "import",
+  summary: "turn weights exported from the authors' PyTorch code into a lab checkpoint (arch \"authors\")",
+  usage: `usage: infty import --weights model.safetensors --config authors-config.json [--out model.ckpt]\n\n` +
+    `Export first: python3 scripts/export-authors-weights.py checkpoint.pth model.safetensors\n\n${flagsHelp(FLAGS)}`,
+  async run(argv: string[]): Promise<void> {
+    const f = parseFlags(argv, FLAGS);
+    if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
+    if (!f.weights) throw new UsageError("--weights is required (see --help)");
+    if (!f.config) throw new UsageError("--config is required (see --help)");
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFileSync(f.config, "utf8"));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new AuthorsImportError(`cannot read config ${f.config}: ${err.code ?? err.message.split("\n")[0]}`);
+    }
+    const cfg = authorsConfig(raw);
+    const out = path.resolve(f.out);
+    checkOutputFile(out, { flag: "--out", force: f.force, bytes: fs.existsSync(f.weights) ? fs.statSync(f.weights).size : undefined });
+    await startBackend(f.backend ?? "cpu", { quiet: true });
+    const weightsFile = f.weights;
+    const params = importAuthorsWeights(weightsFile, cfg);
+    const source = decodeSafetensors(fs.readFileSync(weightsFile)).metadata;
+    const meta = {
+      kind: "infty-diff-model", config: cfg, step: f.step, importedFrom: { weights: path.basename(weightsFile), metadata: source, authorsConfig: raw },
+      importedAt: new Date().toISOString(),
+    };
+    saveCheckpoint(out, { meta, groups: { ema: params } });
+    const n = Object.values(params).reduce((a, t) => a + t.values.length, 0);
+    console.error(`wrote ${f.out}: the authors' architecture, ${n} parameters (${Object.keys(params).length} tensors) at ${cfg.model.resolution}×${cfg.model.resolution}`);
+  },
+};

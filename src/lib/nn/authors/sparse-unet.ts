@@ -1,0 +1,275 @@
+/**
+ * The authors' ∞-Diff network (samb-t/infty-diff `models/model_sparse.py` SparseUNet with `sparse_conv_block.py`'s
+ * residual blocks), layer for layer, on the lab's coordinate sets: one code path serves the sparse path (a subset of
+ * the r₀ grid, training) and the dense path (the full grid at any resolution, sampling).
+ *
+ *   Linear lift → time MLP (authors' sinusoidal embedding → Linear → GELU → Linear) → `num_conv_blocks` sparse
+ *   residual blocks → Linear → kNN (K nearest, inverse *squared* distance) onto the UNO's res×res grid → UNO →
+ *   bilinear sampling back at the points, with the authors' conventions (below) → Linear → blocks with skips → Linear.
+ *
+ * Sparse residual block: [skip: 1×1 over concat(x, skip)] → h = ImageLayerNorm(x)·(1 + s₁) + b₁ → depthwise k×k conv
+ * (no bias) ÷ (count of present neighbours / k₀²) → x += h → x += MLP(ImageLayerNorm(x)·(1 + s₂) + b₂), MLP C → 2C → C.
+ *
+ * Conventions copied because the weights were trained with them (docs/divergences.md): a point of an H×W grid at
+ * cell (r, c) has position (r/(H−1), c/(W−1)) (torch.linspace(0, 1)), the UNO grid likewise; the grid is read back
+ * with grid_sample(align_corners=False, zero padding) taking the *row* position as x and the column as y, both in
+ * [0, 1] of grid_sample's [−1, 1] range — the lower-right quadrant of the UNO output, transposed.
+ * Where the lab does not copy the authors: off r₀ the depthwise kernel is resampled to the odd size nearest k·r/r₀
+ * (bilinear, as the authors' sparse backends do); their dense path keeps the k×k kernel while its normaliser counts a
+ * k'×k' window. kNN ties (equal distances) go to the lower point index.
+ */
+import { tf } from "../../backend";
+import { Rng } from "../../rng";
+import { ModelConfig } from "../../config";
+import { CoordSet } from "../../coordinates";
+import { KernelMap } from "../../kernel-map";
+import { PointTable, applyPointTable } from "../../point-table";
+import { sparseDepthwiseConv } from "../../sparse-conv";
+import { Params, fanInUniform } from "../params";
+import { KindTable, TChannelNorm, TConv2d, TLinear, authorsTimeEmbedding, geluErf, torchParam } from "./layers";
+import { AuthorsUno } from "./uno";
+
+/** Python's round(): halves to even. */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x), d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** The authors' kernel size at resolution r (their `get_torch_kernel`, round_down): 2·round((k·r/r₀ − 1)/2) + 1, ≥ 3. */
+export function authorsKernelSize(k: number, r0: number, r: number): number {
+  if (r === r0) return k;
+  return Math.max(2 * roundHalfEven((k * (r / r0) - 1) / 2) + 1, 3);
+}
+
+/**
+ * Bilinear resampling matrix of F.interpolate(mode="bilinear", align_corners=False) from n to m taps: [m, n] (rows sum
+ * to 1). Source position of tap a: (a + ½)·n/m − ½, clamped at 0; neighbours floor and floor+1 (capped at n−1).
+ */
+export function interpolateMatrix(n: number, m: number): Float32Array {
+  const R = new Float32Array(m * n);
+  for (let a = 0; a < m; a++) {
+    const src = Math.max((a + 0.5) * (n / m) - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), n - 1), i1 = Math.min(i0 + 1, n - 1), l = src - i0;
+    R[a * n + i0] += 1 - l;
+    R[a * n + i1] += l;
+  }
+  return R;
+}
+
+/** kernel [k,k,C] → [m,m,C] by separable bilinear interpolation (differentiable: two matMuls). */
+export function resampleKernelBilinear(kernel: tf.Tensor3D, m: number): tf.Tensor3D {
+  const [k, , C] = kernel.shape;
+  if (m === k) return kernel;
+  const R = tf.tensor2d(interpolateMatrix(k, m), [m, k]);
+  const rows = tf.matMul(R, kernel.reshape([k, k * C])).reshape([m, k, C]); // [m, k, C]
+  const cols = tf.matMul(R, tf.transpose(rows, [1, 0, 2]).reshape([k, m * C])).reshape([m, m, C]); // [m(col), m(row), C]
+  return tf.transpose(cols, [1, 0, 2]) as tf.Tensor3D;
+}
+
+/**
+ * The authors' normalised depthwise conv on a coordinate set: Σ κ'·h over present neighbours ÷ (count / k₀²), with κ'
+ * the k₀×k₀ kernel resampled to the kernel map's size (their sparse backends; their dense path skips the resampling).
+ * The lab's Eq. 20 op divides by the count, so the kernel carries the k₀². h [B,M,C], kernel [k₀,k₀,C] → [B,M,C]
+ */
+export function authorsDepthwise(h: tf.Tensor3D, kmap: KernelMap, kernel: tf.Tensor3D): tf.Tensor3D {
+  const k0 = kernel.shape[0], C = kernel.shape[2];
+  const k = tf.mul(resampleKernelBilinear(kernel, kmap.k), k0 * k0) as tf.Tensor3D;
+  return sparseDepthwiseConv(h, kmap, k, tf.zeros([C]) as tf.Tensor1D);
+}
+
+/** linspace(0, 1, n)[i] as torch computes it in float32 */
+const lin = (i: number, n: number): number => (n === 1 ? 0 : Math.fround(i / (n - 1)));
+
+/**
+ * kNN onto the U×U grid: for each grid node, its K nearest points by squared distance in the authors' (row, col)
+ * positions, weights 1/max(d², 1e−16)^(power/2) normalised to sum 1 (power 2: the authors' inverse squared distance,
+ * PointNet++ Eq. 2 — passed explicitly, independent of the lab's own interpolation default). Ties: lower index first.
+ */
+export function authorsKnnTable(set: CoordSet, U: number, K: number, power = 2): PointTable {
+  const { B, H, W, M, cells } = set;
+  if (K > M) throw new Error(`kNN with ${K} neighbours on a set of ${M} points`);
+  const N = U * U, idx = new Int32Array(B * N * K), w = new Float32Array(B * N * K);
+  const py = new Float64Array(M), px = new Float64Array(M);
+  const bestD = new Float64Array(K), bestI = new Int32Array(K);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < M; j++) {
+      const cell = cells[b * M + j], r = Math.floor(cell / W);
+      py[j] = lin(r, H);
+      px[j] = lin(cell - r * W, W);
+    }
+    for (let g = 0; g < N; g++) {
+      const gy = lin(Math.floor(g / U), U), gx = lin(g % U, U);
+      bestD.fill(Infinity);
+      bestI.fill(-1);
+      for (let j = 0; j < M; j++) {
+        const dy = py[j] - gy, dx = px[j] - gx, d = dy * dy + dx * dx;
+        if (d >= bestD[K - 1]) continue; // strict: an equal distance keeps the earlier (lower) index
+        let s = K - 1;
+        while (s > 0 && bestD[s - 1] > d) {
+          bestD[s] = bestD[s - 1];
+          bestI[s] = bestI[s - 1];
+          s--;
+        }
+        bestD[s] = d;
+        bestI[s] = j;
+      }
+      let total = 0;
+      for (let s = 0; s < K; s++) total += (bestD[s] = Math.max(bestD[s], 1e-16) ** (-power / 2));
+      for (let s = 0; s < K; s++) {
+        const q = (b * N + g) * K + s;
+        idx[q] = bestI[s];
+        w[q] = bestD[s] / total;
+      }
+    }
+  }
+  return { B, S: M, N, T: K, idx, w };
+}
+
+/**
+ * F.grid_sample(grid [B,C,U,U], coords as (x, y), bilinear, zeros padding, align_corners=False) at every point, with
+ * the authors' coordinates: x = row position r/(H−1), y = column position c/(W−1). Taps outside the grid are absent.
+ */
+export function authorsGridSampleTable(set: CoordSet, U: number): PointTable {
+  const { B, H, W, M, cells } = set;
+  const idx = new Int32Array(B * M * 4).fill(-1), w = new Float32Array(B * M * 4);
+  const unnorm = (g: number) => ((g + 1) * U - 1) / 2; // align_corners=False
+  for (let p = 0; p < B * M; p++) {
+    const r = Math.floor(cells[p] / W), c = cells[p] - r * W;
+    const ix = unnorm(lin(r, H)), iy = unnorm(lin(c, W)); // x indexes the grid's columns, y its rows
+    const x0 = Math.floor(ix), y0 = Math.floor(iy), tx = ix - x0, ty = iy - y0;
+    const taps: Array<[number, number, number]> = [[y0, x0, (1 - ty) * (1 - tx)], [y0, x0 + 1, (1 - ty) * tx], [y0 + 1, x0, ty * (1 - tx)], [y0 + 1, x0 + 1, ty * tx]];
+    taps.forEach(([yy, xx, wt], t) => {
+      if (yy >= 0 && yy < U && xx >= 0 && xx < U) {
+        idx[p * 4 + t] = yy * U + xx;
+        w[p * 4 + t] = wt;
+      }
+    });
+  }
+  return { B, S: U * U, N: M, T: 4, idx, w };
+}
+
+/** What the authors' network needs about one coordinate set: kernel map at the resampled size, kNN and sampling tables. */
+export class AuthorsContext {
+  readonly kmap: KernelMap;
+  readonly toGrid: PointTable;
+  readonly fromGrid: PointTable;
+  constructor(readonly set: CoordSet, readonly kernelSize: number, U: number, K: number, knnPower: number) {
+    this.kmap = KernelMap.build(set, kernelSize);
+    this.toGrid = authorsKnnTable(set, U, K, knnPower);
+    this.fromGrid = authorsGridSampleTable(set, U);
+  }
+  get resolution(): number {
+    return this.set.H;
+  }
+  dispose(): void {
+    this.kmap.dispose();
+  }
+}
+
+/** The authors' sparse residual block (TorchDenseConvResBlock on points). feats [B,M,C] */
+class SparseConvResBlock {
+  private readonly skip: TConv2d | null;
+  private readonly norm1: TChannelNorm;
+  private readonly norm2: TChannelNorm;
+  private readonly kernel: tf.Variable; // [k, k, C]
+  private readonly mlp0: TConv2d;
+  private readonly mlp2: TConv2d;
+  private readonly t1: TLinear;
+  private readonly t2: TLinear;
+  constructor(p: Params, kinds: KindTable, name: string, readonly C: number, readonly k: number, E: number, withSkip: boolean) {
+    const n = `${name}.block`;
+    this.skip = withSkip ? new TConv2d(p, kinds, `${n}.skip_linear`, 2 * C, C, 1) : null;
+    this.norm1 = new TChannelNorm(p, kinds, { weight: `${n}.norm1.g` }, C, "channel");
+    this.kernel = torchParam(p, kinds, `${n}.conv.weight`, [C, 1, k, k], "depthwise", fanInUniform(k * k));
+    this.norm2 = new TChannelNorm(p, kinds, { weight: `${n}.norm2.g` }, C, "channel");
+    this.mlp0 = new TConv2d(p, kinds, `${n}.mlp.0`, C, 2 * C, 1);
+    this.mlp2 = new TConv2d(p, kinds, `${n}.mlp.2`, 2 * C, C, 1);
+    this.t1 = new TLinear(p, kinds, `${n}.time_mlp1.1`, E, 2 * C);
+    this.t2 = new TLinear(p, kinds, `${n}.time_mlp2.1`, E, 2 * C);
+  }
+  private modulate(x: tf.Tensor3D, norm: TChannelNorm, t: TLinear, temb: tf.Tensor2D): tf.Tensor3D {
+    const B = x.shape[0], C = this.C;
+    const ts = t.apply(geluErf(temb)) as tf.Tensor2D;
+    const scale = ts.slice([0, 0], [B, C]).reshape([B, 1, C]), shift = ts.slice([0, C], [B, C]).reshape([B, 1, C]);
+    return tf.add(tf.mul(norm.apply(x), tf.add(scale, 1)), shift) as tf.Tensor3D;
+  }
+  private pointwise(conv: TConv2d, x: tf.Tensor3D): tf.Tensor3D {
+    const [B, M] = x.shape;
+    return conv.apply(x.reshape([B, M, 1, x.shape[2]])).reshape([B, M, conv.cout]) as tf.Tensor3D;
+  }
+  // x, skip [B,M,C] on ctx's set, temb [B,E] → [B,M,C]
+  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null): tf.Tensor3D {
+    if (this.skip && skip) x = this.pointwise(this.skip, tf.concat([x, skip], 2) as tf.Tensor3D);
+    let h = this.modulate(x, this.norm1, this.t1, temb);
+    h = authorsDepthwise(h, ctx.kmap, this.kernel as unknown as tf.Tensor3D);
+    x = tf.add(x, h) as tf.Tensor3D;
+    h = this.modulate(x, this.norm2, this.t2, temb);
+    return tf.add(x, this.pointwise(this.mlp2, geluErf(this.pointwise(this.mlp0, h)) as tf.Tensor3D)) as tf.Tensor3D;
+  }
+}
+
+/** Buffers the authors' state_dict holds besides parameters (checked on import, not learned). */
+export const AUTHORS_BUFFERS = ["uno_coords", "normalising_conv.weight"] as const;
+
+/** The authors' SparseUNet over a lab `ModelConfig` with `arch: "authors"` (mapping in `authorsModelConfig`). */
+export class AuthorsSparseUNet {
+  /** the authors' kNN weights: inverse *squared* distance */
+  static readonly KNN_POWER = 2;
+  readonly kinds: KindTable = new Map();
+  private readonly linIn: TLinear;
+  private readonly linOut: TLinear;
+  private readonly time1: TLinear;
+  private readonly time2: TLinear;
+  private readonly down: SparseConvResBlock[] = [];
+  private readonly up: SparseConvResBlock[] = [];
+  private readonly unoIn: TLinear;
+  private readonly unoOut: TLinear;
+  private readonly uno: AuthorsUno;
+
+  constructor(p: Params, readonly cfg: ModelConfig) {
+    const k = this.kinds, C = cfg.nf, E = cfg.timeEmbDim, U = cfg.unet.baseChannels;
+    if (cfg.operator !== "depthwise" || cfg.downsample !== "knn-grid" || cfg.mlpMult !== 2) {
+      throw new Error("the authors' architecture has depthwise sparse convs, kNN to a grid and MLP ×2");
+    }
+    // construction order = the state_dict's order
+    this.linIn = new TLinear(p, k, "linear_in", cfg.channels, C);
+    this.linOut = new TLinear(p, k, "linear_out", C, cfg.channels);
+    this.time1 = new TLinear(p, k, "time_mlp.1", E, E);
+    this.time2 = new TLinear(p, k, "time_mlp.3", E, E);
+    for (let i = 0; i < cfg.sparseBlocks; i++) this.down.push(new SparseConvResBlock(p, k, `down_blocks.${i}`, C, cfg.kernelSize, E, false));
+    this.unoIn = new TLinear(p, k, "uno_linear_in", C, U);
+    this.unoOut = new TLinear(p, k, "uno_linear_out", U, C);
+    for (let i = 0; i < cfg.sparseBlocks; i++) this.up.push(new SparseConvResBlock(p, k, `up_blocks.${i}`, C, cfg.kernelSize, E, true));
+    const u = cfg.unet;
+    this.uno = new AuthorsUno(p, k, "uno", {
+      nin: U, nout: U, width: U, mults: u.mults, blocksPerLevel: u.mults.map(() => u.blocksPerLevel), embDim: E, res: u.res,
+      attnRes: u.attnRes, dropoutRes: u.dropoutRes, dropout: u.dropout,
+    });
+  }
+
+  context(set: CoordSet): AuthorsContext {
+    const k = authorsKernelSize(this.cfg.kernelSize, this.cfg.resolution, set.H);
+    return new AuthorsContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER);
+  }
+
+  // x [B,M,channels] at ctx's points, t [B] (timesteps of the 1000-step schedule) → [B,M,channels]
+  apply(x: tf.Tensor3D, ctx: AuthorsContext, t: tf.Tensor1D, dropoutRng: Rng | null): tf.Tensor3D {
+    return tf.tidy(() => {
+      const temb = this.time2.apply(geluErf(this.time1.apply(authorsTimeEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;
+      let h = this.linIn.apply(x) as tf.Tensor3D;
+      const skips: tf.Tensor3D[] = [];
+      for (const b of this.down) {
+        h = b.apply(h, ctx, temb, null);
+        skips.push(h);
+      }
+      const U = this.cfg.unet.res, B = x.shape[0];
+      const grid = applyPointTable(ctx.toGrid, this.unoIn.apply(h) as tf.Tensor3D).reshape([B, U, U, -1]) as tf.Tensor4D;
+      const g = this.uno.apply(grid, temb, dropoutRng);
+      h = this.unoOut.apply(applyPointTable(ctx.fromGrid, g.reshape([B, U * U, -1]) as tf.Tensor3D)) as tf.Tensor3D;
+      for (const b of this.up) h = b.apply(h, ctx, temb, skips.pop() as tf.Tensor3D);
+      return this.linOut.apply(h) as tf.Tensor3D;
+    });
+  }
+}
