@@ -7,31 +7,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "./errors";
 import { freeBytes } from "../lib/atomic-write";
+import { readCheckpointMeta } from "../lib/checkpoint";
 
-const MAGIC = "INFTYCK1";
 /** Checkpoints a run trains from: replacing one with anything else loses the run, so even --force does not. */
 const TRAINING_KINDS = new Set(["infty-diff-train", "infty-diff-autoencoder-train"]);
 
-/** The `kind` of an lab checkpoint file, read from its header only; null for any other file. */
+/** The `kind` of a lab checkpoint file, read from its header only; null for any other file. */
 function checkpointKind(file: string): string | null {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(file, "r");
-    const head = Buffer.alloc(12);
-    if (fs.readSync(fd, head, 0, 12, 0) < 12 || head.toString("ascii", 0, 8) !== MAGIC) return null;
-    const len = head.readUInt32LE(8);
-    if (len > 1 << 24) return null;
-    const json = Buffer.alloc(len);
-    fs.readSync(fd, json, 0, len, 12);
-    const meta = JSON.parse(json.toString("utf8")).meta as { kind?: unknown; adamStep?: unknown; adamSteps?: unknown };
-    // an autoencoder run's checkpoint and its export share a kind; the optimizer state tells them apart
-    if (meta.kind === "infty-diff-autoencoder" && meta.adamSteps !== undefined) return "infty-diff-autoencoder-train";
-    return typeof meta.kind === "string" ? meta.kind : meta.adamStep !== undefined ? "infty-diff-train" : null;
-  } catch {
-    return null;
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
+  const meta = readCheckpointMeta(file) as { kind?: unknown; adamStep?: unknown; adamSteps?: unknown } | null;
+  if (meta === null) return null;
+  // an autoencoder run's checkpoint and its export share a kind; the optimizer state tells them apart
+  if (meta.kind === "infty-diff-autoencoder" && meta.adamSteps !== undefined) return "infty-diff-autoencoder-train";
+  return typeof meta.kind === "string" ? meta.kind : meta.adamStep !== undefined ? "infty-diff-train" : null;
 }
 
 export interface OutputCheck {

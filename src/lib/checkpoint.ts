@@ -113,6 +113,35 @@ export function loadCheckpoint(file: string): Checkpoint {
   return { meta: header.meta, groups };
 }
 
+/**
+ * A checkpoint's metadata alone, read from its header (either layout) without loading tensors; null when the file is
+ * not a lab checkpoint. Output checks use it to recognise a training checkpoint before anything is written.
+ */
+export function readCheckpointMeta(file: string): Record<string, unknown> | null {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, "r");
+    const head = Buffer.alloc(12);
+    if (fs.readSync(fd, head, 0, 12, 0) < 12) return null;
+    const v1 = head.toString("ascii", 0, 8) === MAGIC;
+    const len = v1 ? head.readUInt32LE(8) : Number(head.readBigUInt64LE(0));
+    if (len > 1 << 26) return null;
+    const json = Buffer.alloc(len);
+    if (fs.readSync(fd, json, 0, len, v1 ? 12 : 8) < len) return null;
+    const header = JSON.parse(json.toString("utf8"));
+    if (v1) return header.meta ?? null;
+    const raw = header.__metadata__ as Record<string, string> | undefined;
+    if (!raw || raw[CHECKPOINT_MARKER] === undefined) return null;
+    const meta: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(raw)) if (k !== CHECKPOINT_MARKER) meta[k] = JSON.parse(v);
+    return meta;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
 /** A lab checkpoint from safetensors bytes; `bad` throws the one-line error. */
 function decodeCheckpoint(buf: Buffer, bad: (why: string) => never): Checkpoint {
   let st: ReturnType<typeof decodeSafetensors>;
