@@ -11,6 +11,7 @@
 // The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
 // gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
 import * as tf from "@tensorflow/tfjs";
+import { note } from "./notebook";
 
 export { tf };
 
@@ -80,6 +81,7 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
   const want = requested != null && requested !== "" ? parseBackendName(requested) : null;
   if (chosen && (want == null || want === chosen.name)) return chosen;
 
+  silenceCpuBanner();
   const order: BackendName[] = want ? [want] : [...BACKEND_NAMES];
   const failures: string[] = [];
   for (const name of order) {
@@ -89,7 +91,7 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
         chosen = info;
         if (!opts.quiet && !reported) {
           reported = true;
-          console.error(`[infty] backend: ${info.name} (${info.pkg}, ${info.gpu ? "GPU" : "CPU"})`);
+          note(`[infty] backend: ${info.name} (${info.pkg}, ${info.gpu ? "GPU" : "CPU"})`);
         }
         return info;
       }
@@ -120,12 +122,22 @@ async function activate(name: BackendName): Promise<BackendInfo | null> {
     }
     case "cpu": {
       if (!(await tf.setBackend("cpu"))) throw new Error("cpu backend failed to initialise");
-      // The cpu backend's first-use banner ("install tfjs-node") repeats what the report above says.
-      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       return { name: "cpu", tfName: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", gpu: false };
     }
   }
 }
+
+/**
+ * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js …" on its first tensor, also
+ * when it is only a helper of another backend (wasm hands some data to it, tests switch to it). The lab reports its
+ * backend itself, so the banner is switched off once, whichever backend is chosen.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+// also before any initBackend: code that makes a tensor first (tfjs then starts a backend itself) stays quiet
+silenceCpuBanner();
 
 /** The backend chosen by `initBackend`, or null before it ran. */
 export function currentBackend(): BackendInfo | null {
