@@ -11,6 +11,7 @@
 // The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
 // gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
 import * as tf from "@tensorflow/tfjs";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { note } from "./notebook";
 
 export { tf };
@@ -81,7 +82,6 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
   const want = requested != null && requested !== "" ? parseBackendName(requested) : null;
   if (chosen && (want == null || want === chosen.name)) return chosen;
 
-  silenceCpuBanner();
   const order: BackendName[] = want ? [want] : [...BACKEND_NAMES];
   const failures: string[] = [];
   for (const name of order) {
@@ -129,14 +129,16 @@ async function activate(name: BackendName): Promise<BackendInfo | null> {
 
 /**
  * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js …" on its first tensor, also
- * when it is only a helper of another backend (wasm hands some data to it, tests switch to it). The lab reports its
- * backend itself, so the banner is switched off once, whichever backend is chosen.
+ * when tfjs starts it on its own (code that makes a tensor before initBackend) or re-creates it. The lab reports its
+ * backend itself, so the flag is pinned to false on the class: every instance, present or future, stays quiet.
  */
 function silenceCpuBanner(): void {
-  const cpu = tf.findBackend("cpu") as unknown as { firstUse?: boolean } | null;
-  if (cpu) cpu.firstUse = false;
+  const proto = MathBackendCPU.prototype as unknown as { firstUse?: boolean };
+  if (Object.getOwnPropertyDescriptor(proto, "firstUse")?.get) return;
+  Object.defineProperty(proto, "firstUse", { get: () => false, set: () => undefined, configurable: true });
+  const cpu = tf.findBackend("cpu") as unknown as Record<string, unknown> | null;
+  if (cpu && Object.prototype.hasOwnProperty.call(cpu, "firstUse")) delete cpu.firstUse; // made before the pin
 }
-// also before any initBackend: code that makes a tensor first (tfjs then starts a backend itself) stays quiet
 silenceCpuBanner();
 
 /** The backend chosen by `initBackend`, or null before it ran. */

@@ -52,7 +52,7 @@ export function forwardProcessFigure(s: ForwardSteps, opts: { title?: string } =
     traces, animated, frames, sliderLabel: "t",
     layout: {
       ...panelGrid({ rows: res.length, cols: 3, titles, image: titles.map((_, i) => i % 3 !== 2),
-        axes: titles.map((_, i) => (i % 3 === 2 ? { x: { title: { text: "t" } }, y: { type: "log" } } : undefined)) }),
+        axes: titles.map((_, i) => (i % 3 === 2 ? { x: { title: { text: i === titles.length - 1 ? "t" : "" } }, y: { type: "log" } } : undefined)) }),
       width: 1000, height: 330 * res.length + 180, margin: { l: 50, r: 20, t: 110, b: 40 }, legend: { font: { size: 10 } },
     },
   });
@@ -91,10 +91,10 @@ export function samplerScrubberFigure(trajs: Trajectory[], opts: { title?: strin
   });
   const titles = trajs.flatMap((tr) => [`${tr.sampler.toUpperCase()}: state x_s`, `${tr.sampler.toUpperCase()}: predicted Tx₀`, `${tr.sampler.toUpperCase()}: Wiener x₀`]);
   const [B, H, W] = trajs[0].shape;
-  const aspect = H / (B * (W + 1));
+  const aspect = H / (B * (W + 1) - 1);
   return stepperFigure({
     traces, animated: traces.map((_, i) => i), frames, sliderLabel: "step", frameMs: 300,
-    layout: { ...panelGrid({ rows: trajs.length, cols: 3, titles, image: titles.map(() => true), gap: 0.04 }), width: 1000, height: Math.round(trajs.length * (300 * aspect + 60) + 170) },
+    layout: { ...panelGrid({ rows: trajs.length, cols: 3, titles, image: titles.map(() => true), gap: 0.04, aspect: titles.map(() => H / (B * (W + 1) - 1)) }), width: 1000, height: Math.round(trajs.length * (300 * aspect + 60) + 170) },
   });
 }
 
@@ -149,10 +149,10 @@ export function noiseFieldsSliderFigure(steps: NoiseStep[], opts: { sigmaC: numb
 export function kernelResamplingFigure(steps: KernelStep[], opts: { r0: number; title?: string }): StepperFigure {
   const modes = ["extent", "per-tap"] as const;
   const range = sharedRange(steps.flatMap((s) => modes.map((m) => s.taps[m])));
-  const taps = (s: KernelStep, m: typeof modes[number]) => fieldTrace(s.taps[m], s.size[m], s.size[m], modes.indexOf(m), { zmin: range[0], zmax: range[1], colorscale: "RdBu", showscale: m === "per-tap" });
+  const taps = (s: KernelStep, m: typeof modes[number]) => fieldTrace(s.taps[m], s.size[m], s.size[m], modes.indexOf(m), { zmin: range[0], zmax: range[1], colorscale: "RdBu" });
   const traces: PlotlyTrace[] = modes.map((m) => taps(steps[0], m));
   const scales = steps.map((s) => s.scale);
-  (["none", "per-tap", "extent"] as const).forEach((m, i) => traces.push(line(m === "none" ? "kernel kept (none)" : m, scales, steps.map((s) => s.error[m]), 2, { mode: "lines+markers", line: { color: COLORS[i] } })));
+  (["none", "per-tap", "extent"] as const).forEach((m, i) => traces.push(line(m === "none" ? "kernel kept (none)" : m, scales, steps.map((s) => (s.scale === 1 ? NaN : s.error[m])), 2, { mode: "lines+markers", line: { color: COLORS[i] } })));
   traces.push(markers("current", [], [], 2, "black"));
   const frames: StepFrame[] = steps.map((s) => ({
     label: `${s.scale}`,
@@ -179,9 +179,10 @@ export function subsetsFigure(steps: SubsetStep[], opts: { title?: string; G: nu
     marker: { size: 4, color: COLORS[i] }, showlegend: false,
   }));
   const ms = steps.map((s) => s.m);
-  traces.push(line("uniform (measured)", ms, steps.map((s) => s.rmse.uniform), 2, { mode: "lines+markers", line: { color: COLORS[0] } }));
-  traces.push(line("uniform (closed form)", ms, steps.map((s) => s.rmseUniformTheory), 2, { line: { color: COLORS[0], dash: "dash" } }));
-  traces.push(line("QMC (measured)", ms, steps.map((s) => s.rmse.qmc), 2, { mode: "lines+markers", line: { color: COLORS[1] } }));
+  const pos = (v: number) => (v > 0 ? v : NaN); // the full grid has no error (log axis)
+  traces.push(line("uniform (measured)", ms, steps.map((s) => pos(s.rmse.uniform)), 2, { mode: "lines+markers", line: { color: COLORS[0] } }));
+  traces.push(line("uniform (closed form)", ms, steps.map((s) => pos(s.rmseUniformTheory)), 2, { line: { color: COLORS[0], dash: "dash" } }));
+  traces.push(line("QMC (measured)", ms, steps.map((s) => pos(s.rmse.qmc)), 2, { mode: "lines+markers", line: { color: COLORS[1] } }));
   traces.push(markers("current", [], [], 2, "black"));
   const label = (r: number) => (r === 1 ? "1" : `1/${Math.round(1 / r)}`);
   const frames: StepFrame[] = steps.map((s) => ({

@@ -99,6 +99,8 @@ export function panelGrid(opts: {
   titles: string[];
   image: boolean[];
   gap?: number;
+  /** height/width of each image panel's fields (default 1: square); image axes span [0, 1] × [0, aspect] */
+  aspect?: number[];
   /** extra axis settings per panel (titles, log scales, ranges) */
   axes?: ({ x?: Record<string, unknown>; y?: Record<string, unknown> } | undefined)[];
 }): Record<string, unknown> {
@@ -111,21 +113,29 @@ export function panelGrid(opts: {
     const x0 = c * (w + gap), y1 = 1 - r * (h + gap);
     const xk = i === 0 ? "xaxis" : `xaxis${i + 1}`, yk = i === 0 ? "yaxis" : `yaxis${i + 1}`;
     const img = opts.image[i];
-    layout[xk] = { domain: [x0, x0 + w], anchor: axisId(i, "y"), ...(img ? { showticklabels: false, showgrid: false, zeroline: false, constrain: "domain" } : {}), ...(opts.axes?.[i]?.x ?? {}) };
-    layout[yk] = { domain: [y1 - h, y1], anchor: axisId(i, "x"), ...(img ? { autorange: "reversed", scaleanchor: axisId(i, "x"), showticklabels: false, showgrid: false, zeroline: false, constrain: "domain" } : {}), ...(opts.axes?.[i]?.y ?? {}) };
+    // image axes have fixed ranges: animating a heatmap does not re-run autorange, and fields of different sizes
+    // (32² … 512², k' × k') must fill the same panel (fieldTrace maps every field onto [0, 1] × [0, aspect])
+    const aspect = opts.aspect?.[i] ?? 1;
+    const imgX = { range: [0, 1], showticklabels: false, ticks: "", showgrid: false, zeroline: false, constrain: "domain" };
+    const imgY = { range: [aspect, 0], scaleanchor: axisId(i, "x"), showticklabels: false, ticks: "", showgrid: false, zeroline: false, constrain: "domain" };
+    layout[xk] = { domain: [x0, x0 + w], anchor: axisId(i, "y"), ...(img ? imgX : {}), ...(opts.axes?.[i]?.x ?? {}) };
+    layout[yk] = { domain: [y1 - h, y1], anchor: axisId(i, "x"), ...(img ? imgY : {}), ...(opts.axes?.[i]?.y ?? {}) };
     annotations.push({ text: opts.titles[i], showarrow: false, xref: "paper", yref: "paper", x: x0 + w / 2, y: y1, xanchor: "center", yanchor: "bottom", font: { size: 12 } });
   }
   layout.annotations = annotations;
   return layout;
 }
 
-/** A heatmap trace for a row-major [h·w] field on panel i (no colour bar unless asked). */
+/**
+ * A heatmap trace for a row-major [h·w] field on panel i (no colour bar unless asked), its cells mapped onto
+ * [0, 1] × [0, h/w] (row 0 at the top), whatever h and w: the panel shows the whole field at every frame.
+ */
 export function fieldTrace(values: ArrayLike<number>, h: number, w: number, panel: number, o: { zmin?: number; zmax?: number; colorscale?: string; showscale?: boolean; name?: string } = {}): PlotlyTrace {
   if (values.length !== h * w) throw new Error(`field has ${values.length} values for ${h}×${w}`);
   const z: (number | null)[][] = [];
   for (let y = 0; y < h; y++) z.push(plain(Array.prototype.slice.call(values, y * w, (y + 1) * w) as number[]));
   return {
-    type: "heatmap", name: o.name, z, xaxis: axisId(panel, "x"), yaxis: axisId(panel, "y"),
+    type: "heatmap", name: o.name, z, xaxis: axisId(panel, "x"), yaxis: axisId(panel, "y"), x0: 0.5 / w, dx: 1 / w, y0: 0.5 / w, dy: 1 / w,
     colorscale: o.colorscale ?? "Greys", showscale: o.showscale ?? false,
     ...(o.zmin != null ? { zmin: o.zmin, zmax: o.zmax } : {}),
   };

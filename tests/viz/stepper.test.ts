@@ -53,14 +53,15 @@ describe("viz: interactive figures (frames, slider, play)", () => {
 
   it("panelGrid and fieldTrace: axes per panel, image panels square and reversed; rows of z", () => {
     const l: Any = panelGrid({ rows: 1, cols: 2, titles: ["a", "b"], image: [true, false] });
-    assert.equal(l.yaxis.autorange, "reversed");
+    assert.deepEqual(l.yaxis.range, [1, 0], "row 0 at the top, fixed range (animations do not autorange)");
     assert.equal(l.yaxis.scaleanchor, "x");
-    assert.equal(l.yaxis2.autorange, undefined);
+    assert.equal(l.yaxis2.range, undefined);
     assert.equal(l.xaxis2.anchor, "y2");
     assert.deepEqual(l.annotations.map((a: Any) => a.text), ["a", "b"]);
     const t: Any = fieldTrace([1, 2, 3, 4, 5, 6], 2, 3, 1);
     assert.deepEqual(t.z, [[1, 2, 3], [4, 5, 6]]);
     assert.equal(t.xaxis, "x2");
+    assert.deepEqual([t.x0, t.dx, t.y0, t.dy], [1 / 6, 1 / 3, 1 / 6, 1 / 3], "cells mapped onto [0, 1] × [0, h/w]");
     assert.throws(() => fieldTrace([1, 2], 2, 3, 0), /2 values for 2×3/);
   });
 
