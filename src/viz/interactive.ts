@@ -139,7 +139,7 @@ export function noiseFieldsSliderFigure(steps: NoiseStep[], opts: { sigmaC: numb
     traces, animated, frames, sliderLabel: "grid", initial: 0,
     layout: {
       ...panelGrid({ rows: 2, cols: 3, titles, image: [true, true, true, false, false],
-        axes: [undefined, undefined, undefined, { x: { type: "log", title: { text: "r" } }, y: { type: "log" } }, { x: { title: { text: "d" } }, y: { range: [-0.2, 1.05] } }] }),
+        axes: [undefined, undefined, undefined, { x: { type: "log", tickvals: rs, ticktext: rs.map(String) }, y: { type: "log" } }, { y: { range: [-0.2, 1.05] } }] }),
       width: 1000, height: 820,
     },
   });
