@@ -6,6 +6,7 @@
 import * as path from "path";
 import { BudgetName, ExperimentSpec, expandRuns, loadSpec, parseShard, shardRuns } from "./spec";
 import { runSweep, SweepSummary } from "./runner";
+import type { FeatureNet } from "../eval";
 import { MergedTable, mergeResults } from "./merge";
 import { TableRow } from "./render";
 
@@ -22,6 +23,8 @@ export interface RerunOptions {
   runsDir?: string;
   /** receives the merged table once before the first run and after every run */
   onTable?: (merged: MergedTable) => void | Promise<void>;
+  /** feature network for FID/KID (default: the committed one) */
+  featureNet?: FeatureNet;
   progress?: boolean;
   log?: (line: string) => void;
 }
@@ -35,7 +38,7 @@ export async function rerunSweep(opts: RerunOptions): Promise<{ summary: SweepSu
   if (opts.onTable) await opts.onTable(merge());
   const summary = await runSweep({
     spec, budget: opts.budget, runs, resultsDir: opts.resultsDir, runsDir: opts.runsDir ?? path.join(opts.resultsDir, "runs"),
-    progress: opts.progress, log: opts.log,
+    featureNet: opts.featureNet, progress: opts.progress, log: opts.log,
     onResult: opts.onTable ? async () => { await opts.onTable!(merge()); } : undefined,
   });
   return { summary, merged: merge(), planned: runs.length };
