@@ -27,7 +27,9 @@ except ImportError as err:
     sys.exit(f"run-notebooks: Jupyter's Python modules are missing ({err}); run: bash scripts/setup.sh")
 
 # Error text tslab writes to stderr: type errors ("3:7 - Cannot find name"), thrown errors and their stacks,
-# async failures. Other stderr (the backend report "[infty] backend: ...", tfjs notices) is shown, not failed.
+# async failures. Any OTHER stderr fails too (a notebook shows it as a red box): the lab writes notes and progress to
+# stdout/displays inside a kernel, so stderr is left for real warnings, which a notebook must declare in its metadata:
+# {"infty": {"expected_stderr": ["regex", ...]}} (each stderr line must match one).
 ERROR_RE = re.compile(
     r"(^|\n)\s*(\d+:\d+ - |UncaughtException|UnhandledPromiseRejection|(\w+)?Error\b|Uncaught\b|\s+at .+:\d+:\d+\)?$)",
     re.M)
@@ -36,6 +38,30 @@ FLUSH = "// runner: let pending timers fire so their exceptions land in a cell\n
 
 def cell_text(outputs, name):
     return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == name)
+
+
+BUDGET_BYTES = 5 * 1024 * 1024  # figure JSON per notebook in fast mode (issue 18)
+
+
+def figure_bytes(nb):
+    """Bytes of figure/table HTML the notebook's outputs carry, without the bundle cell (the same on every page)."""
+    n = 0
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            html = o.get("data", {}).get("text/html", "") if o.get("output_type") in ("display_data", "execute_result") else ""
+            if "data-infty-bundle" not in html:
+                n += len(html.encode("utf-8"))
+    return n
+
+
+def slider_count(nb):
+    """Interactive figures (plotly layouts with a slider) in the outputs: the browser must find and move each."""
+    return sum(len(re.findall(r'"sliders":\[\{', o.get("data", {}).get("text/html", "")))
+               for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result"))
+
+
+def unexpected_stderr(text, allowed):
+    return [l for l in text.splitlines() if l.strip() and not any(re.search(a, l) for a in allowed)]
 
 
 def figure_count(nb):
@@ -59,6 +85,7 @@ def run_one(path, full, timeout):
     nb.cells[-1].metadata["tags"] = ["runner-flush"]
     client = NotebookClient(nb, kernel_name="tslab", timeout=timeout, allow_errors=False,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    allowed = nb.metadata.get("infty", {}).get("expected_stderr", [])
     env_fast = "0" if full else "1"
     os.environ["INFTY_FAST"] = env_fast
     t0 = time.time()
@@ -78,7 +105,7 @@ def run_one(path, full, timeout):
         outs = c.get("outputs", [])
         errs = [o for o in outs if o.get("output_type") == "error"]
         stderr = cell_text(outs, "stderr")
-        bad = errs or ERROR_RE.search(stderr)
+        bad = errs or ERROR_RE.search(stderr) or unexpected_stderr(stderr, allowed)
         ran = c.get("execution_count") is not None
         if failed_at is None and not ran and i < len(nb.cells):
             failed_at = i
@@ -102,6 +129,10 @@ def run_one(path, full, timeout):
     entry["executed"] = os.path.relpath(executed, ROOT)
     entry["html"] = os.path.relpath(html_path, ROOT)
     entry["figures"], entry["images"] = figure_count(nb)
+    entry["sliders"] = slider_count(nb)
+    entry["figureBytes"] = figure_bytes(nb)
+    if not full and entry["figureBytes"] > BUDGET_BYTES:
+        entry["errors"].append(f"figures carry {entry['figureBytes'] / 1e6:.1f} MB of HTML/JSON (budget {BUDGET_BYTES / 1e6:.1f} MB in fast mode)")
     entry["ok"] = not entry["errors"]
     return entry
 
@@ -120,7 +151,7 @@ def main(argv):
         print(f"[notebooks] executing {os.path.relpath(p, ROOT)} ({'full' if full else 'fast'} mode) ...", flush=True)
         e = run_one(p, full, timeout)
         report.append(e)
-        print(f"[notebooks]   {'ok' if e['ok'] else 'FAILED'} in {e['seconds']} s; {e['figures']} figures, {e['images']} images", flush=True)
+        print(f"[notebooks]   {'ok' if e['ok'] else 'FAILED'} in {e['seconds']} s; {e['figures']} figures ({e['sliders']} with sliders, {e['figureBytes'] / 1e6:.2f} MB), {e['images']} images", flush=True)
         for err in e["errors"]:
             print("[notebooks]   " + err.replace("\n", "\n[notebooks]   "), flush=True)
     os.makedirs(OUT, exist_ok=True)

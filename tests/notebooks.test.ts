@@ -23,7 +23,9 @@ interface Entry {
   seconds: number;
   figures: number;
   images: number;
-  browser?: { ok: boolean; problems: string[]; external: string[]; screenshot?: string; figures: number; drawn: number };
+  sliders: number;
+  figureBytes: number;
+  browser?: { ok: boolean; problems: string[]; external: string[]; screenshot?: string; figures: number; drawn: number; sliders: { found: number; moved: number; shots: string[] } };
 }
 
 function missingPrerequisites(): string[] {
@@ -87,6 +89,24 @@ describe("notebooks (real Jupyter + tslab kernel + headless Chromium)", function
       assert.ok(e.browser.screenshot && fs.existsSync(path.join(ROOT, e.browser.screenshot)), "screenshot kept");
     });
   }
+
+  // issue 18: the five interactive figures (slider + play, no kernel) and where they live
+  const INTERACTIVE: Record<string, number> = { "01-mollified-diffusion": 1, "02-noise-fields": 1, "03-coordinates": 1, "04-sparse-operators": 1, "06-any-resolution": 1 };
+  it("the interactive figures are there, within the size budget, and every slider moves its plot in Chromium", () => {
+    for (const [name, min] of Object.entries(INTERACTIVE)) {
+      const e = report.find((r) => r.name === name);
+      assert.ok(e && e.browser, `${name} missing from the report`);
+      const executed = fs.readFileSync(path.join(ROOT, "test-artifacts", "notebooks", `${name}.ipynb`), "utf8");
+      const frames = (executed.match(/\\"frames\\":\[\{/g) ?? []).length;
+      assert.ok(frames >= min, `${name}: ${frames} figures with frames, expected ≥ ${min}`);
+      assert.ok(e.figureBytes <= 5 * 1024 * 1024, `${name}: ${e.figureBytes} bytes of figures`);
+    }
+    for (const e of report) {
+      assert.ok(e.browser, `${e.name} not checked in the browser`);
+      assert.equal(e.browser.sliders.found, e.sliders, `${e.name}: sliders on the page vs in the outputs`);
+      assert.equal(e.browser.sliders.moved, e.sliders, `${e.name}: sliders that changed their plot`);
+    }
+  });
 
   it("the smoke notebook printed the asserted tensor result and drew figures", () => {
     const e = report.find((r) => r.name === "00-smoke");

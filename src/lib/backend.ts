@@ -11,6 +11,8 @@
 // The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
 // gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
 import * as tf from "@tensorflow/tfjs";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { note } from "./notebook";
 
 export { tf };
 
@@ -89,7 +91,7 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
         chosen = info;
         if (!opts.quiet && !reported) {
           reported = true;
-          console.error(`[infty] backend: ${info.name} (${info.pkg}, ${info.gpu ? "GPU" : "CPU"})`);
+          note(`[infty] backend: ${info.name} (${info.pkg}, ${info.gpu ? "GPU" : "CPU"})`);
         }
         return info;
       }
@@ -120,12 +122,24 @@ async function activate(name: BackendName): Promise<BackendInfo | null> {
     }
     case "cpu": {
       if (!(await tf.setBackend("cpu"))) throw new Error("cpu backend failed to initialise");
-      // The cpu backend's first-use banner ("install tfjs-node") repeats what the report above says.
-      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       return { name: "cpu", tfName: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", gpu: false };
     }
   }
 }
+
+/**
+ * tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js …" on its first tensor, also
+ * when tfjs starts it on its own (code that makes a tensor before initBackend) or re-creates it. The lab reports its
+ * backend itself, so the flag is pinned to false on the class: every instance, present or future, stays quiet.
+ */
+function silenceCpuBanner(): void {
+  const proto = MathBackendCPU.prototype as unknown as { firstUse?: boolean };
+  if (Object.getOwnPropertyDescriptor(proto, "firstUse")?.get) return;
+  Object.defineProperty(proto, "firstUse", { get: () => false, set: () => undefined, configurable: true });
+  const cpu = tf.findBackend("cpu") as unknown as Record<string, unknown> | null;
+  if (cpu && Object.prototype.hasOwnProperty.call(cpu, "firstUse")) delete cpu.firstUse; // made before the pin
+}
+silenceCpuBanner();
 
 /** The backend chosen by `initBackend`, or null before it ran. */
 export function currentBackend(): BackendInfo | null {

@@ -1,7 +1,10 @@
 /**
  * A one-line progress bar for long work (training, sampling, sweeps): count, rate, ETA and free-form fields.
  * Writes to stderr with \r when it is a TTY, otherwise a plain line every `everyMs`; silent when disabled.
+ * In a notebook (tslab kernel) it is one display that updates in place (at most twice a second), not stderr lines.
  */
+import { LiveDisplay, liveDisplay } from "./notebook";
+
 export interface ProgressOptions {
   label: string;
   total: number;
@@ -24,10 +27,13 @@ export class Progress {
   private last = 0;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
+  /** the notebook display this bar rewrites (null outside a notebook or with an explicit stream) */
+  private readonly display: LiveDisplay | null;
   constructor(private readonly o: ProgressOptions, private done = 0) {
     this.stream = o.stream ?? process.stderr;
     this.tty = !!this.stream.isTTY;
     this.startDone = done;
+    this.display = o.stream || o.enabled === false ? null : liveDisplay();
   }
   private readonly startDone: number;
 
@@ -47,17 +53,20 @@ export class Progress {
     this.done += n;
     if (this.o.enabled === false) return;
     const now = Date.now();
-    const every = this.o.everyMs ?? (this.tty ? 200 : 10000);
+    const every = this.o.everyMs ?? (this.display ? 500 : this.tty ? 200 : 10000);
     if (now - this.last < every && this.done < this.o.total) return;
     this.last = now;
-    const text = this.line(fields);
-    this.stream.write(this.tty ? `\r${text}\x1b[K` : `${text}\n`);
+    this.write(this.line(fields), false);
   }
 
   finish(fields: Record<string, string | number> = {}): void {
     if (this.o.enabled === false) return;
-    const text = this.line(fields);
-    this.stream.write(this.tty ? `\r${text}\x1b[K\n` : `${text}\n`);
+    this.write(this.line(fields), true);
+  }
+
+  private write(text: string, final: boolean): void {
+    if (this.display) this.display.html(progressHTML(text));
+    else this.stream.write(this.tty ? `\r${text}\x1b[K${final ? "\n" : ""}` : `${text}\n`);
   }
 }
 
@@ -65,4 +74,10 @@ function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
   return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : a >= 0.01 ? v.toFixed(4) : v.toExponential(2);
+}
+
+/** The notebook form of a progress line: monospace, quiet grey, escaped. */
+export function progressHTML(text: string): string {
+  const esc = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return `<pre class="infty-progress" style="margin:0;color:#555;font-size:12px">${esc}</pre>`;
 }

@@ -94,7 +94,8 @@ export function figureHTML(view: View): string {
     kind = "plotly";
     const h = (view.layout as { height?: number }).height;
     height = `min-height:${h ?? 450}px`;
-    draw = `return window.Plotly && Plotly.newPlot(el, spec.data, spec.layout, Object.assign({responsive: true, displaylogo: false}, spec.config || {}));`;
+    // frames (sliders and play buttons of src/viz/stepper.ts) travel with the figure: the page animates them itself
+    draw = `return window.Plotly && Plotly.newPlot(el, {data: spec.data, layout: spec.layout, frames: spec.frames || [], config: Object.assign({responsive: true, displaylogo: false}, spec.config || {})});`;
   } else if (isVegaLite(view)) {
     kind = "vega";
     height = "";

@@ -4,6 +4,8 @@
  */
 export * from "./png";
 export * from "./plotly";
+export * from "./stepper";
+export * from "./interactive";
 export * from "./fields";
 export * from "./field-stats";
 export * from "./vega";

@@ -5,15 +5,17 @@
 import { bundleHTML, figureHTML, View } from "./html";
 
 type Display = { html(s: string): void };
+type Tslab = { display: Display; newDisplay(): Display };
 
-function tslabDisplay(): Display {
+function tslab(): Tslab {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return (require("tslab") as { display: Display }).display;
+    return require("tslab") as Tslab;
   } catch (err) {
     throw new Error(`show() needs the tslab kernel (tslab not loadable: ${(err as Error).message})`);
   }
 }
+const tslabDisplay = (): Display => tslab().display;
 
 /** Displays a view in the notebook. */
 export function show(view: View): void {
@@ -28,4 +30,11 @@ export function showBundle(): void {
 /** Displays raw HTML (captions, small notes). */
 export function showHTML(html: string): void {
   tslabDisplay().html(html);
+}
+
+/** A view that can be redrawn in place (a table filling in as runs finish): `showLive(v).update(v2)`. */
+export function showLive(view: View): { update(view: View): void } {
+  const d = tslab().newDisplay();
+  d.html(figureHTML(view));
+  return { update: (v: View) => d.html(figureHTML(v)) };
 }

@@ -49,3 +49,9 @@ export function compareRows(ours: Row[], paper: Row[], key: string, metrics: str
 export function comparisonTableHTML(ours: Row[], paper: Row[], key: string, metrics: string[], opts: { digits?: number; title?: string } = {}): string {
   return tableHTML(compareRows(ours, paper, key, metrics), opts);
 }
+
+/** A table as an HTML view (for `show`/`showLive`); no rows yet → just its title. */
+export function tableView(rows: Row[], opts: { digits?: number; title?: string } = {}): { kind: "html"; html: string } {
+  if (rows.length === 0) return { kind: "html", html: `<p style="font:13px sans-serif;color:#555">${(opts.title ?? "").replace(/</g, "&lt;")}</p>` };
+  return { kind: "html", html: tableHTML(rows, opts) };
+}

@@ -48,3 +48,17 @@ describe("backend selection", () => {
     }
   });
 });
+
+describe("tfjs's Node banner", () => {
+  it("never prints: not on a tensor made before initBackend (tfjs then starts cpu itself), not with INFTY_BACKEND=cpu", () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    const lib = require.resolve("infty-diff-lab");
+    const script = `const l = require(${JSON.stringify(lib)}); l.tf.tensor([1, 2]).dataSync();` +
+      `l.initBackend("cpu").then(() => { l.tf.tensor([3]).dataSync(); console.log("done", l.tf.getBackend()); });`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, INFTY_BACKEND: "" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /done cpu/);
+    assert.doesNotMatch(r.stdout + r.stderr, /looks like you are running TensorFlow\.js in Node/);
+  });
+});

@@ -23,6 +23,7 @@ import { ImageSet, areaResize } from "../data/image-ops";
 import { FeatureNet, sharedFeatureNet, fid, kid } from "../eval";
 import { writeFileAtomic } from "../checkpoint";
 import { Progress, formatDuration } from "../progress";
+import { note } from "../notebook";
 import { RunPlan, Budget, ExperimentSpec, BudgetName } from "./spec";
 
 export const RESULT_FORMAT = "infty-ablate-result/1";
@@ -95,6 +96,8 @@ export interface SweepOptions {
   /** tests: stop training after this many steps in this call, as a kill would (no result written) */
   killAfterSteps?: number;
   log?: (line: string) => void;
+  /** called after each run's result is known (computed, cached or copied), e.g. to redraw a table */
+  onResult?: (result: RunResult, summary: SweepSummary) => void | Promise<void>;
 }
 
 export interface SweepSummary {
@@ -233,7 +236,7 @@ function throughput(runDir: string, steps: number) {
 
 /** Runs (or skips) every planned run: seed by seed, cheap runs first, so an interrupted sweep has the most rows. */
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const log = opts.log ?? note;
   const summary: SweepSummary = { done: [], cached: [], copied: [], computed: [], unfinished: [], deferred: [] };
   const order = opts.runs.slice().sort((a, b) => a.seed - b.seed || a.cost - b.cost || (a.hash < b.hash ? -1 : 1));
   const t0 = Date.now();
@@ -260,6 +263,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       summary.cached.push(plan.hash);
       summary.done.push(existing);
       log(`${label}: done already`);
+      if (opts.onResult) await opts.onResult(existing, summary);
       continue;
     }
     const other = findElsewhere(opts.resultsDir, plan);
@@ -269,6 +273,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       summary.copied.push(plan.hash);
       summary.done.push(copy);
       log(`${label}: identical run in ${copy.copiedFrom}, copied`);
+      if (opts.onResult) await opts.onResult(copy, summary);
       continue;
     }
     const elapsed = (Date.now() - t0) / 1000;
@@ -295,6 +300,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     summary.done.push(result);
     log(`${label}: FID ${result.metrics.fid.toFixed(2)}  KID ${result.metrics.kid.toFixed(4)}  ` +
       `${result.train.stepsPerSecond.toFixed(2)} step/s  → ${file}`);
+    if (opts.onResult) await opts.onResult(result, summary);
   }
   }
   return summary;
@@ -311,7 +317,7 @@ export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): 
   const model = loadModel(path.join(runDir, CHECKPOINT_FILE));
   let samples: ImageSet, sampleSeconds: number;
   try {
-    if (opts.progress !== false) process.stderr.write(`${label} sampling ${plan.eval.samples} at ${plan.eval.resolution}² with DDIM-${plan.eval.ddimSteps}\n`);
+    if (opts.progress !== false) note(`${label} sampling ${plan.eval.samples} at ${plan.eval.resolution}² with DDIM-${plan.eval.ddimSteps}`);
     const out = await sampleModel(model.net, model.cfg, {
       resolution: plan.eval.resolution, n: plan.eval.samples, batchSize: plan.eval.sampleBatch, steps: plan.eval.ddimSteps,
       seed: 1000 + plan.seed, progress: opts.progress !== false,
