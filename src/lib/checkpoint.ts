@@ -7,7 +7,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ParamTensors } from "./nn/params";
+
+/** Serialised parameters: name → shape and float32 values. */
+export interface ParamTensors {
+  [name: string]: { shape: number[]; values: Float32Array };
+}
 
 const MAGIC = "INFTYCK1";
 

@@ -3,7 +3,26 @@
  * values with a one-line message naming the offending path. Derived quantities (points per image, mollifier std at a
  * resolution, noise multiplier, kernel size at a resolution) are computed in `derived()` only.
  */
-import { UNetConfig } from "./nn/unet";
+
+/** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
+export interface UNetConfig {
+  /** grid side (the U-Net's fixed resolution) */
+  res: number;
+  /** channels in and out */
+  channels: number;
+  baseChannels: number;
+  /** channel multiplier per level; level i works at res / 2^i */
+  mults: number[];
+  blocksPerLevel: number;
+  /** grid sides at which self-attention follows each residual block (the middle block always has one) */
+  attnRes: number[];
+  /** dropout in residual blocks at grid sides ≤ this */
+  dropoutRes: number;
+  dropout: number;
+  groups: number;
+  /** width of the time embedding fed to every block */
+  embDim: number;
+}
 
 export type SparseOperator = "depthwise" | "regular" | "nonlinear";
 export type Downsample = "knn-grid" | "sparse";
