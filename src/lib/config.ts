@@ -1,7 +1,7 @@
 /**
  * Configuration is data: typed interfaces, defaults, and a validator that rejects unknown keys and out-of-range
- * values with a one-line message naming the offending path. Derived quantities (points per image, mollifier std at a
- * resolution, noise multiplier, kernel size at a resolution) are computed in `derived()` only.
+ * values with a one-line message naming the offending path. Quantities derived from a config on a grid (points per
+ * image, mollifier std, noise multiplier, kernel size) are computed in grid.ts only.
  */
 
 /** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
@@ -277,17 +277,4 @@ export function parseConfig(text: string, source = "config"): LabConfig {
     throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
   }
   return resolveConfig(raw);
-}
-
-/** Quantities derived from a config, computed here only. */
-export function derived(cfg: LabConfig, resolution = cfg.model.resolution) {
-  const r0 = cfg.model.resolution;
-  return {
-    /** points per image during training */
-    pointsPerImage: Math.max(1, Math.round(cfg.train.coordRatio * r0 * r0)),
-    /** mollifier std in pixels at `resolution` (the same continuous operator at every resolution) */
-    mollifierStdPx: (cfg.diffusion.mollifierStd * resolution) / r0,
-    /** white-noise multiplier r/r₀ used while sampling at `resolution` */
-    noiseMultiplier: resolution / r0,
-  };
 }

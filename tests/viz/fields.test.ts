@@ -1,8 +1,6 @@
 import { strict as assert } from "assert";
-import {
-  sharedRange, noiseFieldsFigure, pixelVariance, correlationVsDistance, fft, powerSpectrum2d, radialPowerSpectrum, radialDctPowerSpectrum, mean,
-} from "infty-diff-lab/viz";
-import { Rng } from "infty-diff-lab";
+import { sharedRange, noiseFieldsFigure } from "infty-diff-lab/viz";
+import { Rng, pixelVariance, correlationVsDistance, fft, powerSpectrum2d, radialPowerSpectrum, radialDctPowerSpectrum, mean } from "infty-diff-lab";
 
 describe("viz: noise-field views and statistics", () => {
   it("sharedRange: symmetric max |v| across all fields, raw min/max, and a quantile clip", () => {

@@ -1,7 +1,8 @@
 /**
  * Statistics of random fields on plain arrays (float64 accumulation), for the noise-field notebook: per-pixel
  * variance, correlation against CONTINUOUS distance (offsets divided by the grid width, so curves from different
- * resolutions share an axis) and radially averaged power spectra. Samples are row-major [S, H, W].
+ * resolutions share an axis) and radially averaged power spectra. Samples are row-major [S, H, W]. Computation only:
+ * the views that plot these numbers are in src/viz (fields.ts).
  */
 
 function check(samples: ArrayLike<number>, s: number, h: number, w: number): void {
