@@ -3,6 +3,7 @@
  * values with a one-line message naming the offending path. Quantities derived from a config on a grid (points per
  * image, mollifier std, noise multiplier, kernel size) are computed in grid.ts only.
  */
+import { Schema, checkSchema, deepFreeze } from "./schema";
 
 /** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
 export interface UNetConfig {
@@ -118,14 +119,9 @@ export const DEFAULT_CONFIG: LabConfig = Object.freeze({
   },
 }) as LabConfig;
 
-// ---- validation -------------------------------------------------------------------------------------------------
+// ---- validation (the lab's one schema language: schema.ts) ------------------------------------------------------
 
-type Spec =
-  | { t: "int"; min?: number; max?: number; odd?: true }
-  | { t: "num"; min?: number; max?: number; minExclusive?: true }
-  | { t: "enum"; values: readonly string[] }
-  | { t: "intList"; min?: number; max?: number; allowEmpty?: true }
-  | { t: "obj"; fields: Record<string, Spec> };
+type Spec = Schema;
 
 const UNET_SPEC: Spec = {
   t: "obj",
@@ -199,61 +195,8 @@ export class ConfigError extends Error {
   }
 }
 
-function check(value: unknown, spec: Spec, path: string, dflt: unknown): unknown {
-  if (value === undefined) return structuredClone(dflt);
-  const fail = (why: string): never => {
-    throw new ConfigError(`config ${path}: ${why} (got ${JSON.stringify(value)})`);
-  };
-  switch (spec.t) {
-    case "int": {
-      if (typeof value !== "number" || !Number.isInteger(value)) fail("must be an integer");
-      const v = value as number;
-      if (spec.min !== undefined && v < spec.min) fail(`must be ≥ ${spec.min}`);
-      if (spec.max !== undefined && v > spec.max) fail(`must be ≤ ${spec.max}`);
-      if (spec.odd && v % 2 !== 1) fail("must be odd");
-      return v;
-    }
-    case "num": {
-      if (typeof value !== "number" || !Number.isFinite(value)) fail("must be a finite number");
-      const v = value as number;
-      if (spec.min !== undefined && (spec.minExclusive ? v <= spec.min : v < spec.min)) {
-        fail(`must be ${spec.minExclusive ? ">" : "≥"} ${spec.min}`);
-      }
-      if (spec.max !== undefined && v > spec.max) fail(`must be ≤ ${spec.max}`);
-      return v;
-    }
-    case "enum":
-      if (typeof value !== "string" || !spec.values.includes(value)) fail(`must be one of ${spec.values.join(", ")}`);
-      return value;
-    case "intList": {
-      if (!Array.isArray(value)) fail("must be a list of integers");
-      const arr = value as unknown[];
-      if (!spec.allowEmpty && arr.length === 0) fail("must not be empty");
-      arr.forEach((x, i) => check(x, { t: "int", min: spec.min, max: spec.max }, `${path}[${i}]`, undefined));
-      return arr.slice();
-    }
-    case "obj": {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) fail("must be an object");
-      const obj = value as Record<string, unknown>;
-      const unknown = Object.keys(obj).filter((k) => !(k in spec.fields));
-      if (unknown.length) {
-        throw new ConfigError(`config ${path}: unknown key '${unknown[0]}' (allowed: ${Object.keys(spec.fields).join(", ")})`);
-      }
-      const out: Record<string, unknown> = {};
-      const d = (dflt ?? {}) as Record<string, unknown>;
-      for (const [k, s] of Object.entries(spec.fields)) out[k] = check(obj[k], s, path ? `${path}.${k}` : k, d[k]);
-      return out;
-    }
-  }
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === "object") {
-    Object.values(o as Record<string, unknown>).forEach(deepFreeze);
-    Object.freeze(o);
-  }
-  return o;
-}
+const check = (value: unknown, spec: Spec, path: string, dflt: unknown): unknown =>
+  checkSchema(value, spec, path, dflt, { prefix: "config ", error: (m) => new ConfigError(m) });
 
 /**
  * Validates a (partial) config over the defaults: missing keys take defaults, unknown keys and out-of-range values

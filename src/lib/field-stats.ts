@@ -18,8 +18,8 @@ export function pixelVariance(samples: ArrayLike<number>, s: number, h: number, 
   return v;
 }
 
-/** Mean of an array (float64). */
-export function mean(xs: ArrayLike<number>): number {
+/** Mean of an array of field values (float64). */
+export function meanOf(xs: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < xs.length; i++) m += xs[i];
   return m / xs.length;

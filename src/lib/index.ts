@@ -16,6 +16,7 @@ export * from "./sparse-conv";
 export * from "./kernel-resample";
 export * from "./interpolation";
 export * from "./config";
+export * from "./schema";
 export * from "./grid";
 export * from "./wasm-kernels";
 export * from "./nn/network";

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { initBackend, tf, cosineSchedule, qSample, priorSample, Mollifier, Rng, noiseMultiplier } from "infty-diff-lab";
 import { matmul, transpose, scale, sub, frob, maxAbsDiff, refT2d, sampleMoments } from "./dense";
+import { assertNoLeak } from "../helpers/leak";
 
 /** Mean per-pixel variance over interior pixels and correlation at pixel lags (both axes), from [N, H, W]. */
 function fieldStats(X: Float32Array, N: number, H: number, W: number, margin: number, lags: number[]) {
@@ -111,10 +112,7 @@ describe("forward process q(x_t | x₀) (∞-Diff Eq. 11)", () => {
     const x = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
     const rng = new Rng(1);
     const run = () => tf.dispose([qSample(x, x, [3, 4], sch, moll), priorSample([2, 8, 8, 1], rng, moll)]);
-    run();
-    const k = tf.memory().numTensors;
-    run();
-    assert.equal(tf.memory().numTensors, k);
+    assertNoLeak(run);
     x.dispose();
     moll.dispose();
   });

@@ -27,6 +27,7 @@ import { Adam } from "../optim";
 import { Mollifier } from "../mollifier";
 import { Schedule, spacedTimesteps } from "../schedules";
 import { diffusionProcess, gridShape } from "../grid";
+import { Schema, checkSchema, deepFreeze } from "../schema";
 import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "../sampling";
 import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "../training-batch";
 import { ConditionedGridDenoiser } from "../guidance";
@@ -60,25 +61,18 @@ export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
   zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4, latentTarget: "v",
 });
 
-/** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key). */
+const AUTOENCODER_SCHEMA: Schema = {
+  t: "obj",
+  fields: {
+    zDim: { t: "int", min: 1 }, encoderBlocks: { t: "int", min: 0 }, klWeight: { t: "num", min: 0 },
+    encoderRatio: { t: "num", min: 0, minExclusive: true, max: 1 }, latentWidth: { t: "int", min: 1 },
+    latentDepth: { t: "int", min: 0 }, latentTarget: { t: "enum", values: ["eps", "v"] },
+  },
+};
+
+/** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key; schema.ts). */
 export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("autoencoder config must be an object");
-  const out: Record<string, number> = { ...DEFAULT_AUTOENCODER } as unknown as Record<string, number>;
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (!(k in DEFAULT_AUTOENCODER)) throw new Error(`autoencoder.${k}: unknown key`);
-    if (k === "latentTarget") {
-      if (v !== "eps" && v !== "v") throw new Error(`autoencoder.latentTarget: must be "eps" or "v"`);
-      (out as Record<string, unknown>)[k] = v;
-      continue;
-    }
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`autoencoder.${k}: must be a number`);
-    out[k] = v;
-  }
-  const int = (k: string, lo: number) => { if (!Number.isInteger(out[k]) || out[k] < lo) throw new Error(`autoencoder.${k}: must be an integer ≥ ${lo}`); };
-  int("zDim", 1); int("encoderBlocks", 0); int("latentWidth", 1); int("latentDepth", 0);
-  if (!(out.klWeight >= 0)) throw new Error("autoencoder.klWeight: must be ≥ 0");
-  if (!(out.encoderRatio > 0 && out.encoderRatio <= 1)) throw new Error("autoencoder.encoderRatio: must be in (0, 1]");
-  return Object.freeze(out) as unknown as AutoencoderConfig;
+  return deepFreeze(checkSchema(raw, AUTOENCODER_SCHEMA, "autoencoder", DEFAULT_AUTOENCODER)) as AutoencoderConfig;
 }
 
 /** The autoencoder config stored in a checkpoint's meta; those written before `latentTarget` existed trained ε. */
