@@ -30,6 +30,7 @@ export * from "./optim";
 export * from "./checkpoint";
 export * from "./progress";
 export * from "./train";
+export * from "./training-batch";
 export * from "./parallel";
 export * from "./data";
 export * from "./eval";
