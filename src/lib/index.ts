@@ -24,6 +24,7 @@ export * from "./schedules";
 export * from "./mollifier";
 export * from "./forward";
 export * from "./posterior";
+export * from "./process-statistics";
 export * from "./parameterisations";
 export * from "./samplers";
 export * from "./optim";

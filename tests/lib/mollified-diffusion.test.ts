@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import {
   initBackend, tf, namedSchedule, DEFAULT_CONFIG, Mollifier, Rng, qSample, posteriorSample, posteriorMean, stepCoefs, mse,
-  x0LossWeights, maxAbsDiff,
+  x0LossWeights, maxAbsDiff, impulseResponse, scheduleIdentityErrors, appendixBErrors, forwardMoments, posteriorBySimulation,
 } from "infty-diff-lab";
 
 describe("mollified diffusion: notebook 01's derivation checks", () => {
@@ -23,18 +23,39 @@ describe("mollified diffusion: notebook 01's derivation checks", () => {
     for (let t = 1; t < sch.T; t++) assert.ok(sch.betaTilde[t] <= sch.betas[t], `β̃ > β at t = ${t}`);
   });
 
-  it("T's impulse response is a unit-mass Gaussian with the configured variance per axis (28×28, centre pixel)", () => {
+  it("T's impulse response is a unit-mass Gaussian with the configured variance per axis, symmetric (28×28)", () => {
     const T = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: r0 });
-    const c = r0 / 2;
-    const [mass, varPerAxis] = tf.tidy(() => {
-      const impulse = tf.reshape(tf.oneHot([c * r0 + c], r0 * r0).toFloat(), [1, r0, r0, 1]) as tf.Tensor4D;
-      const response = T.apply(impulse);
-      const d2 = tf.tensor4d(Float32Array.from({ length: r0 * r0 }, (_, i) => (Math.floor(i / r0) - c) ** 2 + ((i % r0) - c) ** 2), [1, r0, r0, 1]);
-      return [tf.sum(response).dataSync()[0], tf.sum(tf.mul(response, d2)).dataSync()[0] / 2];
-    });
+    const ir = impulseResponse(T, r0);
     T.dispose();
-    assert.ok(Math.abs(mass - 1) < 1e-4, `mass ${mass}`);
-    assert.ok(Math.abs(varPerAxis - cfg.diffusion.mollifierStd ** 2) < 1e-3, `variance per axis ${varPerAxis}`);
+    assert.ok(Math.abs(ir.mass - 1) < 1e-4, `mass ${ir.mass}`);
+    assert.ok(Math.abs(ir.variancePerAxis - cfg.diffusion.mollifierStd ** 2) < 1e-3, `variance per axis ${ir.variancePerAxis}`);
+    assert.ok(ir.asymmetry < 1e-12, `max |Tᵗ − T| = ${ir.asymmetry}`);
+    assert.ok(ir.conditionNumber > 1e3, `cond(T) on 28×28 = ${ir.conditionNumber}: its smallest DCT gain is tiny`);
+  });
+
+  it("schedule and App. B identities hold in float64 for every t (the statistics notebook 01 prints)", () => {
+    const s = scheduleIdentityErrors(sch), b = appendixBErrors(sch);
+    assert.ok(s.alphaBar < 1e-12 && s.betaTilde < 1e-12, JSON.stringify(s));
+    for (const [k, v] of Object.entries(b)) assert.ok(v < 1e-10, `App. B ${k}: ${v}`); // 1/(1 − ᾱ_t) ≈ 10⁴ at t = 1
+    // an identity that does not hold must show: a schedule with one β changed breaks ᾱ = ∏α
+    const broken = { ...sch, betas: Float64Array.from(sch.betas, (b, t) => (t === 500 ? b * 1.5 : b)) };
+    assert.ok(scheduleIdentityErrors(broken).alphaBar > 1e-6);
+  });
+
+  it("Eq. 11 and Eq. 12 by Monte Carlo from one image (28×28, 512 draws): z-scores have RMS ≈ 1, variance ratios ≈ 1", () => {
+    const T = new Mollifier({ stdRef: 1, resRef: r0 });
+    const rng = new Rng(17);
+    const x0 = tf.tanh(rng.normalTensor<tf.Rank.R4>([1, r0, r0, 1]));
+    const fwd = forwardMoments(T, sch, x0, [50, 300, 700], 512, rng);
+    for (const r of fwd) assert.ok(Math.abs(r["RMS z of mean"] - 1) < 0.25 && Math.abs(r["var / theory"] - 1) < 0.05, JSON.stringify(r));
+    const post = posteriorBySimulation(T, sch, x0, [50, 300, 700], 512, rng);
+    for (const r of post) {
+      assert.ok(Math.abs(r["RMS z of E[r]"] - 1) < 0.25 && Math.abs(r["RMS corr(r, x_t)·√N"] - 1) < 0.25, JSON.stringify(r));
+      assert.ok(Math.abs(r["Var r / β̃ diag(TTᵗ)"] - 1) < 0.05, JSON.stringify(r));
+      assert.ok(Math.abs(r["composed: RMS z of mean"] - 1) < 0.25 && Math.abs(r["composed: var / (1−ᾱ_{t−1}) diag(TTᵗ)"] - 1) < 0.05, JSON.stringify(r));
+    }
+    tf.dispose(x0);
+    T.dispose();
   });
 
   it("Eq. 40 by hand (σ² = β̃, f = x₀) equals posteriorSample fed the same white noise", () => {
