@@ -10,8 +10,12 @@
  */
 import * as fs from "fs";
 import { writeFileAtomic } from "./atomic-write";
-import { ParamTensors } from "./nn/params";
 import { SafeTensor, SafetensorsError, decodeSafetensors, encodeSafetensors, looksLikeSafetensors } from "./safetensors";
+
+/** Serialised parameters: name → shape and float32 values. */
+export interface ParamTensors {
+  [name: string]: { shape: number[]; values: Float32Array };
+}
 
 const MAGIC = "INFTYCK1";
 /** `__metadata__` key marking a lab checkpoint in the safetensors layout; its value is the layout version */

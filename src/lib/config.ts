@@ -1,9 +1,29 @@
 /**
  * Configuration is data: typed interfaces, defaults, and a validator that rejects unknown keys and out-of-range
- * values with a one-line message naming the offending path. Derived quantities (points per image, mollifier std at a
- * resolution, noise multiplier, kernel size at a resolution) are computed in `derived()` only.
+ * values with a one-line message naming the offending path. Quantities derived from a config on a grid (points per
+ * image, mollifier std, noise multiplier, kernel size) are computed in grid.ts only.
  */
-import { UNetConfig } from "./nn/unet";
+import { Schema, checkSchema, deepFreeze } from "./schema";
+
+/** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
+export interface UNetConfig {
+  /** grid side (the U-Net's fixed resolution) */
+  res: number;
+  /** channels in and out */
+  channels: number;
+  baseChannels: number;
+  /** channel multiplier per level; level i works at res / 2^i */
+  mults: number[];
+  blocksPerLevel: number;
+  /** grid sides at which self-attention follows each residual block (the middle block always has one) */
+  attnRes: number[];
+  /** dropout in residual blocks at grid sides ≤ this */
+  dropoutRes: number;
+  dropout: number;
+  groups: number;
+  /** width of the time embedding fed to every block */
+  embDim: number;
+}
 
 export type SparseOperator = "depthwise" | "regular" | "nonlinear";
 export type Downsample = "knn-grid" | "sparse";
@@ -106,14 +126,9 @@ export const DEFAULT_CONFIG: LabConfig = Object.freeze({
   },
 }) as LabConfig;
 
-// ---- validation -------------------------------------------------------------------------------------------------
+// ---- validation (the lab's one schema language: schema.ts) ------------------------------------------------------
 
-type Spec =
-  | { t: "int"; min?: number; max?: number; odd?: true }
-  | { t: "num"; min?: number; max?: number; minExclusive?: true }
-  | { t: "enum"; values: readonly string[] }
-  | { t: "intList"; min?: number; max?: number; allowEmpty?: true }
-  | { t: "obj"; fields: Record<string, Spec> };
+type Spec = Schema;
 
 const UNET_SPEC: Spec = {
   t: "obj",
@@ -188,64 +203,8 @@ export class ConfigError extends Error {
   }
 }
 
-function check(value: unknown, spec: Spec, path: string, dflt: unknown): unknown {
-  if (value === undefined) return structuredClone(dflt);
-  const fail = (why: string): never => {
-    throw new ConfigError(`config ${path}: ${why} (got ${JSON.stringify(value)})`);
-  };
-  switch (spec.t) {
-    case "int": {
-      if (typeof value !== "number" || !Number.isInteger(value)) fail("must be an integer");
-      const v = value as number;
-      if (spec.min !== undefined && v < spec.min) fail(`must be ≥ ${spec.min}`);
-      if (spec.max !== undefined && v > spec.max) fail(`must be ≤ ${spec.max}`);
-      if (spec.odd && v % 2 !== 1) fail("must be odd");
-      return v;
-    }
-    case "num": {
-      if (typeof value !== "number" || !Number.isFinite(value)) fail("must be a finite number");
-      const v = value as number;
-      if (spec.min !== undefined && (spec.minExclusive ? v <= spec.min : v < spec.min)) {
-        fail(`must be ${spec.minExclusive ? ">" : "≥"} ${spec.min}`);
-      }
-      if (spec.max !== undefined && v > spec.max) fail(`must be ≤ ${spec.max}`);
-      return v;
-    }
-    case "enum":
-      if (typeof value !== "string" || !spec.values.includes(value)) fail(`must be one of ${spec.values.join(", ")}`);
-      return value;
-    case "intList": {
-      if (!Array.isArray(value)) fail("must be a list of integers");
-      const arr = value as unknown[];
-      if (!spec.allowEmpty && arr.length === 0) fail("must not be empty");
-      arr.forEach((x, i) => check(x, { t: "int", min: spec.min, max: spec.max }, `${path}[${i}]`, undefined));
-      return arr.slice();
-    }
-    case "obj": {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) fail("must be an object");
-      const obj = value as Record<string, unknown>;
-      const unknown = Object.keys(obj).filter((k) => !(k in spec.fields));
-      if (unknown.length) {
-        throw new ConfigError(`config ${path}: unknown key '${unknown[0]}' (allowed: ${Object.keys(spec.fields).join(", ")})`);
-      }
-      const out: Record<string, unknown> = {};
-      const d = (dflt ?? {}) as Record<string, unknown>;
-      for (const [k, s] of Object.entries(spec.fields)) {
-        const v = check(obj[k], s, path ? `${path}.${k}` : k, d[k]);
-        if (v !== undefined) out[k] = v; // optional fields without a default (model.arch) stay absent
-      }
-      return out;
-    }
-  }
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === "object") {
-    Object.values(o as Record<string, unknown>).forEach(deepFreeze);
-    Object.freeze(o);
-  }
-  return o;
-}
+const check = (value: unknown, spec: Spec, path: string, dflt: unknown): unknown =>
+  checkSchema(value, spec, path, dflt, { prefix: "config ", error: (m) => new ConfigError(m) });
 
 /**
  * Validates a (partial) config over the defaults: missing keys take defaults, unknown keys and out-of-range values
@@ -276,17 +235,4 @@ export function parseConfig(text: string, source = "config"): LabConfig {
     throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
   }
   return resolveConfig(raw);
-}
-
-/** Quantities derived from a config, computed here only. */
-export function derived(cfg: LabConfig, resolution = cfg.model.resolution) {
-  const r0 = cfg.model.resolution;
-  return {
-    /** points per image during training */
-    pointsPerImage: Math.max(1, Math.round(cfg.train.coordRatio * r0 * r0)),
-    /** mollifier std in pixels at `resolution` (the same continuous operator at every resolution) */
-    mollifierStdPx: (cfg.diffusion.mollifierStd * resolution) / r0,
-    /** white-noise multiplier r/r₀ used while sampling at `resolution` */
-    noiseMultiplier: resolution / r0,
-  };
 }

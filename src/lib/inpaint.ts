@@ -12,12 +12,12 @@ import { tf } from "./backend";
 import { Rng } from "./rng";
 import type { LabConfig } from "./config";
 import type { InftyDiffNetwork } from "./nn/network";
-import { Mollifier } from "./mollifier";
-import { namedSchedule, spacedTimesteps } from "./schedules";
-import { priorSample, qSample } from "./forward";
-import { ddim, ddpm } from "./samplers";
+import { spacedTimesteps } from "./schedules";
+import { qSample } from "./forward";
+import { prepareSampling, priorOf, runSampler } from "./sampling";
 import { ImageSet, sliceSet } from "./data/image-ops";
-import { ConditionedGridDenoiser, guidedDenoiser, psnr } from "./guidance";
+import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
+import { psnr } from "./eval/image-metrics";
 import { featureStats, fidFromStats, kid, FeatureStats } from "./eval/metrics";
 import { sharedFeatureNet, Features } from "./eval/feature-net";
 
@@ -133,9 +133,9 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
   if (C !== cfg.model.channels) throw new Error(`images have ${C} channels, the model ${cfg.model.channels}`);
   if (mask.length !== B * H * W) throw new Error(`mask has ${mask.length} values, expected ${B}×${H}×${W}`);
   const t0 = Date.now();
-  const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+  const run = prepareSampling(cfg);
+  const { schedule, mollifier } = run;
   const timesteps = guidedTimesteps(schedule.T, opts.steps ?? 50, opts.ts);
-  const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
   const grid = new ConditionedGridDenoiser(net, model.cond ?? null);
   const rng = new Rng(opts.seed ?? 0);
   const xbar = tf.tensor4d(fillUnknown(images, mask), [B, H, W, C]);
@@ -143,10 +143,10 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
   const Txbar = mollifier.apply(xbar);
   let xT: tf.Tensor4D | null = null;
   try {
-    const mult = mollifier.noiseMultiplier(H, W);
-    if (opts.ts == null) xT = priorSample([B, H, W, C], rng, mollifier, mult);
+    // the prior, or (from t_s) x̄ noised by q(x_{t_s}|x̄) with the same white-noise multiplier
+    if (opts.ts == null) xT = priorOf(run, [B, H, W, C], rng);
     else {
-      const xi = tf.tidy(() => tf.mul(rng.normalTensor<tf.Rank.R4>([B, H, W, C]), mult) as tf.Tensor4D);
+      const xi = tf.tidy(() => tf.mul(rng.normalTensor<tf.Rank.R4>([B, H, W, C]), mollifier.noiseMultiplier(H, W)) as tf.Tensor4D);
       xT = qSample(xbar, xi, new Array(B).fill(opts.ts), schedule, mollifier);
       xi.dispose();
     }
@@ -156,11 +156,8 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
     const denoise = guidedDenoiser(grid.denoise, residual, {
       schedule, timesteps, lambda: opts.lambda ?? 0.5, weighting: opts.weighting, sampler, eta: opts.eta ?? 0, onResidual: opts.onResidual,
     });
-    const common = { schedule, mollifier, rng, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true };
     if (cfg.diffusion.parameterisation !== "mollifiedEps") throw new Error("guidance needs the mollifiedEps parameterisation");
-    const res = sampler === "ddpm"
-      ? await ddpm(denoise, xT, timesteps, common)
-      : await ddim(denoise, xT, timesteps, { ...common, eta: opts.eta ?? 0 });
+    const res = await runSampler(sampler, denoise, xT, timesteps, { ...run.options(rng), eta: opts.eta });
     const completed = tf.tidy(() => tf.add(tf.mul(m, xbar), tf.mul(tf.sub(1, m), res.x0)));
     const x0 = await res.x0.data() as Float32Array;
     const comp = await completed.data() as Float32Array;
@@ -173,7 +170,7 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
     tf.dispose([xbar, m, Txbar]);
     if (xT) xT.dispose();
     grid.dispose();
-    mollifier.dispose();
+    run.dispose();
   }
 }
 

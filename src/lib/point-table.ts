@@ -25,51 +25,40 @@ export interface PointTable {
 
 interface Attrs { table: PointTable }
 
+/**
+ * The table's one loop: for each tap of each output row, out[row] += w·a[col] (gather, the forward) or, transposed,
+ * out[col] += w·a[row] (scatter-add, the gradient). `a` and `out` are [B, S or N, C] flat.
+ */
+function tableLoop(table: PointTable, a: ArrayLike<number>, out: Float32Array, C: number, transposed: boolean): void {
+  const { B, S, N, T, idx, w } = table;
+  for (let b = 0; b < B; b++) {
+    for (let n = 0; n < N; n++) {
+      const row = (b * N + n) * C;
+      for (let t = 0; t < T; t++) {
+        const q = (b * N + n) * T + t;
+        const j = idx[q];
+        if (j < 0) continue;
+        const wt = w[q];
+        const col = (b * S + j) * C;
+        if (transposed) for (let c = 0; c < C; c++) out[col + c] += wt * a[row + c];
+        else for (let c = 0; c < C; c++) out[row + c] += wt * a[col + c];
+      }
+    }
+  }
+}
+
 registerTypedKernel<Attrs>({
   name: "InftyTableGather",
   inputNames: ["src"],
   outputs: ([s], { table }) => [[table.B, table.N, s[2]]],
-  run: ([src], [out], { table }) => {
-    const { B, S, N, T, idx, w } = table;
-    const C = out.length / (B * N);
-    for (let b = 0; b < B; b++) {
-      for (let n = 0; n < N; n++) {
-        const o = (b * N + n) * C;
-        for (let t = 0; t < T; t++) {
-          const q = (b * N + n) * T + t;
-          const j = idx[q];
-          if (j < 0) continue;
-          const wt = w[q];
-          const s = (b * S + j) * C;
-          for (let c = 0; c < C; c++) out[o + c] += wt * src[s + c];
-        }
-      }
-    }
-  },
+  run: ([src], [out], { table }) => tableLoop(table, src, out, out.length / (table.B * table.N), false),
 });
 
 registerTypedKernel<Attrs>({
   name: "InftyTableScatter",
   inputNames: ["dy"],
   outputs: ([s], { table }) => [[table.B, table.S, s[2]]],
-  run: ([dy], [out], { table }) => {
-    // the transpose of the gather: each tap sends w·dy back to its source row
-    const { B, S, N, T, idx, w } = table;
-    const C = dy.length / (B * N);
-    for (let b = 0; b < B; b++) {
-      for (let n = 0; n < N; n++) {
-        const g = (b * N + n) * C;
-        for (let t = 0; t < T; t++) {
-          const q = (b * N + n) * T + t;
-          const j = idx[q];
-          if (j < 0) continue;
-          const wt = w[q];
-          const s = (b * S + j) * C;
-          for (let c = 0; c < C; c++) out[s + c] += wt * dy[g + c];
-        }
-      }
-    }
-  },
+  run: ([dy], [out], { table }) => tableLoop(table, dy, out, dy.length / (table.B * table.N), true),
 });
 
 /** Applies a table: src [B, S, C] → [B, N, C]; differentiable wrt src (gradient = transposed table). */

@@ -1,16 +1,16 @@
 /**
  * Sampling a trained ∞-Diff model at any resolution (§5 "Discretisation Invariance", Fig. 2): the full H×W grid,
- * kernels resampled to cover the same extent, the mollifier's std scaled by r/r₀ and every white-noise draw multiplied
- * by r/r₀ (Mollifier.noiseMultiplier). DDIM (default, deterministic with η = 0) or DDPM, in batches, with progress.
+ * kernels resampled to cover the same extent, the mollifier's std scaled per axis and every white-noise draw
+ * multiplied by √(H·W)/r₀ (grid.ts). DDIM (default, deterministic with η = 0) or DDPM, in batches, with progress,
+ * through the one sampling pipeline (sampling.ts).
  */
 import { tf, currentBackend } from "./backend";
 import { Rng } from "./rng";
 import { LabConfig, resolveConfig } from "./config";
 import { InftyDiffNetwork, GridDenoiser } from "./nn/network";
-import { Mollifier } from "./mollifier";
-import { namedSchedule, spacedTimesteps } from "./schedules";
-import { priorSample } from "./forward";
-import { ddim, ddpm } from "./samplers";
+import { spacedTimesteps } from "./schedules";
+import { gridShape } from "./grid";
+import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "./sampling";
 import { loadCheckpoint } from "./checkpoint";
 import { ImageSet } from "./data/image-ops";
 import { Progress } from "./progress";
@@ -107,10 +107,7 @@ export interface SampleOutput {
 
 /** Draws `n` samples at the requested resolution. */
 export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: SampleOptions): Promise<SampleOutput> {
-  const [H, W] = typeof opts.resolution === "number" ? [opts.resolution, opts.resolution] : opts.resolution;
-  for (const v of [H, W]) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`resolution must be a positive integer, got ${v}`);
-  }
+  const [H, W] = gridShape(opts.resolution);
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new Error(`n must be a positive integer, got ${opts.n}`);
   const C = cfg.model.channels;
   if (opts.initialNoise && opts.initialNoise.length !== opts.n * H * W * C) {
@@ -118,44 +115,31 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   }
   const bs = Math.min(opts.batchSize ?? 16, opts.n);
   const steps = opts.steps ?? 100;
-  const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
-  const timesteps = spacedTimesteps(schedule.T, steps);
-  const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
+  const run = prepareSampling(cfg);
+  const timesteps = spacedTimesteps(run.schedule.T, steps);
   const denoiser = new GridDenoiser(net);
   const workers = Math.min(opts.workers ?? 1, bs);
   const pool = workers > 1 ? new GradWorkerPool(cfg.model, workers, net.params, currentBackend()?.name ?? tf.getBackend()) : null;
   const denoise = pool ? pool.denoiser(net.params) : denoiser.denoise;
   const rng = new Rng(opts.seed ?? 0);
-  const x0 = new Float32Array(opts.n * H * W * C);
-  const Tx0 = opts.keepTx0 ? new Float32Array(opts.n * H * W * C) : null;
+  const per = H * W * C;
   const bar = new Progress({ label: `sample ${H}×${W}`, total: Math.ceil(opts.n / bs) * steps, unit: "step", enabled: opts.progress !== false });
   const t0 = Date.now();
+  let x0: Float32Array, Tx0: Float32Array | undefined;
   try {
-    for (let start = 0; start < opts.n; start += bs) {
-      const b = Math.min(bs, opts.n - start);
-      const xT = opts.initialNoise
-        ? tf.tidy(() => mollifier.apply(tf.mul(
-          tf.tensor4d(opts.initialNoise!.subarray(start * H * W * C, (start + b) * H * W * C), [b, H, W, C]),
-          mollifier.noiseMultiplier(H, W)) as tf.Tensor4D))
-        : priorSample([b, H, W, C], rng, mollifier);
-      const common = {
-        schedule, mollifier, rng, parameterisation: cfg.diffusion.parameterisation,
-        invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
-        onStep: () => bar.tick(1),
-      };
-      const res = opts.sampler === "ddpm"
-        ? await ddpm(denoise, xT, timesteps, common)
-        : await ddim(denoise, xT, timesteps, { ...common, eta: opts.eta ?? 0 });
+    [x0, Tx0] = await inBatches(opts.n, bs, per, async (start, b) => {
+      const xT = priorOf(run, [b, H, W, C], rng, opts.initialNoise?.subarray(start * per, (start + b) * per));
+      const res = await runSampler(opts.sampler ?? "ddim", denoise, xT, timesteps, { ...run.options(rng), eta: opts.eta, onStep: () => bar.tick(1) });
       const x0b = await res.x0.data() as Float32Array;
-      if (opts.clipX0 !== false) for (let i = 0; i < x0b.length; i++) x0b[i] = Math.max(-1, Math.min(1, x0b[i]));
-      x0.set(x0b, start * H * W * C);
-      if (Tx0) Tx0.set(await res.Tx0.data() as Float32Array, start * H * W * C);
+      const Tx0b = opts.keepTx0 ? await res.Tx0.data() as Float32Array : null;
       tf.dispose([xT, res.x0, res.Tx0]);
-    }
+      if (opts.clipX0 !== false) clipToDataRange(x0b);
+      return Tx0b ? [x0b, Tx0b] : [x0b];
+    });
   } finally {
     if (pool) await pool.dispose();
     denoiser.dispose();
-    mollifier.dispose();
+    run.dispose();
   }
   bar.finish();
   const shape: [number, number, number, number] = [opts.n, H, W, C];

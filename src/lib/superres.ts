@@ -12,16 +12,16 @@
  * every model call (GuidedModel.cond).
  */
 import { tf } from "./backend";
-import { Mollifier } from "./mollifier";
-import { namedSchedule } from "./schedules";
-import { ddim, ddimInvert } from "./samplers";
+import { ddimInvert } from "./samplers";
+import { prepareSampling, runSampler } from "./sampling";
 import { ImageSet, areaResize, sliceSet } from "./data/image-ops";
-import { ConditionedGridDenoiser, areaDown, guidedDenoiser, psnr } from "./guidance";
+import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
 import { GuidedModel, guidedTimesteps } from "./inpaint";
 import { Rng } from "./rng";
 import { proceduralSpecs, renderProcedural } from "./data/procedural";
 import { sampleTextureCrops, renderTextureCrops } from "./data/textures";
 import { featureDistance } from "./eval/metrics";
+import { areaDown, imagePsnr } from "./eval/image-metrics";
 
 export type UpsampleKind = "bicubic" | "nearest";
 
@@ -108,21 +108,21 @@ export async function superResolve(model: GuidedModel, low: ImageSet, opts: Supe
   const H = s * h, W = s * w;
   const t0 = Date.now();
   const up = resizeImages(low, H, W, opts.upsample ?? "bicubic");
-  const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+  const run = prepareSampling(cfg);
+  const { schedule, mollifier } = run;
   const timesteps = guidedTimesteps(schedule.T, opts.steps ?? 25, opts.tEncode ?? 300);
-  const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
   const grid = new ConditionedGridDenoiser(net, model.cond ?? null);
   const y = tf.tensor4d(low.images, low.shape);
   const Ty = mollifier.apply(y);
   const xUp = tf.tensor4d(up.images, up.shape);
-  const common = { schedule, mollifier, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr };
   let xT: tf.Tensor4D | null = null;
   try {
     if (cfg.diffusion.parameterisation !== "mollifiedEps") throw new Error("guidance needs the mollifiedEps parameterisation");
-    xT = (await ddimInvert(grid.denoise, xUp, timesteps, common)).xT;
+    // the DDIM encoding starts from the upsampled image, unclipped: it is the sampler's start, not an estimate
+    xT = (await ddimInvert(grid.denoise, xUp, timesteps, { ...run.options(), clipTx0: false })).xT;
     const residual = (Tx0: tf.Tensor4D) => tf.sub(areaDown(Tx0, s), Ty);
     const denoise = guidedDenoiser(grid.denoise, residual, { schedule, timesteps, lambda: opts.lambda ?? 0, weighting: opts.weighting });
-    const res = await ddim(denoise, xT, timesteps, { ...common, eta: 0, clipTx0: true });
+    const res = await runSampler("ddim", denoise, xT, timesteps, { ...run.options(), eta: 0 });
     let x0 = res.x0;
     if (opts.project !== false) {
       x0 = tf.tidy(() => {
@@ -139,7 +139,7 @@ export async function superResolve(model: GuidedModel, low: ImageSet, opts: Supe
     tf.dispose([y, Ty, xUp]);
     if (xT) xT.dispose();
     grid.dispose();
-    mollifier.dispose();
+    run.dispose();
   }
 }
 
@@ -151,15 +151,10 @@ export function downsampleError(x: ImageSet, low: ImageSet): number {
   return e;
 }
 
-/** PSNR (dB) of images against ground truth of the same shape. */
-export function imagePsnr(a: ImageSet, truth: ImageSet): number {
-  return psnr(a.images, truth.images);
-}
-
 export type GroundTruthSource = "procedural" | "textures";
 
 /** Low-resolution images with exact ground truth at every scale: `high.get(s)` is [N, s·r, s·r, C]. */
-export interface SuperResGroundTruth { source: GroundTruthSource; low: ImageSet; high: Map<number, ImageSet> }
+export interface SuperResGroundTruth { source: GroundTruthSource | "fashion-mnist"; low: ImageSet; high: Map<number, ImageSet> }
 
 /**
  * `n` images at resolution r with their ground truth at s·r for each scale: procedural functions rendered by exact

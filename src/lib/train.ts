@@ -10,15 +10,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { tf, currentBackend } from "./backend";
 import { Rng, RngState } from "./rng";
-import { LabConfig, resolveConfig, derived } from "./config";
+import { LabConfig, resolveConfig } from "./config";
+import { diffusionProcess } from "./grid";
 import { InftyDiffNetwork } from "./nn/network";
 import { Adam } from "./optim";
 import { Mollifier } from "./mollifier";
-import { namedSchedule, Schedule } from "./schedules";
-import { qSample } from "./forward";
-import { parameterisation, mse } from "./parameterisations";
-import { uniformSubset, qmcSubset, gatherPoints } from "./coordinates";
-import { ImageSet, imageBatch } from "./data/image-ops";
+import { Schedule } from "./schedules";
+import { mse } from "./parameterisations";
+import { ImageSet } from "./data/image-ops";
+import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "./training-batch";
 import { loadFashionMnist } from "./data/fashion-mnist";
 import { proceduralImages } from "./data/procedural";
 import { sampleTextureCrops, renderTextureCrops } from "./data/textures";
@@ -102,14 +102,9 @@ export class Trainer {
     this.ema = new InftyDiffNetwork(cfg.model, init.fork());
     this.ema.params.copyFrom(this.net.params);
     this.adam = new Adam(this.net.params, { beta1: cfg.train.adamBeta1, beta2: cfg.train.adamBeta2, clipNorm: cfg.train.gradClip });
-    this.mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
-    this.schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+    ({ mollifier: this.mollifier, schedule: this.schedule } = diffusionProcess(cfg));
     this.rng = init.fork();
-    const [, h, w, c] = data.shape;
-    const r = cfg.model.resolution;
-    if (h !== r || w !== r || c !== cfg.model.channels) {
-      throw new Error(`training images are ${h}×${w}×${c}, the model expects ${r}×${r}×${cfg.model.channels}`);
-    }
+    checkTrainingImages(cfg, data);
     const workers = opts.workers ?? 1;
     if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be a positive integer, got ${workers}`);
     if (workers > 1) this.pool = new GradWorkerPool(cfg.model, Math.min(workers, cfg.train.batchSize), this.net.params, currentBackend()?.name ?? tf.getBackend());
@@ -122,15 +117,8 @@ export class Trainer {
 
   /** Draws one training batch's randomness (images, timesteps, coordinate subsets, noise) from `rng`. */
   private drawBatch(rng: Rng) {
-    const { cfg } = this;
-    const B = cfg.train.batchSize, r = cfg.model.resolution, C = cfg.model.channels;
-    const N = this.data.shape[0];
-    const idx = Array.from({ length: B }, () => rng.int(N));
-    const ts = Array.from({ length: B }, () => rng.int(this.schedule.T));
-    const size = { ratio: cfg.train.coordRatio };
-    const set = cfg.train.coordSampler === "qmc" ? qmcSubset(rng, B, r, r, size) : uniformSubset(rng, B, r, r, size);
-    const xi = rng.normalTensor<tf.Rank.R4>([B, r, r, C]);
-    return { idx, ts, set, xi };
+    const points = drawBatchPoints(this.cfg, this.data.shape[0], this.schedule.T, rng);
+    return { ...points, xi: drawBatchNoise(this.cfg, rng) };
   }
 
   /**
@@ -138,14 +126,8 @@ export class Trainer {
    * (Tξ for mollified ε, Eq. 46), both built on the full grid and gathered at the subset. [B,M,C] each.
    */
   private pointsOf(batch: ReturnType<Trainer["drawBatch"]>): [tf.Tensor3D, tf.Tensor3D] {
-    const param = parameterisation(this.cfg.diffusion.parameterisation);
-    const pctx = { schedule: this.schedule, mollifier: this.mollifier };
-    return tf.tidy(() => {
-      const x0 = imageBatch(this.data, batch.idx);
-      const xt = qSample(x0, batch.xi, batch.ts, this.schedule, this.mollifier);
-      const target = param.target(x0, batch.xi, batch.ts, pctx);
-      return [gatherPoints(xt, batch.set), gatherPoints(target, batch.set)];
-    });
+    const { xt, target } = batchTensors(this.cfg, this.data, batch, batch.xi, this);
+    return [xt, target];
   }
 
   /** One optimisation step on this thread; returns its log row. Throws on a non-finite loss (weights untouched). */
@@ -161,16 +143,9 @@ export class Trainer {
       this.net.params.variables(),
     );
     const loss = value.dataSync()[0];
-    const byName: Record<string, tf.Tensor> = {};
-    const vars = this.net.params.variables();
-    const names = this.net.params.names();
-    for (let i = 0; i < vars.length; i++) {
-      const g = grads[vars[i].name];
-      if (g) byName[names[i]] = g;
-    }
     tf.dispose([value, batch.xi, t, xtPts, targetPts]);
     ctx.dispose();
-    return this.update(t0, loss, byName);
+    return this.update(t0, loss, gradsByName(this.net.params, grads));
   }
 
   /**
@@ -420,4 +395,3 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 }
 
-export { derived };

@@ -2,7 +2,7 @@
  * Noise-field views: fields at several resolutions side by side on ONE colour scale, so that "smoother" and
  * "weaker" are visible as such (separate autoscaled heatmaps would hide the variance drop that mollifying causes).
  */
-import { PlotlyFigure, PlotlyTrace, toRows, linePlot, LineSeries } from "./plotly";
+import { PlotlyFigure, PlotlyTrace, toRows } from "./plotly";
 
 export interface Field {
   /** caption, e.g. "64×64" */
@@ -86,9 +86,4 @@ export function noiseFieldsFigure(fields: Field[], opts: {
     layout[`yaxis${ax}`] = { range: [1, 0], showticklabels: false, scaleanchor: `x${ax}` };
   });
   return { data, layout };
-}
-
-/** Curves of a statistic per resolution against continuous distance or frequency (thin wrapper for naming). */
-export function statCurves(series: LineSeries[], opts: { title: string; xTitle: string; yTitle: string; logX?: boolean; logY?: boolean }): PlotlyFigure {
-  return linePlot({ series, ...opts });
 }

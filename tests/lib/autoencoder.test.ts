@@ -58,7 +58,7 @@ describe("diffusion autoencoder", function () {
       assert.ok(tf.max(tf.abs(tf.sub(a, c))).dataSync()[0] > 1e-4, "z has no effect");
       tf.dispose([x, t, z, cond, a, b, c]);
       ctx.dispose();
-      assert.throws(() => resolveAutoencoderConfig({ zdim: 3 }), /autoencoder.zdim: unknown key/);
+      assert.throws(() => resolveAutoencoderConfig({ zdim: 3 }), /autoencoder: unknown key .zdim./);
       assert.throws(() => resolveAutoencoderConfig({ encoderRatio: 0 }), /encoderRatio/);
     } finally {
       ae.dispose();
@@ -158,6 +158,6 @@ describe("diffusion autoencoder", function () {
     }
     // checkpoints from before latentTarget existed load as ε
     assert.equal(autoencoderConfigOf({ autoencoder: { zDim: 8 } }).latentTarget, "eps");
-    assert.throws(() => resolveAutoencoderConfig({ latentTarget: "x0" }), /latentTarget: must be "eps" or "v"/);
+    assert.throws(() => resolveAutoencoderConfig({ latentTarget: "x0" }), /latentTarget: must be one of eps, v/);
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { initBackend, tf, cosineSchedule, qSample, priorSample, Mollifier, Rng, noiseMultiplier } from "infty-diff-lab";
 import { matmul, transpose, scale, sub, frob, maxAbsDiff, refT2d, sampleMoments } from "./dense";
+import { assertNoLeakOnProcess } from "../helpers/leak";
 
 /** Mean per-pixel variance over interior pixels and correlation at pixel lags (both axes), from [N, H, W]. */
 function fieldStats(X: Float32Array, N: number, H: number, W: number, margin: number, lags: number[]) {
@@ -106,16 +107,6 @@ describe("forward process q(x_t | x₀) (∞-Diff Eq. 11)", () => {
   });
 
   it("does not leak", () => {
-    const sch = cosineSchedule(100);
-    const moll = new Mollifier({ stdRef: 1, resRef: 8 });
-    const x = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
-    const rng = new Rng(1);
-    const run = () => tf.dispose([qSample(x, x, [3, 4], sch, moll), priorSample([2, 8, 8, 1], rng, moll)]);
-    run();
-    const k = tf.memory().numTensors;
-    run();
-    assert.equal(tf.memory().numTensors, k);
-    x.dispose();
-    moll.dispose();
+    assertNoLeakOnProcess(({ schedule, mollifier, x, rng }) => tf.dispose([qSample(x, x, [3, 4], schedule, mollifier), priorSample([2, 8, 8, 1], rng, mollifier)]));
   });
 });

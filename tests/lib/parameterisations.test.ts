@@ -4,6 +4,7 @@ import {
   x0LossWeights, mollifiedEpsLossWeights, stepCoefs, posteriorMean,
 } from "infty-diff-lab";
 import { maxAbsDiff } from "./dense";
+import { assertNoLeak } from "../helpers/leak";
 
 const sumSq = async (x: tf.Tensor) => {
   const s = tf.sum(tf.square(x));
@@ -130,10 +131,7 @@ describe("parameterisations and losses (∞-Diff App. B.2)", () => {
         tf.dispose([tg, pr.Tx0, pr.Txi, mse(tg, x)]);
       }
     };
-    run();
-    const k = tf.memory().numTensors;
-    run();
-    assert.equal(tf.memory().numTensors, k);
+    assertNoLeak(run);
     x.dispose();
     moll.dispose();
   });

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { initBackend, tf, cosineSchedule, linearSchedule, stepCoefs, posteriorMean, posteriorVariance, posteriorSample, Mollifier, Rng } from "infty-diff-lab";
 import { mat, matmul, transpose, scale, add, sub, solve, matvec, maxAbsDiff, frob, refT2d, sampleMoments, Mat } from "./dense";
+import { assertNoLeakOnProcess } from "../helpers/leak";
 
 const randomMatrix = (rng: Rng, n: number): Mat => mat(n, n, () => rng.normal() / Math.sqrt(n));
 
@@ -99,16 +100,6 @@ describe("posterior q(x_{t−1} | x_t, x₀) (∞-Diff Eq. 12, App. B.1)", () =>
   });
 
   it("does not leak", () => {
-    const sch = cosineSchedule(100);
-    const moll = new Mollifier({ stdRef: 1, resRef: 8 });
-    const x = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
-    const rng = new Rng(1);
-    const run = () => tf.dispose([posteriorMean(x, x, [5, 6], sch), posteriorSample(x, x, 5, 4, sch, moll, rng)]);
-    run();
-    const k = tf.memory().numTensors;
-    run();
-    assert.equal(tf.memory().numTensors, k);
-    x.dispose();
-    moll.dispose();
+    assertNoLeakOnProcess(({ schedule, mollifier, x, rng }) => tf.dispose([posteriorMean(x, x, [5, 6], schedule), posteriorSample(x, x, 5, 4, schedule, mollifier, rng)]));
   });
 });

@@ -26,7 +26,7 @@ describe("CLI train-ae and the warm start", function () {
   });
 
   const cases: Array<[string, string[], RegExp]> = [
-    ["unknown autoencoder key", ["--config", "tiny.json", "--autoencoder", "ae-bad.json"], /autoencoder.zdim: unknown key/],
+    ["unknown autoencoder key", ["--config", "tiny.json", "--autoencoder", "ae-bad.json"], /autoencoder: unknown key .zdim./],
     ["unreadable autoencoder config", ["--config", "tiny.json", "--autoencoder", "none.json"], /cannot read autoencoder config none.json/],
     ["broken JSON", ["--config", "tiny.json", "--autoencoder", "broken.json"], /broken.json is not valid JSON/],
     ["missing --init-from", ["--config", "tiny.json", "--init-from", "nope.ckpt"], /--init-from nope.ckpt does not exist/],

@@ -21,17 +21,19 @@ import { tf } from "../backend";
 import { Rng, RngState } from "../rng";
 import { LabConfig, resolveConfig, ConfigError } from "../config";
 import { InftyDiffNetwork } from "../nn/network";
-import { Params, ParamTensors } from "../nn/params";
+import { ParamTensors } from "../nn/params";
 import { Linear } from "../nn/layers";
 import { Adam } from "../optim";
 import { Mollifier } from "../mollifier";
-import { namedSchedule, Schedule, spacedTimesteps } from "../schedules";
-import { qSample, priorSample } from "../forward";
-import { ddim } from "../samplers";
+import { Schedule, spacedTimesteps } from "../schedules";
+import { diffusionProcess, gridShape } from "../grid";
+import { Schema, checkSchema, deepFreeze } from "../schema";
+import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "../sampling";
+import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "../training-batch";
 import { ConditionedGridDenoiser } from "../guidance";
-import { parameterisation, mse } from "../parameterisations";
-import { uniformSubset, qmcSubset, gatherPoints, fullGrid, CoordSet } from "../coordinates";
-import { ImageSet, imageBatch, sliceSet, toTensor } from "../data/image-ops";
+import { mse } from "../parameterisations";
+import { uniformSubset, gatherPoints, fullGrid, CoordSet } from "../coordinates";
+import { ImageSet, sliceSet, toTensor } from "../data/image-ops";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../checkpoint";
 import { Progress } from "../progress";
 import { learningRate, trainingImages, readLogFile, LogThinner } from "../train";
@@ -60,25 +62,18 @@ export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
   zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4, latentTarget: "v",
 });
 
-/** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key). */
+const AUTOENCODER_SCHEMA: Schema = {
+  t: "obj",
+  fields: {
+    zDim: { t: "int", min: 1 }, encoderBlocks: { t: "int", min: 0 }, klWeight: { t: "num", min: 0 },
+    encoderRatio: { t: "num", min: 0, minExclusive: true, max: 1 }, latentWidth: { t: "int", min: 1 },
+    latentDepth: { t: "int", min: 0 }, latentTarget: { t: "enum", values: ["eps", "v"] },
+  },
+};
+
+/** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key; schema.ts). */
 export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("autoencoder config must be an object");
-  const out: Record<string, number> = { ...DEFAULT_AUTOENCODER } as unknown as Record<string, number>;
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (!(k in DEFAULT_AUTOENCODER)) throw new Error(`autoencoder.${k}: unknown key`);
-    if (k === "latentTarget") {
-      if (v !== "eps" && v !== "v") throw new Error(`autoencoder.latentTarget: must be "eps" or "v"`);
-      (out as Record<string, unknown>)[k] = v;
-      continue;
-    }
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`autoencoder.${k}: must be a number`);
-    out[k] = v;
-  }
-  const int = (k: string, lo: number) => { if (!Number.isInteger(out[k]) || out[k] < lo) throw new Error(`autoencoder.${k}: must be an integer ≥ ${lo}`); };
-  int("zDim", 1); int("encoderBlocks", 0); int("latentWidth", 1); int("latentDepth", 0);
-  if (!(out.klWeight >= 0)) throw new Error("autoencoder.klWeight: must be ≥ 0");
-  if (!(out.encoderRatio > 0 && out.encoderRatio <= 1)) throw new Error("autoencoder.encoderRatio: must be in (0, 1]");
-  return Object.freeze(out) as unknown as AutoencoderConfig;
+  return deepFreeze(checkSchema(raw, AUTOENCODER_SCHEMA, "autoencoder", DEFAULT_AUTOENCODER)) as AutoencoderConfig;
 }
 
 /** The autoencoder config stored in a checkpoint's meta; those written before `latentTarget` existed trained ε. */
@@ -151,13 +146,6 @@ export interface AutoencoderLogRow {
   sec: number;
 }
 
-const namedGrads = (p: Params, grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> => {
-  const out: Record<string, tf.Tensor> = {};
-  const vars = p.variables(), names = p.names();
-  for (let i = 0; i < vars.length; i++) if (grads[vars[i].name]) out[names[i]] = grads[vars[i].name];
-  return out;
-};
-
 export class AutoencoderTrainer {
   readonly model: DiffusionAutoencoder;
   readonly mollifier: Mollifier;
@@ -179,22 +167,18 @@ export class AutoencoderTrainer {
     this.model = new DiffusionAutoencoder(cfg, ae, init.fork());
     const opt = (this.adamOpts = { beta1: cfg.train.adamBeta1, beta2: cfg.train.adamBeta2, clipNorm: cfg.train.gradClip });
     this.adams = [this.model.net.params, this.model.encoder.params, this.model.latent.params].map((p) => new Adam(p, opt));
-    this.mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
-    this.schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+    ({ mollifier: this.mollifier, schedule: this.schedule } = diffusionProcess(cfg));
     this.rng = init.fork();
-    const [, h, w, c] = data.shape, r = cfg.model.resolution;
-    if (h !== r || w !== r || c !== cfg.model.channels) throw new Error(`training images are ${h}×${w}×${c}, the model expects ${r}×${r}×${cfg.model.channels}`);
+    checkTrainingImages(cfg, data);
   }
 
   private drawBatch(rng: Rng) {
     const { cfg } = this;
-    const B = cfg.train.batchSize, r = cfg.model.resolution, C = cfg.model.channels;
-    const idx = Array.from({ length: B }, () => rng.int(this.data.shape[0]));
-    const ts = Array.from({ length: B }, () => rng.int(this.schedule.T));
-    const size = { ratio: cfg.train.coordRatio };
-    const set = cfg.train.coordSampler === "qmc" ? qmcSubset(rng, B, r, r, size) : uniformSubset(rng, B, r, r, size);
+    const B = cfg.train.batchSize, r = cfg.model.resolution;
+    // the unconditional recipe's draws, with the encoder's subset drawn before the noise
+    const { idx, ts, set } = drawBatchPoints(cfg, this.data.shape[0], this.schedule.T, rng);
     const encSet = uniformSubset(rng, B, r, r, { ratio: this.ae.encoderRatio });
-    const xi = rng.normalTensor<tf.Rank.R4>([B, r, r, C]);
+    const xi = drawBatchNoise(cfg, rng);
     const zeps = rng.normalTensor<tf.Rank.R2>([B, this.ae.zDim]);
     const zts = Array.from({ length: B }, () => rng.int(this.schedule.T));
     const latEps = rng.normalTensor<tf.Rank.R2>([B, this.ae.zDim]);
@@ -204,13 +188,8 @@ export class AutoencoderTrainer {
   /** The losses of one batch; `train` applies the updates (else evaluation: no dropout, no update). */
   private run(batch: ReturnType<AutoencoderTrainer["drawBatch"]>, train: boolean, lr: number): { loss: number; kl: number; latentLoss: number } {
     const { model, ae } = this;
-    const param = parameterisation(this.cfg.diffusion.parameterisation);
-    const [x0, xtPts, targetPts, encPts] = tf.tidy(() => {
-      const x0 = imageBatch(this.data, batch.idx);
-      const xt = qSample(x0, batch.xi, batch.ts, this.schedule, this.mollifier);
-      const target = param.target(x0, batch.xi, batch.ts, { schedule: this.schedule, mollifier: this.mollifier });
-      return [x0, gatherPoints(xt, batch.set), gatherPoints(target, batch.set), gatherPoints(x0, batch.encSet)];
-    });
+    const pts = batchTensors(this.cfg, this.data, batch, batch.xi, this, batch.encSet);
+    const xtPts = pts.xt, targetPts = pts.target, encPts = pts.x0!;
     const dctx = model.net.context(batch.set), ectx = model.encoder.context(batch.encSet);
     const t = tf.tensor1d(batch.ts, "int32");
     const dropRng = train ? this.rng.fork() : null;
@@ -237,12 +216,12 @@ export class AutoencoderTrainer {
         const { value, grads } = tf.variableGrads(objective, vars);
         loss = value.dataSync()[0];
         if (Number.isFinite(loss)) {
-          tf.dispose([this.adams[0].apply(namedGrads(model.net.params, grads), lr), this.adams[1].apply(namedGrads(model.encoder.params, grads), lr)]);
+          tf.dispose([this.adams[0].apply(gradsByName(model.net.params, grads), lr), this.adams[1].apply(gradsByName(model.encoder.params, grads), lr)]);
         }
         tf.dispose([value, ...Object.values(grads)]);
         const lat = tf.variableGrads(latentObjective(z!), model.latent.params.variables());
         latentLoss = lat.value.dataSync()[0];
-        if (Number.isFinite(latentLoss)) tf.dispose(this.adams[2].apply(namedGrads(model.latent.params, lat.grads), lr));
+        if (Number.isFinite(latentLoss)) tf.dispose(this.adams[2].apply(gradsByName(model.latent.params, lat.grads), lr));
         tf.dispose([lat.value, ...Object.values(lat.grads)]);
       } else {
         loss = tf.tidy(() => objective().dataSync()[0]);
@@ -251,7 +230,7 @@ export class AutoencoderTrainer {
       const kl = klT ? (klT as tf.Scalar).dataSync()[0] : 0;
       return { loss, kl, latentLoss };
     } finally {
-      tf.dispose([x0, xtPts, targetPts, encPts, t, batch.xi, batch.zeps, batch.latEps]);
+      tf.dispose([xtPts, targetPts, encPts, t, batch.xi, batch.zeps, batch.latEps]);
       if (z) (z as tf.Tensor).dispose();
       if (klT) (klT as tf.Tensor).dispose();
       dctx.dispose();
@@ -355,7 +334,7 @@ export class AutoencoderTrainer {
         const { value, grads } = tf.variableGrads(() => this.model.latent.loss(z, ts, eps, this.schedule), this.model.latent.params.variables());
         const loss = value.dataSync()[0];
         if (!Number.isFinite(loss)) throw new Error(`latent loss is ${loss} at fit step ${i + 1}`);
-        tf.dispose(this.adams[2].apply(namedGrads(this.model.latent.params, grads), lr));
+        tf.dispose(this.adams[2].apply(gradsByName(this.model.latent.params, grads), lr));
         tf.dispose([value, ...Object.values(grads), idx, eps, z]);
         losses.push(loss);
         opts.onStep?.(i + 1, loss);
@@ -478,36 +457,31 @@ export function loadGuidedModel(file: string): { cfg: LabConfig; model: GuidedMo
  */
 export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: number; resolution: number | [number, number]; steps?: number; seed?: number; batchSize?: number; onBatch?: (done: number) => void }): Promise<tf.Tensor4D> {
   const { cfg } = model;
-  const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+  const run = prepareSampling(cfg);
   const rng = new Rng(opts.seed ?? 0);
-  const [H, W] = typeof opts.resolution === "number" ? [opts.resolution, opts.resolution] : opts.resolution;
-  const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
-  const parts: tf.Tensor4D[] = [];
+  const [H, W] = gridShape(opts.resolution);
+  const C = cfg.model.channels, steps = opts.steps ?? 50;
   try {
-    for (let s = 0; s < opts.n; s += opts.batchSize ?? opts.n) {
-      const b = Math.min(opts.batchSize ?? opts.n, opts.n - s);
-      const z = await model.latent.sample(b, schedule, rng, opts.steps ?? 50);
+    const [x0] = await inBatches(opts.n, opts.batchSize ?? opts.n, H * W * C, async (start, b) => {
+      const z = await model.latent.sample(b, run.schedule, rng, steps);
       const cond = model.condition(z);
       z.dispose();
       const grid = new ConditionedGridDenoiser(model.net, cond);
-      const xT = priorSample([b, H, W, cfg.model.channels], rng, mollifier, mollifier.noiseMultiplier(H, W));
+      const xT = priorOf(run, [b, H, W, C], rng);
       try {
-        const res = await ddim(grid.denoise, xT, spacedTimesteps(schedule.T, opts.steps ?? 50), {
-          schedule, mollifier, parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
-        });
-        res.Tx0.dispose();
+        const res = await runSampler("ddim", grid.denoise, xT, spacedTimesteps(run.schedule.T, steps), run.options());
+        const x0b = await res.x0.data() as Float32Array;
+        tf.dispose([res.x0, res.Tx0]);
+        opts.onBatch?.(start + b);
         // x₀ = Wiener(Tx₀) to the data range, as sampleModel does by default
-        parts.push(tf.tidy(() => tf.clipByValue(res.x0, -1, 1) as tf.Tensor4D));
-        res.x0.dispose();
+        return [clipToDataRange(x0b)];
       } finally {
         tf.dispose([xT, cond]);
         grid.dispose();
       }
-      opts.onBatch?.(s + b);
-    }
-    return parts.length === 1 ? parts[0] : tf.tidy(() => tf.concat(parts, 0) as tf.Tensor4D);
+    });
+    return tf.tensor4d(x0, [opts.n, H, W, C]);
   } finally {
-    if (parts.length > 1) tf.dispose(parts);
-    mollifier.dispose();
+    run.dispose();
   }
 }

@@ -3,3 +3,4 @@ export * from "./linalg";
 export * from "./feature-net";
 export * from "./train-feature-net";
 export * from "./metrics";
+export * from "./image-metrics";

@@ -7,6 +7,7 @@ import { Rng } from "../rng";
 import { imageBatch, ImageSet } from "../data/image-ops";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { FEATURE_CLASSES, FeatureNet, FeatureNetRecord } from "./feature-net";
+import { Schema, checkSchema, deepFreeze } from "../schema";
 
 export interface FeatureTrainConfig {
   epochs: number;
@@ -21,22 +22,17 @@ export const DEFAULT_FEATURE_TRAIN: Readonly<FeatureTrainConfig> = Object.freeze
   epochs: 4, batchSize: 64, learningRate: 1e-3, seed: 0, limit: 0,
 });
 
-/** Validates a (partial) config: unknown keys and out-of-range values are errors. Returns a frozen full config. */
+const FEATURE_TRAIN_SCHEMA: Schema = {
+  t: "obj",
+  fields: {
+    epochs: { t: "int", min: 1 }, batchSize: { t: "int", min: 1 }, learningRate: { t: "num", min: 0, minExclusive: true, max: 1, maxExclusive: true },
+    seed: { t: "int", min: 0 }, limit: { t: "int", min: 0 },
+  },
+};
+
+/** Validates a (partial) config: unknown keys and out-of-range values are errors (schema.ts). Returns a frozen full config. */
 export function validateFeatureTrainConfig(raw: Record<string, unknown>): Readonly<FeatureTrainConfig> {
-  const out: Record<string, unknown> = { ...DEFAULT_FEATURE_TRAIN };
-  for (const [k, v] of Object.entries(raw)) {
-    if (!(k in DEFAULT_FEATURE_TRAIN)) throw new Error(`unknown feature-net training key '${k}'`);
-    if (v !== undefined) out[k] = v;
-  }
-  const c = out as unknown as FeatureTrainConfig;
-  const int = (k: keyof FeatureTrainConfig, min: number) => {
-    if (!Number.isInteger(c[k]) || c[k] < min) throw new Error(`${k} must be an integer ≥ ${min}, got ${c[k]}`);
-  };
-  int("epochs", 1); int("batchSize", 1); int("seed", 0); int("limit", 0);
-  if (!(typeof c.learningRate === "number" && c.learningRate > 0 && c.learningRate < 1)) {
-    throw new Error(`learningRate must be in (0, 1), got ${c.learningRate}`);
-  }
-  return Object.freeze({ ...c });
+  return deepFreeze(checkSchema(raw, FEATURE_TRAIN_SCHEMA, "featureNet", DEFAULT_FEATURE_TRAIN)) as FeatureTrainConfig;
 }
 
 export interface FeatureTrainProgress { epoch: number; step: number; stepsPerEpoch: number; loss: number; elapsed: number }

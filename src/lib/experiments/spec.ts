@@ -15,6 +15,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { LabConfig, resolveConfig, ConfigError } from "../config";
+import { Schema, checkSchema } from "../schema";
 import { projectRoot } from "../data/paths";
 
 export type BudgetName = "fast" | "full";
@@ -88,33 +89,6 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function fields(v: unknown, where: string, required: string[], optional: string[] = []): Obj {
-  if (!isObj(v)) throw new SpecError(`${where}: must be an object`);
-  const allowed = [...required, ...optional];
-  const extra = Object.keys(v).filter((k) => !allowed.includes(k));
-  if (extra.length) throw new SpecError(`${where}: unknown key '${extra[0]}' (allowed: ${allowed.join(", ")})`);
-  const missing = required.filter((k) => v[k] === undefined);
-  if (missing.length) throw new SpecError(`${where}: missing key '${missing[0]}'`);
-  return v;
-}
-
-function str(v: unknown, where: string): string {
-  if (typeof v !== "string" || !v) throw new SpecError(`${where}: must be a non-empty string`);
-  return v;
-}
-
-function int(v: unknown, where: string, min: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new SpecError(`${where}: must be an integer ≥ ${min}`);
-  return v;
-}
-
-function intList(v: unknown, where: string, min: number): number[] {
-  if (!Array.isArray(v) || v.length === 0) throw new SpecError(`${where}: must be a non-empty list of integers`);
-  const out = v.map((x, i) => int(x, `${where}[${i}]`, min));
-  if (new Set(out).size !== out.length) throw new SpecError(`${where}: has duplicates`);
-  return out;
-}
-
 /** Deep merge of partial configs: objects merge key by key, anything else (numbers, lists) is replaced. */
 export function mergeConfig(...parts: Obj[]): Obj {
   const out: Obj = {};
@@ -124,62 +98,48 @@ export function mergeConfig(...parts: Obj[]): Obj {
   return out;
 }
 
-function validateBudget(v: unknown, where: string): Budget {
-  const b = fields(v, where, ["note", "config", "steps", "seeds", "trainImages", "samples", "testImages", "sampleBatch", "checkpointEvery", "eval"]);
-  if (!isObj(b.config)) throw new SpecError(`${where}.config: must be an object`);
-  const e = fields(b.eval, `${where}.eval`, ["ddimSteps", "resolutionMultipliers"]);
-  const budget: Budget = {
-    note: str(b.note, `${where}.note`),
-    config: b.config,
-    steps: int(b.steps, `${where}.steps`, 1),
-    seeds: intList(b.seeds, `${where}.seeds`, 0),
-    trainImages: int(b.trainImages, `${where}.trainImages`, 0),
-    samples: int(b.samples, `${where}.samples`, 2),
-    testImages: int(b.testImages, `${where}.testImages`, 2),
-    sampleBatch: int(b.sampleBatch, `${where}.sampleBatch`, 1),
-    checkpointEvery: int(b.checkpointEvery, `${where}.checkpointEvery`, 1),
-    eval: {
-      ddimSteps: intList(e.ddimSteps, `${where}.eval.ddimSteps`, 1),
-      resolutionMultipliers: intList(e.resolutionMultipliers, `${where}.eval.resolutionMultipliers`, 1),
-    },
-  };
-  if (budget.samples > budget.testImages) throw new SpecError(`${where}: samples (${budget.samples}) must be ≤ testImages (${budget.testImages}) for KID subsets`);
-  return budget;
-}
+const posInt = (min: number): Schema => ({ t: "int", min });
+const intSet = (min: number): Schema => ({ t: "intList", min, unique: true });
 
-/** Validates a parsed spec (unknown keys rejected; every variant × budget config resolved). */
+const BUDGET_SCHEMA: Schema = {
+  t: "obj",
+  required: ["note", "config", "steps", "seeds", "trainImages", "samples", "testImages", "sampleBatch", "checkpointEvery", "eval"],
+  fields: {
+    note: { t: "str" }, config: { t: "record" }, steps: posInt(1), seeds: intSet(0), trainImages: posInt(0), samples: posInt(2),
+    testImages: posInt(2), sampleBatch: posInt(1), checkpointEvery: posInt(1),
+    eval: { t: "obj", required: ["ddimSteps", "resolutionMultipliers"], fields: { ddimSteps: intSet(1), resolutionMultipliers: intSet(1) } },
+  },
+};
+
+const SPEC_SCHEMA: Schema = {
+  t: "obj",
+  required: ["name", "title", "paperNote", "base", "variants", "budgets"],
+  fields: {
+    name: { t: "str" }, title: { t: "str" }, paperNote: { t: "str" }, baseline: { t: "str" }, $comment: { t: "any" },
+    base: { t: "record" },
+    variants: {
+      t: "list",
+      of: {
+        t: "obj", required: ["label", "overrides"],
+        fields: { label: { t: "str" }, overrides: { t: "record" }, paper: { t: "obj", fields: { fid: { t: "num" }, speedup: { t: "num" } } } },
+      },
+    },
+    budgets: { t: "obj", required: [...BUDGET_NAMES], fields: Object.fromEntries(BUDGET_NAMES.map((b) => [b, BUDGET_SCHEMA])) },
+  },
+};
+
+/** Validates a parsed spec (unknown keys rejected by the lab's schema, schema.ts; every variant × budget config resolved). */
 export function validateSpec(raw: unknown, source = "spec"): ExperimentSpec {
-  const s = fields(raw, source, ["name", "title", "paperNote", "base", "variants", "budgets"], ["baseline", "$comment"]);
-  if (!isObj(s.base)) throw new SpecError(`${source}.base: must be an object`);
-  if (!Array.isArray(s.variants) || s.variants.length === 0) throw new SpecError(`${source}.variants: must be a non-empty list`);
-  const variants = s.variants.map((v, i): Variant => {
-    const o = fields(v, `${source}.variants[${i}]`, ["label", "overrides"], ["paper"]);
-    if (!isObj(o.overrides)) throw new SpecError(`${source}.variants[${i}].overrides: must be an object`);
-    let paper: PaperNumbers | undefined;
-    if (o.paper !== undefined) {
-      const p = fields(o.paper, `${source}.variants[${i}].paper`, [], ["fid", "speedup"]);
-      for (const k of ["fid", "speedup"]) {
-        if (p[k] !== undefined && (typeof p[k] !== "number" || !Number.isFinite(p[k]))) throw new SpecError(`${source}.variants[${i}].paper.${k}: must be a number`);
-      }
-      paper = p as PaperNumbers;
-    }
-    return { label: str(o.label, `${source}.variants[${i}].label`), overrides: o.overrides, paper };
-  });
-  const labels = variants.map((v) => v.label);
+  const { $comment: _comment, ...spec } = checkSchema(raw, SPEC_SCHEMA, source, undefined, { error: (m) => new SpecError(m) }) as ExperimentSpec & { $comment?: unknown };
+  const labels = spec.variants.map((v) => v.label);
   if (new Set(labels).size !== labels.length) throw new SpecError(`${source}.variants: labels must be distinct`);
-  const b = fields(s.budgets, `${source}.budgets`, [...BUDGET_NAMES]);
-  const spec: ExperimentSpec = {
-    name: str(s.name, `${source}.name`),
-    title: str(s.title, `${source}.title`),
-    paperNote: str(s.paperNote, `${source}.paperNote`),
-    baseline: s.baseline === undefined ? undefined : str(s.baseline, `${source}.baseline`),
-    base: s.base,
-    variants,
-    budgets: { fast: validateBudget(b.fast, `${source}.budgets.fast`), full: validateBudget(b.full, `${source}.budgets.full`) },
-  };
+  for (const bn of BUDGET_NAMES) {
+    const b = spec.budgets[bn];
+    if (b.samples > b.testImages) throw new SpecError(`${source}.budgets.${bn}: samples (${b.samples}) must be ≤ testImages (${b.testImages}) for KID subsets`);
+  }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(spec.name)) throw new SpecError(`${source}.name: lower-case letters, digits and '-' only`);
   if (spec.baseline !== undefined && !labels.includes(spec.baseline)) throw new SpecError(`${source}.baseline: '${spec.baseline}' is not a variant label`);
-  for (const bn of BUDGET_NAMES) for (const v of variants) {
+  for (const bn of BUDGET_NAMES) for (const v of spec.variants) {
     try {
       resolvedConfig(spec, bn, v, spec.budgets[bn].seeds[0]);
     } catch (e) {

@@ -6,8 +6,8 @@
 import { tf } from "../backend";
 import { LabConfig } from "../config";
 import { InftyDiffNetwork, GridDenoiser } from "../nn/network";
-import { Mollifier } from "../mollifier";
-import { namedSchedule, spacedTimesteps } from "../schedules";
+import { diffusionProcess } from "../grid";
+import { spacedTimesteps } from "../schedules";
 import { priorSample } from "../forward";
 import { ddimSteps, ddpmSteps, Denoiser, SamplerOptions } from "../samplers";
 import { Rng } from "../rng";
@@ -60,9 +60,8 @@ export async function samplerTrajectories(
   opts: { resolution: number; n: number; steps: number; seed?: number; samplers?: TrajectorySampler[] },
 ): Promise<Trajectory[]> {
   const r = opts.resolution, C = cfg.model.channels;
-  const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
+  const { schedule, mollifier } = diffusionProcess(cfg);
   const timesteps = spacedTimesteps(schedule.T, opts.steps);
-  const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
   const denoiser = new GridDenoiser(net);
   const xT = priorSample([opts.n, r, r, C], new Rng(opts.seed ?? 0), mollifier);
   const out: Trajectory[] = [];

@@ -16,6 +16,7 @@ import { CoordSet, fullGrid } from "../coordinates";
 import { KernelMap } from "../kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
 import { resampleKernel, resampledKernelSize } from "../kernel-resample";
+import { gridResolution } from "../grid";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
@@ -36,9 +37,9 @@ export class PointContext {
     this.toGrid = KnnToGrid.build(set, gridRes, gridRes, knn);
     this.fromGrid = GridToPoints.build(set, gridRes, gridRes);
   }
-  /** resolution of the set's grid (the side that sets the kernel scale; H for non-square grids) */
+  /** resolution of the set's grid, √(H·W) (grid.ts: the one meaning of resolution) */
   get resolution(): number {
-    return this.set.H;
+    return gridResolution(this.set.H, this.set.W);
   }
   dispose(): void {
     this.kmap.dispose();
@@ -151,12 +152,12 @@ export class SparseContext implements OperatorContext {
     let fine = set;
     for (let l = 1; l < kernelSizes.length; l++) {
       const ds = SparseDownsample.build(fine, rng, 0.25, knn);
-      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, kernelSizes[l]), resolution: set.H } });
+      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, kernelSizes[l]), resolution: this.resolution } });
       fine = ds.coarse;
     }
   }
   get resolution(): number {
-    return this.set.H;
+    return gridResolution(this.set.H, this.set.W);
   }
   dispose(): void {
     this.kmap.dispose();
@@ -273,13 +274,14 @@ export class InftyDiffNetwork {
     this.out = new Linear(p, "out", C, cfg.channels);
   }
 
-  /** The context for a coordinate set: kernel size resampled to the set's resolution (H). */
+  /** The context for a coordinate set: kernel sizes resampled to the set's resolution √(H·W) (grid.ts). */
   context(set: CoordSet): NetworkContext {
     if (this.authors) return this.authors.context(set);
+    const r = gridResolution(set.H, set.W);
     if (this.levels) {
-      return new SparseContext(set, this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, set.H)), this.cfg.knnNeighbours);
+      return new SparseContext(set, this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, r)), this.cfg.knnNeighbours);
     }
-    const k = resampledKernelSize(this.cfg.kernelSize, this.cfg.resolution, set.H);
+    const k = resampledKernelSize(this.cfg.kernelSize, this.cfg.resolution, r);
     return new PointContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours);
   }
 

@@ -5,6 +5,7 @@
 import { tf } from "../backend";
 import { Rng } from "../rng";
 import { registerTypedKernel, runTypedKernel } from "../typed-kernels";
+import type { ParamTensors } from "../checkpoint";
 
 registerTypedKernel<{ decay: number }>({
   name: "InftyEma",
@@ -26,10 +27,8 @@ export type Init =
 /** PyTorch's default for Linear/Conv weights: U(±1/√fan_in). */
 export const fanInUniform = (fanIn: number): Init => ({ kind: "uniform", limit: 1 / Math.sqrt(fanIn) });
 
-/** Serialised parameters: name → shape and float32 values. */
-export interface ParamTensors {
-  [name: string]: { shape: number[]; values: Float32Array };
-}
+// ParamTensors (name → shape and float32 values) is the checkpoint format's type; the runtime layer owns it.
+export type { ParamTensors };
 
 export class Params {
   private readonly vars = new Map<string, tf.Variable>();

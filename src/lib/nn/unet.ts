@@ -8,25 +8,10 @@ import { tf } from "../backend";
 import { Rng } from "../rng";
 import { Params } from "./params";
 import { Conv2d, GroupNorm, Linear, avgPool2, dropout, silu, upsampleNearest2 } from "./layers";
+import type { UNetConfig } from "../config";
 
-export interface UNetConfig {
-  /** grid side (the U-Net's fixed resolution) */
-  res: number;
-  /** channels in and out */
-  channels: number;
-  baseChannels: number;
-  /** channel multiplier per level; level i works at res / 2^i */
-  mults: number[];
-  blocksPerLevel: number;
-  /** grid sides at which self-attention follows each residual block (the middle block always has one) */
-  attnRes: number[];
-  /** dropout in residual blocks at grid sides ≤ this */
-  dropoutRes: number;
-  dropout: number;
-  groups: number;
-  /** width of the time embedding fed to every block */
-  embDim: number;
-}
+// UNetConfig is part of the validated config (config.ts); the network layer imports config, never the reverse.
+export type { UNetConfig };
 
 /** Per-call options: an Rng turns dropout on (training); null means evaluation. */
 export interface ForwardOpts {

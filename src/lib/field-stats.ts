@@ -1,7 +1,8 @@
 /**
  * Statistics of random fields on plain arrays (float64 accumulation), for the noise-field notebook: per-pixel
  * variance, correlation against CONTINUOUS distance (offsets divided by the grid width, so curves from different
- * resolutions share an axis) and radially averaged power spectra. Samples are row-major [S, H, W].
+ * resolutions share an axis) and radially averaged power spectra. Samples are row-major [S, H, W]. Computation only:
+ * the views that plot these numbers are in src/viz (fields.ts).
  */
 
 function check(samples: ArrayLike<number>, s: number, h: number, w: number): void {
@@ -17,8 +18,8 @@ export function pixelVariance(samples: ArrayLike<number>, s: number, h: number, 
   return v;
 }
 
-/** Mean of an array (float64). */
-export function mean(xs: ArrayLike<number>): number {
+/** Mean of an array of field values (float64). */
+export function meanOf(xs: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < xs.length; i++) m += xs[i];
   return m / xs.length;

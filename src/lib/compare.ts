@@ -1,0 +1,15 @@
+/** Comparing tensors or arrays: the one number a check prints (tests, notebooks, benchmarks). */
+import { tf } from "./backend";
+
+type Values = tf.Tensor | ArrayLike<number>;
+
+const valuesOf = (x: Values): ArrayLike<number> => (x instanceof tf.Tensor ? (x.dataSync() as Float32Array) : x);
+
+/** max |a − b| over all values; a and b hold the same number of values (shapes are not compared). */
+export function maxAbsDiff(a: Values, b: Values): number {
+  const x = valuesOf(a), y = valuesOf(b);
+  if (x.length !== y.length) throw new Error(`maxAbsDiff: ${x.length} vs ${y.length} values`);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
