@@ -2,6 +2,8 @@
  * Tensor backend selection: one call picks the fastest backend that loads.
  *
  * Order: `tensorflow` (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node)
+ * → `webgpu` (dawn's Node bindings, npm `webgpu`, + @tensorflow/tfjs-backend-webgpu; only when the adapter is a
+ *   hardware GPU — a software adapter such as SwiftShader is used only when `webgpu` is asked for by name)
  * → `wasm` (SIMD, single-threaded in Node; the lab registers the gradient kernels it lacks)
  * → `cpu` (pure JS, slow but complete). `INFTY_BACKEND=<name>` forces one.
  *
@@ -14,8 +16,18 @@ import * as tf from "@tensorflow/tfjs";
 
 export { tf };
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+
+/** The WebGPU adapter dawn picked (GPUAdapterInfo) and whether it is a software (fallback) adapter. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** true for a CPU emulating a GPU (SwiftShader, lavapipe/llvmpipe): correct, not fast */
+  software: boolean;
+}
 
 export interface BackendInfo {
   /** the lab's name for it */
@@ -26,6 +38,18 @@ export interface BackendInfo {
   pkg: string;
   /** true when kernels run on a GPU */
   gpu: boolean;
+  /** webgpu only: the adapter */
+  adapter?: AdapterInfo;
+}
+
+/** One line naming the backend (and, for webgpu, the adapter): what the CLI reports and `infty backend` prints. */
+export function describeBackend(info: BackendInfo): string {
+  const a = info.adapter;
+  const where = a
+    ? `${a.software ? "software adapter" : "GPU"}: ${[a.vendor, a.architecture].filter(Boolean).join(" / ") || "unknown"}` +
+      `${a.description ? `, ${a.description}` : ""}`
+    : info.gpu ? "GPU" : "CPU";
+  return `${info.name} (${info.pkg}, ${where})`;
 }
 
 let chosen: BackendInfo | null = null;
@@ -45,6 +69,83 @@ function parseBackendName(raw: string): BackendName {
     throw new Error(`unknown backend '${raw}': expected one of ${BACKEND_NAMES.join(", ")}`);
   }
   return name as BackendName;
+}
+
+/** Debian's chromium ships SwiftShader, a Vulkan driver that runs on the CPU (null when absent). */
+export const SWIFTSHADER_ICD_PATHS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
+export function findSwiftShader(): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require("fs") as typeof import("fs");
+  return SWIFTSHADER_ICD_PATHS.find((p) => fs.existsSync(p)) ?? null;
+}
+
+/**
+ * Points the Vulkan loader at SwiftShader (VK_ICD_FILENAMES) and gives dawn the XDG_RUNTIME_DIR it wants; must run
+ * before the first `webgpu` backend initialisation in the process. Returns the ICD file, or null when none exists.
+ */
+export function useSwiftShader(): string | null {
+  const icd = findSwiftShader();
+  if (icd == null) return null;
+  process.env.VK_ICD_FILENAMES = icd;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = (require("os") as typeof import("os")).tmpdir();
+  return icd;
+}
+
+/** Error for a backend that cannot run here: `initBackend` reports its message as the cause. */
+class BackendUnavailable extends Error {}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let gpuAdapter: { adapter: any; info: AdapterInfo } | null = null;
+
+/**
+ * Asks dawn for an adapter. Null when the `webgpu` package is not installed (optional dependency); throws
+ * BackendUnavailable when dawn finds no adapter, or only a software one and `allowSoftware` is false.
+ */
+async function probeWebgpu(allowSoftware: boolean): Promise<AdapterInfo | null> {
+  if (gpuAdapter == null) {
+    let mod: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      mod = require("webgpu");
+    } catch {
+      return null;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const gpu = mod.create([]) as any;
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (adapter == null) {
+      throw new BackendUnavailable(
+        "no WebGPU adapter (dawn found no Vulkan, Metal or D3D12 device; for SwiftShader set VK_ICD_FILENAMES to its vk_swiftshader_icd.json)",
+      );
+    }
+    const i = adapter.info ?? {};
+    const str = (v: unknown) => (typeof v === "string" ? v : "");
+    const info: AdapterInfo = {
+      vendor: str(i.vendor), architecture: str(i.architecture), device: str(i.device), description: str(i.description),
+      software: i.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|software/i.test(`${i.architecture} ${i.description} ${i.device}`),
+    };
+    // tfjs-backend-webgpu looks for the browser's globals (GPUBufferUsage, navigator.gpu, …)
+    Object.assign(globalThis, mod.globals);
+    Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
+    gpuAdapter = { adapter, info };
+  }
+  if (gpuAdapter.info.software && !allowSoftware) {
+    throw new BackendUnavailable(`only a software adapter (${gpuAdapter.info.architecture || gpuAdapter.info.description}); ask for it with INFTY_BACKEND=webgpu`);
+  }
+  return gpuAdapter.info;
+}
+
+/** False on webgpu: there, read tensors with `await t.data()`, never `dataSync`/`arraySync`. */
+export function syncReadsAvailable(): boolean {
+  // tfjs-backend-webgpu's readSync needs a canvas (OffscreenCanvas), which Node lacks: read with `await t.data()`
+  return tf.getBackend() !== "webgpu";
+}
+
+/** Throws a one-line error when `kernelName` has no implementation on the current backend. */
+export function requireKernel(kernelName: string): void {
+  const be = tf.getBackend();
+  if (tf.getKernel(kernelName, be) == null) throw new Error(`kernel ${kernelName} is not implemented on the '${be}' backend`);
 }
 
 /** Tries to register libtensorflow; returns its info or null when neither package loads. */
@@ -81,15 +182,16 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
   if (chosen && (want == null || want === chosen.name)) return chosen;
 
   const order: BackendName[] = want ? [want] : [...BACKEND_NAMES];
+  const forced = want != null;
   const failures: string[] = [];
   for (const name of order) {
     try {
-      const info = await activate(name);
+      const info = await activate(name, forced);
       if (info) {
         chosen = info;
         if (!opts.quiet && !reported) {
           reported = true;
-          console.error(`[infty] backend: ${info.name} (${info.pkg}, ${info.gpu ? "GPU" : "CPU"})`);
+          console.error(`[infty] backend: ${describeBackend(info)}`);
         }
         return info;
       }
@@ -98,11 +200,43 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
+  if (forced) throw new Error(`backend ${want} unavailable: ${failures.join("; ").replace(/^\w+: /, "")}`);
   throw new Error(`no tensor backend could be initialised (${failures.join("; ")})`);
 }
 
-async function activate(name: BackendName): Promise<BackendInfo | null> {
+/**
+ * Whether an automatic choice should ask dawn at all: on Linux only when a GPU device node exists (DRM render node or
+ * NVIDIA), so machines without a GPU neither load dawn (~100 MB) nor see its Vulkan warnings; macOS (Metal) and
+ * Windows (D3D12) always have a driver to ask.
+ */
+function mayHaveGpu(): boolean {
+  if (process.platform !== "linux") return true;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require("fs") as typeof import("fs");
+  const list = (dir: string) => { try { return fs.readdirSync(dir); } catch { return []; } };
+  return list("/dev/dri").some((f) => f.startsWith("renderD")) || list("/dev").some((f) => /^nvidia\d/.test(f));
+}
+
+async function activate(name: BackendName, forced: boolean): Promise<BackendInfo | null> {
   switch (name) {
+    case "webgpu": {
+      if (!forced && !mayHaveGpu()) throw new BackendUnavailable("no GPU device node (/dev/dri/renderD*, /dev/nvidia*)");
+      const adapter = await probeWebgpu(forced);
+      if (adapter == null) return null;
+      if (tf.findBackend("webgpu") == null) {
+        try {
+          // eslint-disable-next-line @typescript-eslint/no-var-requires
+          require("@tensorflow/tfjs-backend-webgpu");
+        } catch {
+          return null;
+        }
+      }
+      if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend failed to initialise");
+      // the lab's WGSL kernels (required here: that module imports this one)
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require("./webgpu-kernels") as { registerWebgpuKernels: () => void }).registerWebgpuKernels();
+      return { name: "webgpu", tfName: "webgpu", pkg: "@tensorflow/tfjs-backend-webgpu", gpu: !adapter.software, adapter };
+    }
     case "tensorflow": {
       const info = tryTensorflow();
       if (!info) return null;
