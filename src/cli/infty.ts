@@ -7,7 +7,7 @@ import { Command } from "./command";
 import { UsageError } from "./errors";
 import { COMMANDS } from "./commands";
 
-const USER_ERRORS = new Set(["ConfigError", "CheckpointError"]);
+const USER_ERRORS = new Set(["ConfigError", "CheckpointError", "BackendError"]);
 
 function mainHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(16)}${c.summary}`).join("\n");

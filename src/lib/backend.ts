@@ -63,10 +63,18 @@ export function onWasmReady(hook: () => void): void {
   if (wasmHooksRan) hook();
 }
 
+/** A backend that cannot be used as asked (unknown name, no adapter, missing kernel): the user's to fix, one line. */
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
 function parseBackendName(raw: string): BackendName {
   const name = raw.trim().toLowerCase();
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`unknown backend '${raw}': expected one of ${BACKEND_NAMES.join(", ")}`);
+    throw new BackendError(`unknown backend '${raw}': expected one of ${BACKEND_NAMES.join(", ")}`);
   }
   return name as BackendName;
 }
@@ -111,6 +119,8 @@ async function probeWebgpu(allowSoftware: boolean): Promise<AdapterInfo | null> 
     } catch {
       return null;
     }
+    // asked for by name on a Linux machine without a GPU device: the software adapter is what exists
+    if (allowSoftware && !process.env.VK_ICD_FILENAMES && !mayHaveGpu()) useSwiftShader();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const gpu = mod.create([]) as any;
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
@@ -145,7 +155,9 @@ export function syncReadsAvailable(): boolean {
 /** Throws a one-line error when `kernelName` has no implementation on the current backend. */
 export function requireKernel(kernelName: string): void {
   const be = tf.getBackend();
-  if (tf.getKernel(kernelName, be) == null) throw new Error(`kernel ${kernelName} is not implemented on the '${be}' backend`);
+  if (tf.getKernel(kernelName, be) == null) {
+    throw new BackendError(`kernel ${kernelName} is not implemented on the '${be}' backend (the lab has it on wasm, cpu and webgpu)`);
+  }
 }
 
 /** Tries to register libtensorflow; returns its info or null when neither package loads. */
@@ -200,7 +212,7 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
-  if (forced) throw new Error(`backend ${want} unavailable: ${failures.join("; ").replace(/^\w+: /, "")}`);
+  if (forced) throw new BackendError(`backend ${want} unavailable: ${failures.join("; ").replace(/^\w+: /, "")}`);
   throw new Error(`no tensor backend could be initialised (${failures.join("; ")})`);
 }
 

@@ -134,6 +134,18 @@ describe("webgpu kernels vs cpu (SwiftShader in CI)", function () {
     assertClose(r.cpu, r.gpu, ["gelu", "gelu'"]);
   });
 
+  it("Sin and Cos (replaced on webgpu: the time embedding's arguments reach ~1000 rad) to 1e-6 absolute, and their gradients", async () => {
+    const xs = Float32Array.from({ length: 4001 }, (_, i) => -1000 + i * 0.5 + 0.0137);
+    const r = await onCpuAndWebgpu(() => {
+      const x = tf.tensor1d(xs);
+      return [tf.sin(x), tf.cos(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.sin(a), tf.cos(a))))(x)];
+    });
+    r.cpu.forEach((ref, i) => {
+      const e = relErr(r.gpu[i], ref);
+      assert.ok(e <= 1e-6, `${["sin", "cos", "d(sin·cos)"][i]}: error ${e.toExponential(2)} (max |value| is 1)`);
+    });
+  });
+
   it("fused Adam (with clipping) and EMA: three updates of odd-shaped parameters", async () => {
     const shapes = [[3, 5], [7], [2, 3, 3]];
     const r = await onCpuAndWebgpu(() => {

@@ -24,7 +24,7 @@ const FLAGS: FlagSpecs = {
   rounds: { kind: "int", help: "throughput: interleaved rounds", default: 5, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   steps: { kind: "int", help: "throughput: timed steps per variant per round", default: 10, check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   list: { kind: "boolean", help: "list this shard's runs and exit" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu" },
   quiet: { kind: "boolean", help: "no progress bars" },
 };
 

@@ -26,7 +26,7 @@ const FLAGS: FlagSpecs = {
   seed: { kind: "int", help: "seed", default: 0 },
   json: { kind: "string", help: "also write the result as JSON to this file" },
   baselines: { kind: "boolean", help: "also report, with the same number of images, FID/KID of held-out train images and of the test set blurred with σ = 1 px" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu" },
   workers: {
     kind: "int", default: 1, help: "worker threads splitting each sampling batch (same samples up to float order)",
     check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,

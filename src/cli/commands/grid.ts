@@ -20,7 +20,7 @@ const FLAGS: FlagSpecs = {
   steps: { kind: "int", help: "DDIM steps", default: 100, check: posInt as never },
   seed: { kind: "int", help: "seed", default: 0 },
   out: { kind: "string", help: "PNG file", default: "resolutions.png" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu" },
   quiet: { kind: "boolean", help: "no progress bar" },
 };
 

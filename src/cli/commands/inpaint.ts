@@ -28,7 +28,7 @@ export const INPUT_FLAGS: FlagSpecs = {
   lambda: { kind: "number", help: "guidance weight λ (λ_t = λ·ᾱ_t; 0 = unguided)", default: 0.5, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
   seed: { kind: "int", help: "seed", default: 0 },
   out: { kind: "string", help: "output PNG", default: "out.png" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu" },
 };
 
 /** The model of --checkpoint (unconditional or autoencoder), or a usage error. */

@@ -26,7 +26,7 @@ const FLAGS: FlagSpecs = {
   seed: { kind: "int", help: "seed", default: 0 },
   out: { kind: "string", help: "output prefix: writes <out>.png and <out>.npy", default: "samples" },
   raw: { kind: "boolean", help: "use the raw (non-EMA) weights" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu" },
   workers: {
     kind: "int", default: 1, help: "worker threads splitting each batch (same samples up to float order; 2 on an idle 2-core CPU)",
     check: ((v: number) => (v >= 1 && v <= 64 ? null : "must be in 1..64")) as never,

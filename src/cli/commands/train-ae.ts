@@ -25,7 +25,7 @@ const FLAGS: FlagSpecs = {
   "fit-latent": { kind: "int", help: "then refit the latent model on the frozen encoder's z for N steps (DiffAE's second stage)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   "latent-target": { kind: "string", help: "with --fit-latent: eps | v (a change starts a fresh latent model)", check: ((v: string) => (v === "eps" || v === "v" ? null : "must be eps or v")) as never },
   seed: { kind: "int", help: "seed (overrides train.seed)", check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
   quiet: { kind: "boolean", help: "no progress bar" },
 };
 
@@ -103,9 +103,9 @@ export const trainAeCommand: Command = {
     if (f["fit-latent"] !== undefined) {
       const steps = f["fit-latent"] as number;
       const bar = new Progress({ label: "fit-latent", total: steps, unit: "step", enabled: !f.quiet });
-      res.trainer.fitLatent({ steps, target: f["latent-target"] as "eps" | "v" | undefined, onStep: (_i, loss) => bar.tick(1, { loss }) });
+      await res.trainer.fitLatentAsync({ steps, target: f["latent-target"] as "eps" | "v" | undefined, onStep: (_i, loss) => bar.tick(1, { loss }) });
       bar.finish();
-      res.trainer.save(ckpt);
+      await res.trainer.saveAsync(ckpt);
       console.error(`latent model refit (${res.trainer.latentFit!.target}, ${steps} steps on ${res.trainer.latentFit!.images} images, loss ${res.trainer.latentFit!.finalLoss.toFixed(4)})`);
     }
     res.trainer.dispose();

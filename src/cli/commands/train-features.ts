@@ -20,7 +20,7 @@ const FLAGS: FlagSpecs = {
   seed: { kind: "int", help: "random seed", default: DEFAULT_FEATURE_TRAIN.seed, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
   limit: { kind: "int", help: "train on the first N images only (0 = all)", default: 0, check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
   out: { kind: "string", help: "output directory", default: "data/feature-net" },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available)" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu (default: fastest available)" },
   "min-accuracy": { kind: "number", help: "fail (and write nothing) below this test accuracy", default: 0 },
 };
 

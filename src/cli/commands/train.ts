@@ -18,7 +18,7 @@ const FLAGS: FlagSpecs = {
   steps: { kind: "int", help: "train up to this step (overrides train.steps)", check: ((v: number) => (v >= 1 ? null : "must be ≥ 1")) as never },
   ratio: { kind: "number", help: "fraction of pixels per image (overrides train.coordRatio)", check: ((v: number) => (v > 0 && v <= 1 ? null : "must be in (0, 1]")) as never },
   seed: { kind: "int", help: "seed (overrides train.seed)", check: ((v: number) => (v >= 0 ? null : "must be ≥ 0")) as never },
-  backend: { kind: "string", help: "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
+  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
   workers: {
     kind: "int", default: 1,
     help: "gradient worker threads, each with its own backend (same results up to float order; 2 on an idle 2-core CPU)",

@@ -217,6 +217,36 @@ const geluGrad: Impl = (be, { dy, x }) =>
   runProgram(be, "gelu_grad", ["dy", "x"], [dy, x], x.shape, [], `${GELU}
       result[index] = dy[index] * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * GELU_C * (1.0 + 3.0 * GELU_A * v * v));`);
 
+// ---- replaced: Sin and Cos -------------------------------------------------------------------------------------
+
+// WGSL only promises sin/cos to an absolute 2⁻¹¹ on [−π, π] (SwiftShader is off by 2e-4 at cos(3)), and the time
+// embedding takes sin/cos of arguments up to ~1000 rad; near t = T the sampler divides the network's output by √ᾱ_T
+// (≈ 0.006), so such errors become visible pixels. Cody–Waite reduction by π/2 in three parts (the first exact in a
+// product with the quadrant number) and Taylor polynomials on [−π/4, π/4]: ≈ 1e-7 absolute for |x| < 8192.
+const SINCOS = `
+      fn inftySinCos(x : f32, wantCos : bool) -> f32 {
+        let k = round(x * 0.63661977236758134);
+        let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
+        let z = r * r;
+        let s = r + r * z * (-0.16666666666666666 + z * (0.008333333333333333 + z * (-0.0001984126984126984 + z * 2.7557319223985893e-6)));
+        let c = 1.0 + z * (-0.5 + z * (0.041666666666666664 + z * (-0.001388888888888889 + z * 2.48015873015873e-5)));
+        var q = i32(k) & 3;
+        if (wantCos) { q = (q + 1) & 3; }
+        if (q == 0) { return s; }
+        if (q == 1) { return c; }
+        if (q == 2) { return -s; }
+        return -c;
+      }`;
+
+const sinCos = (wantCos: boolean): Impl => (be, { x }) => {
+  if (x.dtype !== "float32") throw new Error(`${wantCos ? "Cos" : "Sin"} on webgpu: float32 only, got ${x.dtype}`);
+  return runProgram(be, wantCos ? "cos" : "sin", ["x"], [x], x.shape, [],
+    `result[index] = inftySinCos(x[index], ${wantCos});`, SINCOS);
+};
+
+/** Kernels the lab replaces on webgpu (tfjs-backend-webgpu has them, less accurately). */
+export const REPLACED_WEBGPU_KERNELS: Record<string, Impl> = { Sin: sinCos(false), Cos: sinCos(true) };
+
 /** Kernel name → WGSL implementation: the same names as the typed kernels registered for wasm and cpu. */
 export const LAB_WEBGPU_KERNELS: Record<string, Impl> = {
   InftyTableGather: tableGather,
@@ -236,8 +266,8 @@ let registered = false;
 /** Registers the lab's WGSL kernels for `webgpu` (idempotent; `initBackend("webgpu")` calls it). */
 export function registerWebgpuKernels(): void {
   if (registered) return;
-  for (const [kernelName, impl] of Object.entries(LAB_WEBGPU_KERNELS)) {
-    if (tf.getKernel(kernelName, "webgpu") != null) continue;
+  for (const [kernelName, impl] of Object.entries({ ...LAB_WEBGPU_KERNELS, ...REPLACED_WEBGPU_KERNELS })) {
+    if (tf.getKernel(kernelName, "webgpu") != null) tf.unregisterKernel(kernelName, "webgpu");
     tf.registerKernel({
       kernelName,
       backendName: "webgpu",

@@ -32,7 +32,10 @@ class LabProgram {
   readonly size = true;
   readonly uniforms?: string;
 
-  constructor(key: string, variableNames: string[], outputShape: number[], uniforms: Uniform[], private readonly body: string) {
+  constructor(
+    key: string, variableNames: string[], outputShape: number[], uniforms: Uniform[], private readonly body: string,
+    private readonly helpers: string,
+  ) {
     this.variableNames = variableNames;
     this.outputShape = outputShape;
     this.shaderKey = `infty_${key}`;
@@ -43,7 +46,7 @@ class LabProgram {
   }
 
   getUserCode(): string {
-    return `
+    return `${this.helpers}
       fn main(index : i32) {
         if (index < uniforms.size) {
           ${this.body}
@@ -52,11 +55,15 @@ class LabProgram {
   }
 }
 
-/** Runs a one-thread-per-output WGSL program: float32 output of `outShape`; `inputs` bound in order as `names`. */
+/**
+ * Runs a one-thread-per-output WGSL program: float32 output of `outShape`; `inputs` bound in order as `names` (each
+ * must be read by the shader: 'auto' layouts drop unused bindings); `helpers` are WGSL functions placed before main.
+ */
 export function runProgram(
   be: WebgpuBackend, key: string, names: string[], inputs: tf.TensorInfo[], outShape: number[], uniforms: Uniform[], body: string,
+  helpers = "",
 ): tf.TensorInfo {
-  const program = new LabProgram(key, names, outShape, uniforms, body);
+  const program = new LabProgram(key, names, outShape, uniforms, body, helpers);
   const data = uniforms.map(([, type, value]) => ({ type: type === "i32" ? "int32" as const : "float32" as const, data: [value] }));
   return be.runWebGPUProgram(program, inputs, "float32", data);
 }
