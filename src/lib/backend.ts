@@ -152,6 +152,27 @@ export function syncReadsAvailable(): boolean {
   return tf.getBackend() !== "webgpu";
 }
 
+/**
+ * tfjs-backend-webgpu reads synchronously through a canvas, which Node lacks ("OffscreenCanvas is not defined"):
+ * a synchronous read of data that lives only on the GPU becomes an error that says what to do instead.
+ */
+function guardSyncReads(backend: unknown): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const be = backend as any;
+  if (be.labGuarded || typeof be.readSync !== "function") return;
+  const readSync = be.readSync.bind(be);
+  be.readSync = (dataId: object) => {
+    const d = be.tensorMap?.get(dataId);
+    if (d && d.values == null && d.dtype !== "string" && typeof OffscreenCanvasProbe() === "undefined") {
+      throw new BackendError("a synchronous read (dataSync/arraySync) of a GPU tensor is not possible on webgpu in Node: use `await tensor.data()` (e.g. Trainer.trainStepAsync)");
+    }
+    return readSync(dataId);
+  };
+  be.labGuarded = true;
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const OffscreenCanvasProbe = () => (globalThis as any).OffscreenCanvas;
+
 /** Throws a one-line error when `kernelName` has no implementation on the current backend. */
 export function requireKernel(kernelName: string): void {
   const be = tf.getBackend();
@@ -244,6 +265,7 @@ async function activate(name: BackendName, forced: boolean): Promise<BackendInfo
         }
       }
       if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend failed to initialise");
+      guardSyncReads(tf.backend());
       // the lab's WGSL kernels (required here: that module imports this one)
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       (require("./webgpu-kernels") as { registerWebgpuKernels: () => void }).registerWebgpuKernels();

@@ -53,6 +53,7 @@ export async function countReads<T>(fn: () => Promise<T>): Promise<{ value: T; r
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const be = tf.backend() as any;
   let reads = 0;
+  const own = { read: Object.getOwnPropertyDescriptor(be, "read"), readSync: Object.getOwnPropertyDescriptor(be, "readSync") };
   for (const k of ["read", "readSync"] as const) {
     const orig = be[k];
     be[k] = (...args: unknown[]) => { reads++; return orig.apply(be, args); };
@@ -61,7 +62,9 @@ export async function countReads<T>(fn: () => Promise<T>): Promise<{ value: T; r
     const value = await fn();
     return { value, reads };
   } finally {
-    delete be.read; // the prototype's methods show through again
-    delete be.readSync;
+    for (const k of ["read", "readSync"] as const) {
+      // put back the instance's own method (the lab's sync-read guard), or let the prototype's show through again
+      if (own[k]) Object.defineProperty(be, k, own[k]!); else delete be[k];
+    }
   }
 }

@@ -124,6 +124,16 @@ describe("webgpu kernels vs cpu (SwiftShader in CI)", function () {
     }
   });
 
+  it("a synchronous read of a GPU tensor is a one-line error saying to read asynchronously", async () => {
+    const y = tf.tidy(() => gelu(tf.zeros([3]))); // a lab WGSL kernel: always computed on the GPU (no CPU forwarding)
+    try {
+      assert.throws(() => y.dataSync(), (e: Error) => e.name === "BackendError" && /await tensor\.data\(\)/.test(e.message) && !e.message.includes("\n"));
+      assert.deepEqual(Array.from(await y.data()), [0, 0, 0]);
+    } finally {
+      y.dispose();
+    }
+  });
+
   it("GELU and its gradient (odd length, large |x| saturates without NaN)", async () => {
     const xs = normals(18, 1001).map((v, i) => (i % 97 === 0 ? v * 40 : v * 3));
     const r = await onCpuAndWebgpu(() => {
