@@ -553,22 +553,22 @@ export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: 
 function driveSync<R>(g: Generator<tf.Tensor, R, Float32Array>): R {
   let r = g.next();
   try {
-    while (!r.done) r = g.next(r.value.dataSync() as Float32Array);
+    while (!r.done) r = g.next((r.value as tf.Tensor).dataSync() as Float32Array); // (casts: tslab's settings do not narrow)
   } catch (e) {
     g.return(undefined as unknown as R); // runs the generator's finally blocks (disposals)
     throw e;
   }
-  return r.value;
+  return r.value as R;
 }
 
 /** The same with `await data()` reads (webgpu). */
 async function driveAsync<R>(g: Generator<tf.Tensor, R, Float32Array>): Promise<R> {
   let r = g.next();
   try {
-    while (!r.done) r = g.next((await r.value.data()) as Float32Array);
+    while (!r.done) r = g.next((await (r.value as tf.Tensor).data()) as Float32Array);
   } catch (e) {
     g.return(undefined as unknown as R);
     throw e;
   }
-  return r.value;
+  return r.value as R;
 }
