@@ -88,6 +88,28 @@ async function main(): Promise<void> {
   const sampleBatch = num("sample-batch", 16);
   const ddimSizes = (str("sizes", "28,56,112") as string).split(",").map(Number);
   const rows: Row[] = [];
+  // written after every row (a killed run keeps what it measured: `complete` says whether every row ran)
+  const writeJson = (complete: boolean) => {
+    const cpus = os.cpus();
+    const out = {
+      date: new Date().toISOString(),
+      machine: {
+        cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+        platform: `${os.platform()} ${os.release()}`, node: process.version, loadAvgEnd: load(),
+      },
+      backend: backend.name, adapter: backend.adapter ?? null, tfjs: tf.version.tfjs,
+      sizes: { trainBatch, ddimBatch, ddimSizes, sampleSteps, sampleBatch }, config: "resolveConfig({}) = configs/fashion-mnist.json model (1.80 M parameters)",
+      reps, workers, reference: REFERENCE, complete, rows,
+      note: "shared 2-core machine: wall times depend on the load average recorded with each row; cpu ms is this process's CPU time (all threads)" +
+        (str("note", undefined) ? `. ${str("note", undefined)}` : ""),
+    };
+    // one file per backend (and adapter kind) so the wasm baseline stays
+    const suffix = backend.name === "wasm" ? "" : backend.adapter
+      ? `.webgpu-${backend.adapter.software ? (backend.adapter.architecture || "software") : "gpu"}` : `.${backend.name}`;
+    const file = str("out", undefined) ?? path.join(__dirname, "..", "..", "bench", `model${suffix}.json`);
+    fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+    if (complete) console.error(`wrote ${path.relative(process.cwd(), file)}`);
+  };
   const data = loadFashionMnist({ split: "train-fit", limit: 1024 });
   const record = (what: string, t: { wall: number[]; cpu: number[] }, n0: number, l0: number[], extra: Partial<Row> = {}) => {
     const row: Row = {
@@ -98,6 +120,7 @@ async function main(): Promise<void> {
     if (row.referenceMs) row.vsReference = Number((row.referenceMs / row.wallMs).toFixed(2));
     rows.push(row);
     console.error(`${what}: ${row.wallMs} ms wall, ${row.cpuMs} ms cpu (load ${row.loadAfter[0]})`);
+    writeJson(false);
     return row;
   };
 
@@ -186,25 +209,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${r.what}${r.note ? ` (${r.note})` : ""} | ${fmt(r.wallMs)} | ${fmt(r.cpuMs)} | ${fmt(r.referenceMs)} | ${fmt(r.vsReference)} | ${fmt(r.speedupOverRatio1)} | ${r.peakRssMb} | ${r.tensorsAfter} |`);
   }
-  const cpus = os.cpus();
-  const out = {
-    date: new Date().toISOString(),
-    machine: {
-      cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-      platform: `${os.platform()} ${os.release()}`, node: process.version, loadAvgEnd: load(),
-    },
-    backend: backend.name, adapter: backend.adapter ?? null, tfjs: tf.version.tfjs,
-    sizes: { trainBatch, ddimBatch, ddimSizes, sampleSteps, sampleBatch }, config: "resolveConfig({}) = configs/fashion-mnist.json model (1.80 M parameters)",
-    reps, workers, reference: REFERENCE, rows,
-    note: "shared 2-core machine: wall times depend on the load average recorded with each row; cpu ms is this process's CPU time (all threads)" +
-      (str("note", undefined) ? `. ${str("note", undefined)}` : ""),
-  };
-  // one file per backend (and adapter kind) so the wasm baseline stays
-  const suffix = backend.name === "wasm" ? "" : backend.adapter
-    ? `.webgpu-${backend.adapter.software ? (backend.adapter.architecture || "software") : "gpu"}` : `.${backend.name}`;
-  const file = str("out", undefined) ?? path.join(__dirname, "..", "..", "bench", `model${suffix}.json`);
-  fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
-  console.error(`wrote ${path.relative(process.cwd(), file)}`);
+  writeJson(true);
 }
 
 main().catch((e) => {
