@@ -100,15 +100,12 @@ export function useSwiftShader(): string | null {
   return icd;
 }
 
-/** Error for a backend that cannot run here: `initBackend` reports its message as the cause. */
-class BackendUnavailable extends Error {}
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let gpuAdapter: { adapter: any; info: AdapterInfo } | null = null;
 
 /**
  * Asks dawn for an adapter. Null when the `webgpu` package is not installed (optional dependency); throws
- * BackendUnavailable when dawn finds no adapter, or only a software one and `allowSoftware` is false.
+ * BackendError when dawn finds no adapter, or only a software one and `allowSoftware` is false.
  */
 async function probeWebgpu(allowSoftware: boolean): Promise<AdapterInfo | null> {
   if (gpuAdapter == null) {
@@ -125,7 +122,7 @@ async function probeWebgpu(allowSoftware: boolean): Promise<AdapterInfo | null> 
     const gpu = mod.create([]) as any;
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (adapter == null) {
-      throw new BackendUnavailable(
+      throw new BackendError(
         "no WebGPU adapter (dawn found no Vulkan, Metal or D3D12 device; for SwiftShader set VK_ICD_FILENAMES to its vk_swiftshader_icd.json)",
       );
     }
@@ -141,7 +138,7 @@ async function probeWebgpu(allowSoftware: boolean): Promise<AdapterInfo | null> 
     gpuAdapter = { adapter, info };
   }
   if (gpuAdapter.info.software && !allowSoftware) {
-    throw new BackendUnavailable(`only a software adapter (${gpuAdapter.info.architecture || gpuAdapter.info.description}); ask for it with INFTY_BACKEND=webgpu`);
+    throw new BackendError(`only a software adapter (${gpuAdapter.info.architecture || gpuAdapter.info.description}); ask for it with INFTY_BACKEND=webgpu`);
   }
   return gpuAdapter.info;
 }
@@ -253,7 +250,7 @@ function mayHaveGpu(): boolean {
 async function activate(name: BackendName, forced: boolean): Promise<BackendInfo | null> {
   switch (name) {
     case "webgpu": {
-      if (!forced && !mayHaveGpu()) throw new BackendUnavailable("no GPU device node (/dev/dri/renderD*, /dev/nvidia*)");
+      if (!forced && !mayHaveGpu()) throw new BackendError("no GPU device node (/dev/dri/renderD*, /dev/nvidia*)");
       const adapter = await probeWebgpu(forced);
       if (adapter == null) return null;
       if (tf.findBackend("webgpu") == null) {
