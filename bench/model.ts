@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     }
     if (!flag("with-224")) {
       rows.push({
-        what: "DDIM step, batch 16, 224×224", wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: Math.round(peakRssMb()),
+        what: `DDIM step, batch ${ddimBatch}, 224×224`, wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: Math.round(peakRssMb()),
         tensorsAfter: 0, loadBefore: load(), loadAfter: load(),
         note: "skipped: the 7×7 kernel at r₀ = 28 becomes 57×57 at 224, so the kernel map is 16·224²·57² int32 ≈ 10 GB and one step ≈ 500 GFLOP of depthwise taps; run with --with-224 for batch 1",
       });
