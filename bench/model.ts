@@ -4,6 +4,9 @@
  *
  *   npm run bench                                   # wasm (or INFTY_BACKEND), writes bench/model.json
  *   npm run bench -- --reps 5 --workers 2 --with-224
+ *   npm run bench -- --backend webgpu               # writes bench/model.webgpu-<gpu|swiftshader…>.json, adapter inside
+ *   (on a software adapter: --train-batch 2 --ddim-batch 1 --sizes 28 --sample-steps 3 --sample-batch 1 --reps 1,
+ *   since SwiftShader emulates a GPU at ≈ 0.4 GFLOP/s: those rows only prove it runs)
  *
  * Rows: training step (forward + backward + Adam + EMA) at batch 32 for coordinate ratios 1, 1/2, 1/4, 1/8, with the
  * speedup over ratio 1, single-thread and with `--workers` gradient workers (default 2); one DDIM step (a full-grid
@@ -25,6 +28,10 @@ const flag = (name: string) => argv.includes(`--${name}`);
 const num = (name: string, dflt: number) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const str = (name: string, dflt: string | undefined) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
 };
 
 /** The authors' PyTorch "torch_dense" code, 2 threads, fp32, same config (issue 9), in ms. */
@@ -72,9 +79,37 @@ async function timeReps(reps: number, warm: () => Promise<void> | void, f: () =>
 }
 
 async function main(): Promise<void> {
-  const reps = num("reps", 3), workers = num("workers", 2);
-  const backend = await initBackend(process.env.INFTY_BACKEND ?? "wasm");
+  const reps = num("reps", 3);
+  const backend = await initBackend(str("backend", undefined) ?? process.env.INFTY_BACKEND ?? "wasm");
+  // gradient workers are wasm threads; on a GPU backend the device is the parallelism
+  const workers = backend.name === "wasm" ? num("workers", 2) : 1;
+  // full sizes by default; smaller ones for a software adapter (recorded in each row's name)
+  const trainBatch = num("train-batch", 32), ddimBatch = num("ddim-batch", 16), sampleSteps = num("sample-steps", 100);
+  const sampleBatch = num("sample-batch", 16);
+  const ddimSizes = (str("sizes", "28,56,112") as string).split(",").map(Number);
   const rows: Row[] = [];
+  // written after every row (a killed run keeps what it measured: `complete` says whether every row ran)
+  const writeJson = (complete: boolean) => {
+    const cpus = os.cpus();
+    const out = {
+      date: new Date().toISOString(),
+      machine: {
+        cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+        platform: `${os.platform()} ${os.release()}`, node: process.version, loadAvgEnd: load(),
+      },
+      backend: backend.name, adapter: backend.adapter ?? null, tfjs: tf.version.tfjs,
+      sizes: { trainBatch, ddimBatch, ddimSizes, sampleSteps, sampleBatch }, config: "resolveConfig({}) = configs/fashion-mnist.json model (1.80 M parameters)",
+      reps, workers, reference: REFERENCE, complete, rows,
+      note: "shared 2-core machine: wall times depend on the load average recorded with each row; cpu ms is this process's CPU time (all threads)" +
+        (str("note", undefined) ? `. ${str("note", undefined)}` : ""),
+    };
+    // one file per backend (and adapter kind) so the wasm baseline stays
+    const suffix = backend.name === "wasm" ? "" : backend.adapter
+      ? `.webgpu-${backend.adapter.software ? (backend.adapter.architecture || "software") : "gpu"}` : `.${backend.name}`;
+    const file = str("out", undefined) ?? path.join(__dirname, "..", "..", "bench", `model${suffix}.json`);
+    fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+    if (complete) console.error(`wrote ${path.relative(process.cwd(), file)}`);
+  };
   const data = loadFashionMnist({ split: "train-fit", limit: 1024 });
   const record = (what: string, t: { wall: number[]; cpu: number[] }, n0: number, l0: number[], extra: Partial<Row> = {}) => {
     const row: Row = {
@@ -85,6 +120,7 @@ async function main(): Promise<void> {
     if (row.referenceMs) row.vsReference = Number((row.referenceMs / row.wallMs).toFixed(2));
     rows.push(row);
     console.error(`${what}: ${row.wallMs} ms wall, ${row.cpuMs} ms cpu (load ${row.loadAfter[0]})`);
+    writeJson(false);
     return row;
   };
 
@@ -92,7 +128,7 @@ async function main(): Promise<void> {
   const trainMs: Record<string, number> = {};
   for (const w of workers > 1 ? [1, workers] : [1]) {
     for (const ratio of [1, 0.5, 0.25, 0.125]) {
-      const cfg: LabConfig = resolveConfig({ train: { coordRatio: ratio } });
+      const cfg: LabConfig = resolveConfig({ train: { coordRatio: ratio, batchSize: trainBatch } });
       const n0 = tf.memory().numTensors, l0 = load();
       const tr = new Trainer(cfg, data, { workers: w });
       let t;
@@ -104,8 +140,8 @@ async function main(): Promise<void> {
       const key = `${w}:${ratio}`;
       trainMs[key] = median(t.wall);
       const r1 = trainMs[`${w}:1`];
-      record(`train step, batch 32, ratio ${ratio}${w > 1 ? `, ${w} workers` : ""}`, t, n0, l0, {
-        referenceMs: REFERENCE.trainStepMs[String(ratio)],
+      record(`train step, batch ${trainBatch}, ratio ${ratio}${w > 1 ? `, ${w} workers` : ""}`, t, n0, l0, {
+        referenceMs: trainBatch === 32 ? REFERENCE.trainStepMs[String(ratio)] : undefined,
         speedupOverRatio1: Number((r1 / median(t.wall)).toFixed(2)),
         ...(w > 1 ? { note: `throughput ×${(trainMs[`1:${ratio}`] / median(t.wall)).toFixed(2)} over 1 worker` } : {}),
       });
@@ -117,20 +153,20 @@ async function main(): Promise<void> {
   const tr = new Trainer(cfg, data); // its (untrained) net: timing does not depend on the weights
   const den = new GridDenoiser(tr.net);
   try {
-    const sizes: Array<[number, number]> = [[28, 16], [56, 16], [112, 16]];
+    const sizes: Array<[number, number]> = ddimSizes.map((r) => [r, ddimBatch]);
     if (flag("with-224")) sizes.push([224, 1]);
     for (const [r, B] of sizes) {
       const n0 = tf.memory().numTensors, l0 = load();
       // at 112×112 one call on 16 images aborts inside tfjs-wasm (a broadcast Multiply on [16,12544,32] after the
       // heap has grown past ~4 GB with the 29×29 kernel map): the same 16 images go through in chunks of 4
-      const chunk = r >= 112 ? 4 : B;
+      const chunk = r >= 112 && backend.name === "wasm" ? 4 : B;
       const xts = Array.from({ length: B / chunk }, (_, i) => new Rng(r + i).normalTensor<tf.Rank.R4>([chunk, r, r, 1]));
       const t = tf.fill([chunk], 500, "int32") as tf.Tensor1D;
-      const step = () => {
+      const step = async () => {
         for (const xt of xts) {
-          tf.tidy(() => {
-            den.denoise(xt, t).dataSync();
-          });
+          const y = den.denoise(xt, t);
+          await y.data(); // the device has finished (webgpu has no synchronous read)
+          y.dispose();
         }
       };
       const tm = await timeReps(r >= 112 ? Math.min(reps, 2) : reps, step, step);
@@ -139,9 +175,15 @@ async function main(): Promise<void> {
       record(`DDIM step (full-grid forward), batch ${B}${chunk < B ? ` (in chunks of ${chunk})` : ""}, ${r}×${r}`, tm, n0, l0,
         { referenceMs: B === 16 ? REFERENCE.ddimStepMs[String(r)] : undefined });
     }
+    for (const r of [28, 56, 112].filter((x) => !ddimSizes.includes(x))) {
+      rows.push({
+        what: `DDIM step, batch ${ddimBatch}, ${r}×${r}`, wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: Math.round(peakRssMb()),
+        tensorsAfter: 0, loadBefore: load(), loadAfter: load(), note: "skipped (--sizes)",
+      });
+    }
     if (!flag("with-224")) {
       rows.push({
-        what: "DDIM step, batch 16, 224×224", wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: Math.round(peakRssMb()),
+        what: `DDIM step, batch ${ddimBatch}, 224×224`, wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: Math.round(peakRssMb()),
         tensorsAfter: 0, loadBefore: load(), loadAfter: load(),
         note: "skipped: the 7×7 kernel at r₀ = 28 becomes 57×57 at 224, so the kernel map is 16·224²·57² int32 ≈ 10 GB and one step ≈ 500 GFLOP of depthwise taps; run with --with-224 for batch 1",
       });
@@ -149,11 +191,11 @@ async function main(): Promise<void> {
     // ---- a 100-step DDIM sample at 28×28, batch 16 ------------------------------------------------------------
     for (const w of workers > 1 ? [1, workers] : [1]) {
       const n0 = tf.memory().numTensors, l0 = load();
-      const opts = { resolution: 28, n: 16, batchSize: 16, steps: 100, progress: false, seed: 1, workers: w };
+      const opts = { resolution: 28, n: sampleBatch, batchSize: sampleBatch, steps: sampleSteps, progress: false, seed: 1, workers: w };
       const w0 = performance.now(), c0 = cpuMs();
       await sampleModel(tr.net, cfg, opts);
-      record(`100-step DDIM sample, 28×28, batch 16${w > 1 ? `, ${w} workers` : ""}`, { wall: [performance.now() - w0], cpu: [cpuMs() - c0] }, n0, l0,
-        { referenceMs: REFERENCE.sample100x28Ms });
+      record(`${sampleSteps}-step DDIM sample, 28×28, batch ${sampleBatch}${w > 1 ? `, ${w} workers` : ""}`, { wall: [performance.now() - w0], cpu: [cpuMs() - c0] }, n0, l0,
+        { referenceMs: sampleSteps === 100 && sampleBatch === 16 ? REFERENCE.sample100x28Ms : undefined });
     }
   } finally {
     den.dispose();
@@ -167,20 +209,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${r.what}${r.note ? ` (${r.note})` : ""} | ${fmt(r.wallMs)} | ${fmt(r.cpuMs)} | ${fmt(r.referenceMs)} | ${fmt(r.vsReference)} | ${fmt(r.speedupOverRatio1)} | ${r.peakRssMb} | ${r.tensorsAfter} |`);
   }
-  const cpus = os.cpus();
-  const out = {
-    date: new Date().toISOString(),
-    machine: {
-      cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-      platform: `${os.platform()} ${os.release()}`, node: process.version, loadAvgEnd: load(),
-    },
-    backend: backend.name, tfjs: tf.version.tfjs, config: "resolveConfig({}) = configs/fashion-mnist.json model (1.80 M parameters)",
-    reps, workers, reference: REFERENCE, rows,
-    note: "shared 2-core machine: wall times depend on the load average recorded with each row; cpu ms is this process's CPU time (all threads)",
-  };
-  const file = path.join(__dirname, "..", "..", "bench", "model.json");
-  fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
-  console.error(`wrote ${path.relative(process.cwd(), file)}`);
+  writeJson(true);
 }
 
 main().catch((e) => {

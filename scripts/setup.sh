@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up for the ∞-Diff lab on Debian/Ubuntu (idempotent: rerunning only does what is missing or changed).
-#   1. Debian packages: Jupyter (classic Notebook, nbconvert, nbclient) and Chromium for the notebook tests.
+#   1. Debian packages: Jupyter (classic Notebook, nbconvert, nbclient), Chromium for the notebook tests (its
+#      SwiftShader is also the software WebGPU adapter of the webgpu tests) and the Vulkan loader (libvulkan1).
 #   2. npm ci from package-lock.json (skipped when node_modules matches the lock), then the build (tsc → dist/).
 #   3. The tslab kernel, registered project-locally: jupyter/kernels/tslab (found through JUPYTER_PATH, which
 #      `npm run lab` and the notebook tests set) — nothing is written to the system's or user's Jupyter dirs.
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 
 # --- 1. system packages -------------------------------------------------------------------------------------
-APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client chromium chromium-driver)
+# libvulkan1: the Vulkan loader dawn (npm `webgpu`) opens; with chromium's SwiftShader it gives the webgpu tests an adapter
+APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client chromium chromium-driver libvulkan1)
 if [[ "${INFTY_NO_APT:-0}" != "1" ]]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

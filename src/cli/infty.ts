@@ -8,7 +8,7 @@ import { UsageError } from "./errors";
 import { COMMANDS } from "./commands";
 import { diskError, DiskWriteError } from "../lib/atomic-write";
 
-const USER_ERRORS = new Set(["ConfigError", "CheckpointError", "DiskWriteError", "AuthorsImportError"]);
+const USER_ERRORS = new Set(["ConfigError", "CheckpointError", "DiskWriteError", "AuthorsImportError", "BackendError"]);
 /** errno codes a user fixes (space, permissions, a mistyped path); any write that still reports one raw gets one line, exit 2 */
 const USER_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR"]);
 

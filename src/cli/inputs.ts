@@ -79,7 +79,7 @@ export function checkSteps(steps: number, cfg: LabConfig, flag = "--steps"): voi
 }
 
 export const seedFlag = (help = "seed") => int(help, { min: 0, max: SEED_MAX, default: 0 });
-export const backendFlag = (help = "tensorflow | wasm | cpu (default: fastest available, or INFTY_BACKEND)") =>
+export const backendFlag = (help = "tensorflow | webgpu | wasm | cpu (default: fastest available, or INFTY_BACKEND)") =>
   choice(help, BACKEND_NAMES);
 
 /** The requested backend; one that cannot start is the user's to fix (exit 2). */

@@ -2,6 +2,8 @@
  * Tensor backend selection: one call picks the fastest backend that loads.
  *
  * Order: `tensorflow` (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node)
+ * → `webgpu` (dawn's Node bindings, npm `webgpu`, + @tensorflow/tfjs-backend-webgpu; only when the adapter is a
+ *   hardware GPU — a software adapter such as SwiftShader is used only when `webgpu` is asked for by name)
  * → `wasm` (SIMD, single-threaded in Node; the lab registers the gradient kernels it lacks)
  * → `cpu` (pure JS, slow but complete). `INFTY_BACKEND=<name>` forces one.
  *
@@ -16,8 +18,18 @@ import { note } from "./notebook";
 
 export { tf };
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+
+/** The WebGPU adapter dawn picked (GPUAdapterInfo) and whether it is a software (fallback) adapter. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** true for a CPU emulating a GPU (SwiftShader, lavapipe/llvmpipe): correct, not fast */
+  software: boolean;
+}
 
 export interface BackendInfo {
   /** the lab's name for it */
@@ -28,6 +40,18 @@ export interface BackendInfo {
   pkg: string;
   /** true when kernels run on a GPU */
   gpu: boolean;
+  /** webgpu only: the adapter */
+  adapter?: AdapterInfo;
+}
+
+/** One line naming the backend (and, for webgpu, the adapter): what the CLI reports and `infty backend` prints. */
+export function describeBackend(info: BackendInfo): string {
+  const a = info.adapter;
+  const where = a
+    ? `${a.software ? "software adapter" : "GPU"}: ${[a.vendor, a.architecture].filter(Boolean).join(" / ") || "unknown"}` +
+      `${a.description ? `, ${a.description}` : ""}`
+    : info.gpu ? "GPU" : "CPU";
+  return `${info.name} (${info.pkg}, ${where})`;
 }
 
 let chosen: BackendInfo | null = null;
@@ -41,12 +65,119 @@ export function onWasmReady(hook: () => void): void {
   if (wasmHooksRan) hook();
 }
 
+/** A backend that cannot be used as asked (unknown name, no adapter, missing kernel): the user's to fix, one line. */
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
 function parseBackendName(raw: string): BackendName {
   const name = raw.trim().toLowerCase();
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`unknown backend '${raw}': expected one of ${BACKEND_NAMES.join(", ")}`);
+    throw new BackendError(`unknown backend '${raw}': expected one of ${BACKEND_NAMES.join(", ")}`);
   }
   return name as BackendName;
+}
+
+/** Debian's chromium ships SwiftShader, a Vulkan driver that runs on the CPU (null when absent). */
+export const SWIFTSHADER_ICD_PATHS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
+export function findSwiftShader(): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require("fs") as typeof import("fs");
+  return SWIFTSHADER_ICD_PATHS.find((p) => fs.existsSync(p)) ?? null;
+}
+
+/**
+ * Points the Vulkan loader at SwiftShader (VK_ICD_FILENAMES) and gives dawn the XDG_RUNTIME_DIR it wants; must run
+ * before the first `webgpu` backend initialisation in the process. Returns the ICD file, or null when none exists.
+ */
+export function useSwiftShader(): string | null {
+  const icd = findSwiftShader();
+  if (icd == null) return null;
+  process.env.VK_ICD_FILENAMES = icd;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = (require("os") as typeof import("os")).tmpdir();
+  return icd;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let gpuAdapter: { adapter: any; info: AdapterInfo } | null = null;
+
+/**
+ * Asks dawn for an adapter. Null when the `webgpu` package is not installed (optional dependency); throws
+ * BackendError when dawn finds no adapter, or only a software one and `allowSoftware` is false.
+ */
+async function probeWebgpu(allowSoftware: boolean): Promise<AdapterInfo | null> {
+  if (gpuAdapter == null) {
+    let mod: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      mod = require("webgpu");
+    } catch {
+      return null;
+    }
+    // asked for by name on a Linux machine without a GPU device: the software adapter is what exists
+    if (allowSoftware && !process.env.VK_ICD_FILENAMES && !mayHaveGpu()) useSwiftShader();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const gpu = mod.create([]) as any;
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (adapter == null) {
+      throw new BackendError(
+        "no WebGPU adapter (dawn found no Vulkan, Metal or D3D12 device; for SwiftShader set VK_ICD_FILENAMES to its vk_swiftshader_icd.json)",
+      );
+    }
+    const i = adapter.info ?? {};
+    const str = (v: unknown) => (typeof v === "string" ? v : "");
+    const info: AdapterInfo = {
+      vendor: str(i.vendor), architecture: str(i.architecture), device: str(i.device), description: str(i.description),
+      software: i.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|software/i.test(`${i.architecture} ${i.description} ${i.device}`),
+    };
+    // tfjs-backend-webgpu looks for the browser's globals (GPUBufferUsage, navigator.gpu, …)
+    Object.assign(globalThis, mod.globals);
+    Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
+    gpuAdapter = { adapter, info };
+  }
+  if (gpuAdapter.info.software && !allowSoftware) {
+    throw new BackendError(`only a software adapter (${gpuAdapter.info.architecture || gpuAdapter.info.description}); ask for it with INFTY_BACKEND=webgpu`);
+  }
+  return gpuAdapter.info;
+}
+
+/** False on webgpu: there, read tensors with `await t.data()`, never `dataSync`/`arraySync`. */
+export function syncReadsAvailable(): boolean {
+  // tfjs-backend-webgpu's readSync needs a canvas (OffscreenCanvas), which Node lacks: read with `await t.data()`
+  return tf.getBackend() !== "webgpu";
+}
+
+/**
+ * tfjs-backend-webgpu reads synchronously through a canvas, which Node lacks ("OffscreenCanvas is not defined"):
+ * a synchronous read of data that lives only on the GPU becomes an error that says what to do instead.
+ */
+function guardSyncReads(backend: unknown): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const be = backend as any;
+  if (be.labGuarded || typeof be.readSync !== "function") return;
+  const readSync = be.readSync.bind(be);
+  be.readSync = (dataId: object) => {
+    const d = be.tensorMap?.get(dataId);
+    if (d && d.values == null && d.dtype !== "string" && typeof OffscreenCanvasProbe() === "undefined") {
+      throw new BackendError("a synchronous read (dataSync/arraySync) of a GPU tensor is not possible on webgpu in Node: use `await tensor.data()` (e.g. Trainer.trainStepAsync)");
+    }
+    return readSync(dataId);
+  };
+  be.labGuarded = true;
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const OffscreenCanvasProbe = () => (globalThis as any).OffscreenCanvas;
+
+/** Throws a one-line error when `kernelName` has no implementation on the current backend. */
+export function requireKernel(kernelName: string): void {
+  const be = tf.getBackend();
+  if (tf.getKernel(kernelName, be) == null) {
+    throw new BackendError(`kernel ${kernelName} is not implemented on the '${be}' backend (the lab has it on wasm, cpu and webgpu)`);
+  }
 }
 
 /** Tries to register libtensorflow; returns its info or null when neither package loads. */
@@ -83,15 +214,16 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
   if (chosen && (want == null || want === chosen.name)) return chosen;
 
   const order: BackendName[] = want ? [want] : [...BACKEND_NAMES];
+  const forced = want != null;
   const failures: string[] = [];
   for (const name of order) {
     try {
-      const info = await activate(name);
+      const info = await activate(name, forced);
       if (info) {
         chosen = info;
         if (!opts.quiet && !reported) {
           reported = true;
-          note(`[infty] backend: ${info.name} (${info.pkg}, ${info.gpu ? "GPU" : "CPU"})`);
+          note(`[infty] backend: ${describeBackend(info)}`);
         }
         return info;
       }
@@ -100,11 +232,44 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
       failures.push(`${name}: ${(err as Error).message}`);
     }
   }
+  if (forced) throw new BackendError(`backend ${want} unavailable: ${failures.join("; ").replace(/^\w+: /, "")}`);
   throw new Error(`no tensor backend could be initialised (${failures.join("; ")})`);
 }
 
-async function activate(name: BackendName): Promise<BackendInfo | null> {
+/**
+ * Whether an automatic choice should ask dawn at all: on Linux only when a GPU device node exists (DRM render node or
+ * NVIDIA), so machines without a GPU neither load dawn (~100 MB) nor see its Vulkan warnings; macOS (Metal) and
+ * Windows (D3D12) always have a driver to ask.
+ */
+function mayHaveGpu(): boolean {
+  if (process.platform !== "linux") return true;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require("fs") as typeof import("fs");
+  const list = (dir: string) => { try { return fs.readdirSync(dir); } catch { return []; } };
+  return list("/dev/dri").some((f) => f.startsWith("renderD")) || list("/dev").some((f) => /^nvidia\d/.test(f));
+}
+
+async function activate(name: BackendName, forced: boolean): Promise<BackendInfo | null> {
   switch (name) {
+    case "webgpu": {
+      if (!forced && !mayHaveGpu()) throw new BackendError("no GPU device node (/dev/dri/renderD*, /dev/nvidia*)");
+      const adapter = await probeWebgpu(forced);
+      if (adapter == null) return null;
+      if (tf.findBackend("webgpu") == null) {
+        try {
+          // eslint-disable-next-line @typescript-eslint/no-var-requires
+          require("@tensorflow/tfjs-backend-webgpu");
+        } catch {
+          return null;
+        }
+      }
+      if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend failed to initialise");
+      guardSyncReads(tf.backend());
+      // the lab's WGSL kernels (required here: that module imports this one)
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require("./webgpu-kernels") as { registerWebgpuKernels: () => void }).registerWebgpuKernels();
+      return { name: "webgpu", tfName: "webgpu", pkg: "@tensorflow/tfjs-backend-webgpu", gpu: !adapter.software, adapter };
+    }
     case "tensorflow": {
       const info = tryTensorflow();
       if (!info) return null;

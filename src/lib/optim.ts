@@ -5,6 +5,7 @@
 import { tf } from "./backend";
 import { Params, ParamTensors } from "./nn/params";
 import { registerTypedKernel, runTypedKernel } from "./typed-kernels";
+import { syncReadsAvailable } from "./backend";
 
 interface AdamAttrs { scale: number; lr: number; b1: number; b2: number; bc1: number; bc2: number; eps: number }
 
@@ -110,6 +111,7 @@ export class Adam {
    * (one read each; the op chain sums in float32, so the norm, and the clip scale, agree to float32 rounding).
    */
   private applyFused(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
+    if (!syncReadsAvailable()) return this.applyFusedOnDevice(grads, lr);
     this.t += 1;
     const { beta1: b1, beta2: b2 } = this.opts;
     const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
@@ -135,6 +137,37 @@ export class Adam {
     return tf.scalar(norm);
   }
 
+  /**
+   * The fused update where reading the gradients would stall the device (webgpu): the global norm and the clip
+   * scale stay tensors (summed in float32, as the op chain sums), the kernel reads the scale from a [1] tensor.
+   */
+  private applyFusedOnDevice(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
+    this.t += 1;
+    const { beta1: b1, beta2: b2 } = this.opts;
+    const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
+    const names = Object.keys(grads);
+    const clip = this.opts.clipNorm ?? 0;
+    const [norm, scale] = tf.tidy(() => {
+      // pairwise adds: tfjs-webgpu's AddN binds every input at once and fails past the device's 8 storage buffers
+      let sq: tf.Tensor = tf.scalar(0);
+      for (const n of names) sq = tf.add(sq, tf.sum(tf.square(grads[n])));
+      const nrm = tf.sqrt(sq) as tf.Scalar;
+      const s = clip > 0 ? tf.minimum(1, tf.div(clip, tf.add(nrm, 1e-12))) : tf.scalar(1);
+      return [nrm, tf.reshape(s, [1])];
+    });
+    const attrs: AdamAttrs = { scale: 1, lr, b1, b2, bc1, bc2, eps: this.eps };
+    for (const n of names) {
+      const p = this.params.get(n), m = this.m.get(n)!, v = this.v.get(n)!;
+      const outs = runTypedKernel("InftyAdam", { p, m, v, g: grads[n], scale }, attrs) as tf.Tensor[];
+      p.assign(outs[0]);
+      m.assign(outs[1]);
+      v.assign(outs[2]);
+      tf.dispose(outs);
+    }
+    scale.dispose();
+    return norm;
+  }
+
   state(): AdamState {
     const dump = (src: Map<string, tf.Variable>) => {
       const out: ParamTensors = {};
@@ -142,6 +175,16 @@ export class Adam {
       return out;
     };
     return { step: this.t, m: dump(this.m), v: dump(this.v) };
+  }
+
+  /** `state` with asynchronous reads (webgpu). */
+  async stateAsync(): Promise<AdamState> {
+    const dump = async (src: Map<string, tf.Variable>) => {
+      const out: ParamTensors = {};
+      for (const [n, t] of src) out[n] = { shape: t.shape.slice(), values: (await t.data()) as Float32Array };
+      return out;
+    };
+    return { step: this.t, m: await dump(this.m), v: await dump(this.v) };
   }
 
   load(state: AdamState): void {

@@ -13,7 +13,7 @@
  */
 import * as path from "path";
 import { Worker } from "worker_threads";
-import { tf } from "./backend";
+import { tf, BackendError } from "./backend";
 import { ModelConfig } from "./config";
 import { CoordSet } from "./coordinates";
 import { Params } from "./nn/params";
@@ -74,6 +74,9 @@ export class GradWorkerPool {
 
   constructor(readonly model: ModelConfig, readonly n: number, params: Params, backend: string) {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`workers must be a positive integer, got ${n}`);
+    if (backend === "webgpu") {
+      throw new BackendError("worker threads split a batch across CPU cores (wasm, cpu); on webgpu the GPU runs the whole batch: use 1 worker");
+    }
     let total = 0;
     for (const v of params.variables()) {
       this.offsets.push(total);

@@ -127,7 +127,9 @@ export async function superResolve(model: GuidedModel, low: ImageSet, opts: Supe
     if (opts.project !== false) {
       x0 = tf.tidy(() => {
         const e = tf.sub(y, areaDown(res.x0, s)) as tf.Tensor4D;
-        const eUp = tf.reshape(tf.tile(tf.reshape(e, [N, h, 1, w, 1, C]), [1, 1, s, 1, s, 1]), [N, H, W, C]);
+        // each low-resolution cell repeated s×s, in rank-4 steps (tfjs-webgpu tiles rank ≥ 5 on the CPU, a sync read)
+        const eW = tf.reshape(tf.tile(tf.reshape(e, [N * h, w, 1, C]), [1, 1, s, 1]), [N, h, 1, W * C]);
+        const eUp = tf.reshape(tf.tile(eW, [1, 1, s, 1]), [N, H, W, C]);
         return tf.add(res.x0, eUp) as tf.Tensor4D;
       });
       res.x0.dispose();

@@ -8,12 +8,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { tf, currentBackend } from "./backend";
+import { tf, currentBackend, syncReadsAvailable } from "./backend";
 import { Rng, RngState } from "./rng";
 import { LabConfig, resolveConfig } from "./config";
 import { diffusionProcess } from "./grid";
 import { InftyDiffNetwork } from "./nn/network";
-import { Adam } from "./optim";
+import { Adam, AdamState } from "./optim";
+import type { ParamTensors } from "./nn/params";
 import { Mollifier } from "./mollifier";
 import { Schedule } from "./schedules";
 import { mse } from "./parameterisations";
@@ -130,8 +131,8 @@ export class Trainer {
     return [xt, target];
   }
 
-  /** One optimisation step on this thread; returns its log row. Throws on a non-finite loss (weights untouched). */
-  trainStep(): LogRow {
+  /** The step's loss (a scalar tensor, not yet read) and gradients by parameter name: the forward and backward pass. */
+  private lossAndGrads(): { t0: number; value: tf.Scalar; grads: Record<string, tf.Tensor> } {
     const t0 = Date.now();
     const batch = this.drawBatch(this.rng);
     const dropRng = this.rng.fork();
@@ -142,23 +143,46 @@ export class Trainer {
       () => mse(this.net.apply(xtPts, ctx, t, { dropoutRng: dropRng }), targetPts),
       this.net.params.variables(),
     );
-    const loss = value.dataSync()[0];
-    tf.dispose([value, batch.xi, t, xtPts, targetPts]);
+    tf.dispose([batch.xi, t, xtPts, targetPts]);
     ctx.dispose();
-    return this.update(t0, loss, gradsByName(this.net.params, grads));
+    return { t0, value, grads: gradsByName(this.net.params, grads) };
+  }
+
+  /** One optimisation step on this thread; returns its log row. Throws on a non-finite loss (weights untouched). */
+  trainStep(): LogRow {
+    if (!syncReadsAvailable()) {
+      throw new Error(`Trainer.trainStep reads synchronously, which the ${tf.getBackend()} backend cannot do: use trainStepAsync`);
+    }
+    const { t0, value, grads } = this.lossAndGrads();
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const norm = this.update(loss, grads);
+    const gradNorm = norm.dataSync()[0];
+    norm.dispose();
+    return this.finishStep(t0, loss, gradNorm);
   }
 
   /**
    * One optimisation step; with workers, the batch (drawn here exactly as `trainStep` draws it) is split into
-   * contiguous slices whose loss and gradients the workers compute (parallel.ts); Adam and EMA run here.
+   * contiguous slices whose loss and gradients the workers compute (parallel.ts); Adam and EMA run here. Without
+   * workers it is `trainStep` with asynchronous reads: two per step (the loss, then the gradient norm), which is all
+   * that leaves the device on webgpu.
    */
   async trainStepAsync(): Promise<LogRow> {
-    if (!this.pool) return this.trainStep();
+    if (!this.pool) {
+      const { t0, value, grads } = this.lossAndGrads();
+      const loss = (await value.data())[0];
+      value.dispose();
+      const norm = this.update(loss, grads);
+      const gradNorm = (await norm.data())[0];
+      norm.dispose();
+      return this.finishStep(t0, loss, gradNorm);
+    }
     const t0 = Date.now();
     const batch = this.drawBatch(this.rng);
     const dropRng = this.rng.fork();
     const [xtPts, targetPts] = this.pointsOf(batch);
-    const xt = xtPts.dataSync() as Float32Array, target = targetPts.dataSync() as Float32Array;
+    const xt = (await xtPts.data()) as Float32Array, target = (await targetPts.data()) as Float32Array;
     tf.dispose([batch.xi, xtPts, targetPts]);
     const B = batch.ts.length, per = xt.length / B;
     const drop = dropRng.state();
@@ -173,27 +197,36 @@ export class Trainer {
       total: B,
     }));
     const { loss, grads } = await this.pool.lossAndGrads(this.net.params, jobs);
-    return this.update(t0, loss, grads);
+    const norm = this.update(loss, grads);
+    const gradNorm = (await norm.data())[0];
+    norm.dispose();
+    return this.finishStep(t0, loss, gradNorm);
   }
 
-  /** Adam (with clipping) and EMA from gradients by parameter name (disposed here); the step's log row. */
-  private update(t0: number, loss: number, grads: Record<string, tf.Tensor>): LogRow {
-    let gradNorm = NaN;
+  /**
+   * Adam (with clipping) and EMA from gradients by parameter name (disposed here). Returns the gradient norm as a
+   * scalar tensor (NaN when the loss is not finite); throws NonFiniteLossError, weights untouched, on such a loss.
+   */
+  private update(loss: number, grads: Record<string, tf.Tensor>): tf.Scalar {
+    let norm: tf.Scalar | null = null;
     const lr = learningRate(this.cfg, this.step);
     if (Number.isFinite(loss)) {
-      const norm = this.adam.apply(grads, lr);
-      gradNorm = norm.dataSync()[0];
-      norm.dispose();
+      norm = this.adam.apply(grads, lr);
       this.ema.params.emaUpdate(this.net.params, emaDecayAt(this.cfg, this.step));
     }
     tf.dispose(Object.values(grads));
     if (!Number.isFinite(loss)) {
       throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1}; stopping (the last checkpoint is intact)`);
     }
+    return norm!;
+  }
+
+  /** Counts the step and returns its log row. */
+  private finishStep(t0: number, loss: number, gradNorm: number): LogRow {
     this.step += 1;
     const sec = (Date.now() - t0) / 1000;
     this.wallSeconds += sec;
-    return { step: this.step, loss, lr, gradNorm, sec };
+    return { step: this.step, loss, lr: learningRate(this.cfg, this.step - 1), gradNorm, sec };
   }
 
   /**
@@ -219,7 +252,15 @@ export class Trainer {
   }
 
   save(file: string): void {
-    const opt = this.adam.state();
+    this.writeCheckpoint(file, this.adam.state(), this.net.params.snapshot(), this.ema.params.snapshot());
+  }
+
+  /** `save` with asynchronous reads (the way on webgpu). */
+  async saveAsync(file: string): Promise<void> {
+    this.writeCheckpoint(file, await this.adam.stateAsync(), await this.net.params.snapshotAsync(), await this.ema.params.snapshotAsync());
+  }
+
+  private writeCheckpoint(file: string, opt: AdamState, params: ParamTensors, ema: ParamTensors): void {
     saveCheckpoint(file, {
       meta: {
         kind: "infty-diff-train",
@@ -231,7 +272,7 @@ export class Trainer {
         backend: currentBackend()?.name ?? null,
         savedAt: new Date().toISOString(),
       },
-      groups: { params: this.net.params.snapshot(), ema: this.ema.params.snapshot(), adamM: opt.m, adamV: opt.v },
+      groups: { params, ema, adamM: opt.m, adamV: opt.v },
     });
   }
 
@@ -386,7 +427,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (opts.killAfter !== undefined && done >= opts.killAfter) {
         return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };
       }
-      if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) trainer.save(ckptFile);
+      if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) await trainer.saveAsync(ckptFile);
     }
     bar.finish({ loss: smoothed });
     return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };

@@ -6,7 +6,7 @@
  * arrays) runs at the same speed on both backends, costs O(work) and needs no extra wasm kernels. Gradients are other
  * typed kernels, wired with tf.customGrad by the callers, so everything trains on wasm.
  */
-import { tf } from "./backend";
+import { tf, requireKernel } from "./backend";
 
 export type TypedArrayIn = Float32Array | Int32Array;
 
@@ -58,6 +58,7 @@ export function registerTypedKernel<A>(k: TypedKernel<A>): void {
 
 /** Runs a registered typed kernel on tensors. */
 export function runTypedKernel<A>(name: string, inputs: Record<string, tf.Tensor>, attrs: A): tf.Tensor | tf.Tensor[] {
+  requireKernel(name); // a clear one-line error on a backend without it (e.g. tensorflow)
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as
     | tf.Tensor
     | tf.Tensor[];

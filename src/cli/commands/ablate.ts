@@ -24,7 +24,7 @@ const FLAGS = {
   rounds: int("throughput: interleaved rounds", { min: 1, max: 1000, default: 5 }),
   steps: int("throughput: timed steps per variant per round", { min: 1, max: 100_000, default: 10 }),
   list: bool("list this shard's runs and exit"),
-  backend: backendFlag("tensorflow | wasm | cpu"),
+  backend: backendFlag("tensorflow | webgpu | wasm | cpu"),
   quiet: bool("no progress bars"),
 };
 

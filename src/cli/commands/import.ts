@@ -23,7 +23,7 @@ const FLAGS = {
   out: str("lab checkpoint to write", { default: "data/checkpoints/imported.ckpt" }),
   force: bool("replace an existing model file (never a run's training checkpoint)"),
   step: int("training step to record (the authors' checkpoint's, if known)", { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 }),
-  backend: backendFlag("tensorflow | wasm | cpu (only for the shape check; default cpu)"),
+  backend: backendFlag("tensorflow | webgpu | wasm | cpu (only for the shape check; default cpu)"),
 };
 
 export const importCommand: Command = {

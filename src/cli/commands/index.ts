@@ -11,5 +11,6 @@ import { gridCommand } from "./grid";
 import { inpaintCommand } from "./inpaint";
 import { superresCommand } from "./superres";
 import { importCommand } from "./import";
+import { backendCommand } from "./backend";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand, importCommand];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand, importCommand, backendCommand];

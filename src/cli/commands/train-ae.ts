@@ -95,9 +95,9 @@ export const trainAeCommand: Command = {
     if (f["fit-latent"] !== undefined) {
       const steps = f["fit-latent"];
       const bar = new Progress({ label: "fit-latent", total: steps, unit: "step", enabled: !f.quiet });
-      res.trainer.fitLatent({ steps, target: f["latent-target"], onStep: (_i, loss) => bar.tick(1, { loss }) });
+      await res.trainer.fitLatentAsync({ steps, target: f["latent-target"], onStep: (_i, loss) => bar.tick(1, { loss }) });
       bar.finish();
-      res.trainer.save(ckpt);
+      await res.trainer.saveAsync(ckpt);
       console.error(`latent model refit (${res.trainer.latentFit!.target}, ${steps} steps on ${res.trainer.latentFit!.images} images, loss ${res.trainer.latentFit!.finalLoss.toFixed(4)})`);
     }
     res.trainer.dispose();

@@ -20,7 +20,7 @@ const FLAGS = {
   seed: int("random seed", { min: 0, max: SEED_MAX, default: DEFAULT_FEATURE_TRAIN.seed }),
   limit: int("train on the first N images only (0 = all)", { min: 0, max: 55_000, default: 0, why: "train-fit has 55,000 images" }),
   out: str("output directory", { default: "data/feature-net" }),
-  backend: backendFlag("tensorflow | wasm | cpu (default: fastest available)"),
+  backend: backendFlag("tensorflow | webgpu | wasm | cpu (default: fastest available)"),
   "min-accuracy": num("fail (and write nothing) below this test accuracy", { min: 0, max: 1, default: 0 }),
 };
 

@@ -21,9 +21,9 @@ import { tf } from "../backend";
 import { Rng, RngState } from "../rng";
 import { LabConfig, resolveConfig, ConfigError } from "../config";
 import { InftyDiffNetwork } from "../nn/network";
-import { ParamTensors } from "../nn/params";
+import { Params, ParamTensors } from "../nn/params";
 import { Linear } from "../nn/layers";
-import { Adam } from "../optim";
+import { Adam, AdamState } from "../optim";
 import { Mollifier } from "../mollifier";
 import { Schedule, spacedTimesteps } from "../schedules";
 import { diffusionProcess, gridShape } from "../grid";
@@ -146,6 +146,11 @@ export interface AutoencoderLogRow {
   sec: number;
 }
 
+export interface FitLatentOptions {
+  steps: number; batchSize?: number; lr?: number; target?: LatentTarget; images?: ImageSet; latents?: Float32Array; seed?: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
 export class AutoencoderTrainer {
   readonly model: DiffusionAutoencoder;
   readonly mollifier: Mollifier;
@@ -185,8 +190,12 @@ export class AutoencoderTrainer {
     return { idx, ts, set, encSet, xi, zeps, zts, latEps };
   }
 
-  /** The losses of one batch; `train` applies the updates (else evaluation: no dropout, no update). */
-  private run(batch: ReturnType<AutoencoderTrainer["drawBatch"]>, train: boolean, lr: number): { loss: number; kl: number; latentLoss: number } {
+  /**
+   * The losses of one batch; `train` applies the updates (else evaluation: no dropout, no update). A generator that
+   * yields each scalar it must read and resumes with its value, so one body serves the synchronous driver (`dataSync`)
+   * and the asynchronous one (`await data()`, the only way on webgpu).
+   */
+  private *run(batch: ReturnType<AutoencoderTrainer["drawBatch"]>, train: boolean, lr: number): Generator<tf.Tensor, { loss: number; kl: number; latentLoss: number }, Float32Array> {
     const { model, ae } = this;
     const pts = batchTensors(this.cfg, this.data, batch, batch.xi, this, batch.encSet);
     const xtPts = pts.xt, targetPts = pts.target, encPts = pts.x0!;
@@ -214,20 +223,22 @@ export class AutoencoderTrainer {
       if (train) {
         const vars = [...model.net.params.variables(), ...model.encoder.params.variables()];
         const { value, grads } = tf.variableGrads(objective, vars);
-        loss = value.dataSync()[0];
+        loss = (yield value)[0];
         if (Number.isFinite(loss)) {
           tf.dispose([this.adams[0].apply(gradsByName(model.net.params, grads), lr), this.adams[1].apply(gradsByName(model.encoder.params, grads), lr)]);
         }
         tf.dispose([value, ...Object.values(grads)]);
         const lat = tf.variableGrads(latentObjective(z!), model.latent.params.variables());
-        latentLoss = lat.value.dataSync()[0];
+        latentLoss = (yield lat.value)[0];
         if (Number.isFinite(latentLoss)) tf.dispose(this.adams[2].apply(gradsByName(model.latent.params, lat.grads), lr));
         tf.dispose([lat.value, ...Object.values(lat.grads)]);
       } else {
-        loss = tf.tidy(() => objective().dataSync()[0]);
-        latentLoss = tf.tidy(() => latentObjective(z!)().dataSync()[0]);
+        const lossT = tf.tidy(() => objective());
+        try { loss = (yield lossT)[0]; } finally { lossT.dispose(); }
+        const latT = tf.tidy(() => latentObjective(z!)());
+        try { latentLoss = (yield latT)[0]; } finally { latT.dispose(); }
       }
-      const kl = klT ? (klT as tf.Scalar).dataSync()[0] : 0;
+      const kl = klT ? (yield (klT as tf.Scalar))[0] : 0;
       return { loss, kl, latentLoss };
     } finally {
       tf.dispose([xtPts, targetPts, encPts, t, batch.xi, batch.zeps, batch.latEps]);
@@ -241,7 +252,17 @@ export class AutoencoderTrainer {
   trainStep(): AutoencoderLogRow {
     const t0 = Date.now();
     const lr = learningRate(this.cfg, this.step);
-    const r = this.run(this.drawBatch(this.rng), true, lr);
+    return this.finishStep(t0, lr, driveSync(this.run(this.drawBatch(this.rng), true, lr)));
+  }
+
+  /** `trainStep` with asynchronous reads (three per step: loss, latent loss, KL when variational). */
+  async trainStepAsync(): Promise<AutoencoderLogRow> {
+    const t0 = Date.now();
+    const lr = learningRate(this.cfg, this.step);
+    return this.finishStep(t0, lr, await driveAsync(this.run(this.drawBatch(this.rng), true, lr)));
+  }
+
+  private finishStep(t0: number, lr: number, r: { loss: number; kl: number; latentLoss: number }): AutoencoderLogRow {
     if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss} at step ${this.step + 1}`);
     this.step += 1;
     const sec = (Date.now() - t0) / 1000;
@@ -254,21 +275,33 @@ export class AutoencoderTrainer {
     const rng = new Rng(seed);
     const acc = { loss: 0, kl: 0, latentLoss: 0 };
     for (let i = 0; i < nBatches; i++) {
-      const r = this.run(this.drawBatch(rng), false, 0);
+      const r = driveSync(this.run(this.drawBatch(rng), false, 0));
       acc.loss += r.loss / nBatches; acc.kl += r.kl / nBatches; acc.latentLoss += r.latentLoss / nBatches;
     }
     return acc;
   }
 
   save(file: string): void {
-    const st = this.adams.map((a) => a.state());
+    const snap = (p: Params) => p.snapshot();
+    this.writeCheckpoint(file, this.adams.map((a) => a.state()), snap(this.model.net.params), snap(this.model.encoder.params), snap(this.model.latent.params));
+  }
+
+  /** `save` with asynchronous reads (webgpu). */
+  async saveAsync(file: string): Promise<void> {
+    const st: AdamState[] = [];
+    for (const a of this.adams) st.push(await a.stateAsync());
+    const m = this.model;
+    this.writeCheckpoint(file, st, await m.net.params.snapshotAsync(), await m.encoder.params.snapshotAsync(), await m.latent.params.snapshotAsync());
+  }
+
+  private writeCheckpoint(file: string, st: AdamState[], params: ParamTensors, encoder: ParamTensors, latent: ParamTensors): void {
     saveCheckpoint(file, {
       meta: {
         kind: "infty-diff-autoencoder", config: this.cfg, autoencoder: this.ae, step: this.step, rng: this.rng.state(), adamSteps: st.map((s) => s.step),
         wallSeconds: this.wallSeconds, backend: tf.getBackend(), initFrom: this.initFrom, latentFit: this.latentFit,
       },
       groups: {
-        params: this.model.net.params.snapshot(), encoder: this.model.encoder.params.snapshot(), latent: this.model.latent.params.snapshot(),
+        params, encoder, latent,
         ...Object.fromEntries(st.flatMap((s, i) => [[`adam${i}M`, s.m], [`adam${i}V`, s.v]])),
       },
     });
@@ -291,13 +324,16 @@ export class AutoencoderTrainer {
 
   /** z (posterior mean, full grid) of images [N,H,W,C] → Float32Array [N, zDim], 256 images at a time. */
   encodeLatents(images: ImageSet): Float32Array {
+    return driveSync(this.encodeSteps(images));
+  }
+
+  private *encodeSteps(images: ImageSet): Generator<tf.Tensor, Float32Array, Float32Array> {
     const N = images.shape[0], D = this.ae.zDim;
     const Z = new Float32Array(N * D);
     for (let s = 0; s < N; s += 256) {
       const e = Math.min(N, s + 256);
       const z = tf.tidy(() => this.model.encode(toTensor(sliceSet(images, s, e))));
-      Z.set(z.dataSync() as Float32Array, s * D);
-      z.dispose();
+      try { Z.set(yield z, s * D); } finally { z.dispose(); }
     }
     return Z;
   }
@@ -307,10 +343,19 @@ export class AutoencoderTrainer {
    * (default: the first 10,000 training images), or on given `latents` [N, zDim] — Adam at a constant `lr`, `batchSize` latents and fresh (t, ε) per
    * step. A `target` other than the current one starts a fresh latent model (a checkpoint trained with ε becomes v).
    */
-  fitLatent(opts: { steps: number; batchSize?: number; lr?: number; target?: LatentTarget; images?: ImageSet; latents?: Float32Array; seed?: number; onStep?: (step: number, loss: number) => void }): { losses: number[] } {
+  fitLatent(opts: FitLatentOptions): { losses: number[] } {
+    return driveSync(this.fitLatentSteps(opts));
+  }
+
+  /** `fitLatent` with asynchronous reads (webgpu). */
+  fitLatentAsync(opts: FitLatentOptions): Promise<{ losses: number[] }> {
+    return driveAsync(this.fitLatentSteps(opts));
+  }
+
+  private *fitLatentSteps(opts: FitLatentOptions): Generator<tf.Tensor, { losses: number[] }, Float32Array> {
     const t0 = Date.now();
     const D = this.ae.zDim;
-    const Z = opts.latents ?? this.encodeLatents(opts.images ?? sliceSet(this.data, 0, 10000));
+    const Z = opts.latents ?? (yield* this.encodeSteps(opts.images ?? sliceSet(this.data, 0, 10000)));
     if (Z.length % D !== 0 || Z.length === 0) throw new Error(`latents must be [N, ${D}], got ${Z.length} values`);
     const N = Z.length / D;
     const rng = new Rng(opts.seed ?? this.cfg.train.seed + 7);
@@ -332,7 +377,7 @@ export class AutoencoderTrainer {
         const eps = rng.normalTensor<tf.Rank.R2>([B, D]);
         const z = tf.gather(zAll, idx) as tf.Tensor2D;
         const { value, grads } = tf.variableGrads(() => this.model.latent.loss(z, ts, eps, this.schedule), this.model.latent.params.variables());
-        const loss = value.dataSync()[0];
+        const loss = (yield value)[0];
         if (!Number.isFinite(loss)) throw new Error(`latent loss is ${loss} at fit step ${i + 1}`);
         tf.dispose(this.adams[2].apply(gradsByName(this.model.latent.params, grads), lr));
         tf.dispose([value, ...Object.values(grads), idx, eps, z]);
@@ -406,12 +451,12 @@ export async function trainAutoencoder(opts: {
   let smoothed = NaN;
   const thinner = new LogThinner<AutoencoderLogRow>(log, cfg.train.logEvery);
   while (trainer.step < target) {
-    const row = trainer.trainStep();
+    const row = await trainer.trainStepAsync();
     thinner.add(row, trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target);
     opts.onStep?.(row);
     smoothed = Number.isNaN(smoothed) ? row.loss : 0.95 * smoothed + 0.05 * row.loss;
     bar.tick(1, { loss: smoothed, latent: row.latentLoss });
-    if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) trainer.save(ckpt);
+    if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) await trainer.saveAsync(ckpt);
   }
   bar.finish({ loss: smoothed });
   return { step: trainer.step, resumedFrom, trainer };
@@ -484,4 +529,28 @@ export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: 
   } finally {
     run.dispose();
   }
+}
+
+/** Runs a generator that yields tensors to read, resuming it with each one's values read synchronously. */
+function driveSync<R>(g: Generator<tf.Tensor, R, Float32Array>): R {
+  let r = g.next();
+  try {
+    while (!r.done) r = g.next((r.value as tf.Tensor).dataSync() as Float32Array); // (casts: tslab's settings do not narrow)
+  } catch (e) {
+    g.return(undefined as unknown as R); // runs the generator's finally blocks (disposals)
+    throw e;
+  }
+  return r.value as R;
+}
+
+/** The same with `await data()` reads (webgpu). */
+async function driveAsync<R>(g: Generator<tf.Tensor, R, Float32Array>): Promise<R> {
+  let r = g.next();
+  try {
+    while (!r.done) r = g.next((await (r.value as tf.Tensor).data()) as Float32Array);
+  } catch (e) {
+    g.return(undefined as unknown as R);
+    throw e;
+  }
+  return r.value as R;
 }

@@ -7,7 +7,7 @@
  *   spectrum as Σ₁Σ₂, so no non-symmetric square root is needed).
  * KID = unbiased MMD² with the kernel k(x, y) = (xᵀy / d + 1)³, averaged over random subsets (Bińkowski et al. 2018).
  */
-import { tf } from "../backend";
+import { tf, syncReadsAvailable } from "../backend";
 import { Rng } from "../rng";
 import { ImageSet } from "../data/image-ops";
 import { symEig, sqrtPsd, matMul64 } from "./linalg";
@@ -77,10 +77,19 @@ export interface KidOptions {
 
 /** Kernel matrix rows×cols of (xᵀy/d + 1)³ in float64. x [N, D], y [M, D] → [N, M]. */
 function polyKernel(x: Float32Array, n: number, y: Float32Array, m: number, d: number): Float64Array {
+  const k = new Float64Array(n * m);
+  if (!syncReadsAvailable()) {
+    // webgpu cannot read synchronously: the features are plain arrays already, so take the dot products in float64
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
+      let dot = 0;
+      for (let c = 0; c < d; c++) dot += x[i * d + c] * y[j * d + c];
+      k[i * m + j] = (dot / d + 1) ** 3;
+    }
+    return k;
+  }
   const g = tf.tidy(() => tf.matMul(tf.tensor2d(x, [n, d]), tf.tensor2d(y, [m, d]), false, true)); // [N, M]
   const dots = g.dataSync();
   g.dispose();
-  const k = new Float64Array(n * m);
   for (let i = 0; i < n * m; i++) k[i] = (dots[i] / d + 1) ** 3;
   return k;
 }

@@ -89,6 +89,13 @@ export class Params {
     return out;
   }
 
+  /** `snapshot` with asynchronous reads: the only way on webgpu (no synchronous read there). */
+  async snapshotAsync(): Promise<ParamTensors> {
+    const out: ParamTensors = {};
+    for (const [name, v] of this.vars) out[name] = { shape: v.shape.slice(), values: (await v.data()) as Float32Array };
+    return out;
+  }
+
   /** Loads values by name; every parameter must be present with the same shape, and no extra names. */
   load(tensors: ParamTensors): void {
     const extra = Object.keys(tensors).filter((k) => !this.vars.has(k));
