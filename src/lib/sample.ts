@@ -5,10 +5,10 @@
  */
 import { tf, currentBackend } from "./backend";
 import { Rng } from "./rng";
-import { LabConfig, resolveConfig } from "./config";
+import { DdimGrid, LabConfig, resolveStoredConfig } from "./config";
 import { InftyDiffNetwork, GridDenoiser } from "./nn/network";
 import { Mollifier } from "./mollifier";
-import { namedSchedule, spacedTimesteps } from "./schedules";
+import { ddimTimesteps, namedSchedule } from "./schedules";
 import { priorSample } from "./forward";
 import { ddim, ddpm } from "./samplers";
 import { loadCheckpoint } from "./checkpoint";
@@ -29,7 +29,7 @@ export function loadModel(file: string, opts: { ema?: boolean } = {}): LoadedMod
   const ck = loadCheckpoint(file);
   let cfg: LabConfig;
   try {
-    cfg = resolveConfig(ck.meta.config);
+    cfg = resolveStoredConfig(ck.meta.config);
   } catch (e) {
     throw new Error(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
   }
@@ -52,6 +52,8 @@ export interface SampleOptions {
   batchSize?: number;
   /** number of sampler steps (default 100, as the paper's DDIM) */
   steps?: number;
+  /** step grid (default the config's diffusion.ddimGrid) */
+  ddimGrid?: DdimGrid;
   sampler?: "ddim" | "ddpm";
   /** DDIM η (0 = deterministic) */
   eta?: number;
@@ -119,7 +121,7 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   const bs = Math.min(opts.batchSize ?? 16, opts.n);
   const steps = opts.steps ?? 100;
   const schedule = namedSchedule(cfg.diffusion.schedule, cfg.diffusion.timesteps);
-  const timesteps = spacedTimesteps(schedule.T, steps);
+  const timesteps = ddimTimesteps(opts.ddimGrid ?? cfg.diffusion.ddimGrid, schedule.T, steps);
   const mollifier = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: cfg.model.resolution });
   const denoiser = new GridDenoiser(net);
   const workers = Math.min(opts.workers ?? 1, bs);
@@ -140,7 +142,7 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
         : priorSample([b, H, W, C], rng, mollifier);
       const common = {
         schedule, mollifier, rng, parameterisation: cfg.diffusion.parameterisation,
-        invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
+        invSnr: cfg.diffusion.wienerInvSnr, clipTx0: cfg.diffusion.clipTx0,
         onStep: () => bar.tick(1),
       };
       const res = opts.sampler === "ddpm"

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tf, currentBackend } from "./backend";
 import { Rng, RngState } from "./rng";
-import { LabConfig, resolveConfig, derived } from "./config";
+import { LabConfig, resolveConfig, resolveStoredConfig, derived } from "./config";
 import { InftyDiffNetwork } from "./nn/network";
 import { Adam } from "./optim";
 import { Mollifier } from "./mollifier";
@@ -339,7 +339,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const resuming = fs.existsSync(ckptFile);
   let cfg: LabConfig;
   if (resuming) {
-    const stored = resolveConfig(loadCheckpoint(ckptFile).meta.config);
+    const stored = resolveStoredConfig(loadCheckpoint(ckptFile).meta.config);
     if (opts.config && JSON.stringify(opts.config) !== JSON.stringify(stored)) {
       throw new Error(`run ${opts.runDir} was started with a different config; use a new run directory`);
     }

@@ -14,6 +14,7 @@ import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
 import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
 import { parseResolution } from "./sample";
 import { writeFileAtomic } from "../../lib/checkpoint";
+import { DdimGrid } from "../../lib/config";
 
 const posInt = (v: number) => (v >= 1 ? null : "must be a positive integer");
 const FLAGS: FlagSpecs = {
@@ -22,6 +23,10 @@ const FLAGS: FlagSpecs = {
   resolution: { kind: "string", help: "sampling resolution with --checkpoint", default: "28" },
   n: { kind: "int", help: "samples to draw with --checkpoint; test images compared", default: 1000, check: posInt as never },
   steps: { kind: "int", help: "DDIM steps with --checkpoint", default: 100, check: posInt as never },
+  "ddim-grid": {
+    kind: "string", help: "DDIM step grid with --checkpoint: even (T−1 … 0) | ddim-stride (the authors' ddimN); default the checkpoint's",
+    check: ((v: string) => (v === "even" || v === "ddim-stride" ? null : "must be even or ddim-stride")) as never,
+  },
   batch: { kind: "int", help: "sampling batch", default: 50, check: posInt as never },
   seed: { kind: "int", help: "seed", default: 0 },
   json: { kind: "string", help: "also write the result as JSON to this file" },
@@ -67,9 +72,15 @@ export const evalCommand: Command = {
         const out = await sampleModel(model.net, model.cfg, {
           resolution: [H, W], n: f.n as number, batchSize: f.batch as number, steps: f.steps as number,
           seed: f.seed as number, progress: !f.quiet, workers: f.workers as number,
+          ddimGrid: f["ddim-grid"] as DdimGrid | undefined,
         });
         samples = out.x0;
-        source = { checkpoint: f.checkpoint, step: model.step, resolution: [H, W], steps: f.steps, sampleSeconds: out.seconds };
+        const d = model.cfg.diffusion;
+        source = {
+          checkpoint: f.checkpoint, step: model.step, resolution: [H, W], steps: f.steps, seed: f.seed,
+          ddimGrid: (f["ddim-grid"] as string | undefined) ?? d.ddimGrid, clipTx0: d.clipTx0,
+          knnWeights: model.cfg.model.knnWeights, kernelResampling: model.cfg.model.kernelResampling, sampleSeconds: out.seconds,
+        };
       } finally {
         model.net.dispose();
       }

@@ -9,7 +9,7 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { flagsHelp, FlagSpecs, parseFlags } from "../args";
 import { initBackend } from "../../lib/backend";
-import { resolveConfig, LabConfig } from "../../lib/config";
+import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config";
 import { loadCheckpoint } from "../../lib/checkpoint";
 import { recordCommand } from "../../lib/export";
 import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/autoencoder";
@@ -65,7 +65,7 @@ export const trainAeCommand: Command = {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      cfg = resolveConfig(meta.config);
+      cfg = resolveStoredConfig(meta.config);
       ae = autoencoderConfigOf(meta);
     } else {
       const base = loadConfigFile(f.config as string | undefined);

@@ -14,7 +14,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { LabConfig, resolveConfig, ConfigError } from "../config";
+import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config";
 import { projectRoot } from "../data/paths";
 
 export type BudgetName = "fast" | "full";
@@ -234,6 +234,23 @@ export function shortHash(v: unknown): string {
   return crypto.createHash("sha256").update(canonicalJson(v)).digest("hex").slice(0, 16);
 }
 
+/**
+ * The config as it is hashed: convention fields (config.ts LEGACY_CONVENTIONS) that hold the value they had before
+ * they were fields are left out, so every result computed before keeps its key; any other value gives a new key.
+ */
+export function hashableConfig(config: LabConfig): Obj {
+  const out = structuredClone(config) as unknown as Record<string, Obj>;
+  for (const [section, legacy] of Object.entries(LEGACY_CONVENTIONS) as [string, Obj][]) {
+    for (const [k, v] of Object.entries(legacy)) if (out[section][k] === v) delete out[section][k];
+  }
+  return out;
+}
+
+/** The hashed form of a TrainKey. */
+export function trainKeyHashable(train: TrainKey): Obj {
+  return { config: hashableConfig(train.config), trainImages: train.trainImages };
+}
+
 /** What determines a trained model: the resolved config (seed and steps included) and the training images. */
 export interface TrainKey {
   config: LabConfig;
@@ -280,7 +297,7 @@ export function expandRuns(spec: ExperimentSpec, budget: BudgetName): RunPlan[] 
     for (const seed of b.seeds) {
       const config = resolvedConfig(spec, budget, v, seed);
       const train: TrainKey = { config, trainImages: b.trainImages };
-      const trainHash = shortHash(train);
+      const trainHash = shortHash(trainKeyHashable(train));
       const r0 = config.model.resolution;
       for (const m of b.eval.resolutionMultipliers) {
         for (const steps of b.eval.ddimSteps) {
@@ -288,7 +305,7 @@ export function expandRuns(spec: ExperimentSpec, budget: BudgetName): RunPlan[] 
           const trainCost = b.steps * config.train.batchSize * config.train.coordRatio * r0 * r0;
           const sampleCost = b.samples * steps * (m * r0) ** 2;
           runs.push({
-            hash: shortHash({ train, eval: ev }), trainHash, spec: spec.name, budget, variant: v.label, seed,
+            hash: shortHash({ train: trainKeyHashable(train), eval: ev }), trainHash, spec: spec.name, budget, variant: v.label, seed,
             train, eval: ev, cost: trainCost + sampleCost,
           });
         }
