@@ -4,3 +4,4 @@ export * from "./runner";
 export * from "./merge";
 export * from "./render";
 export * from "./throughput";
+export * from "./statistics";

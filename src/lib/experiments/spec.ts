@@ -68,6 +68,8 @@ export interface ExperimentSpec {
   paperNote: string;
   /** the row the speedup is measured against (Table 3: ratio 1); omitted: no speedup column */
   baseline?: string;
+  /** the ∞-Diff row: every other variant gets a paired comparison (same seeds) against it */
+  reference?: string;
   base: Record<string, unknown>;
   variants: Variant[];
   budgets: Record<BudgetName, Budget>;
@@ -149,7 +151,7 @@ function validateBudget(v: unknown, where: string): Budget {
 
 /** Validates a parsed spec (unknown keys rejected; every variant × budget config resolved). */
 export function validateSpec(raw: unknown, source = "spec"): ExperimentSpec {
-  const s = fields(raw, source, ["name", "title", "paperNote", "base", "variants", "budgets"], ["baseline", "$comment"]);
+  const s = fields(raw, source, ["name", "title", "paperNote", "base", "variants", "budgets"], ["baseline", "reference", "$comment"]);
   if (!isObj(s.base)) throw new SpecError(`${source}.base: must be an object`);
   if (!Array.isArray(s.variants) || s.variants.length === 0) throw new SpecError(`${source}.variants: must be a non-empty list`);
   const variants = s.variants.map((v, i): Variant => {
@@ -173,12 +175,14 @@ export function validateSpec(raw: unknown, source = "spec"): ExperimentSpec {
     title: str(s.title, `${source}.title`),
     paperNote: str(s.paperNote, `${source}.paperNote`),
     baseline: s.baseline === undefined ? undefined : str(s.baseline, `${source}.baseline`),
+    reference: s.reference === undefined ? undefined : str(s.reference, `${source}.reference`),
     base: s.base,
     variants,
     budgets: { fast: validateBudget(b.fast, `${source}.budgets.fast`), full: validateBudget(b.full, `${source}.budgets.full`) },
   };
   if (!/^[a-z0-9][a-z0-9-]*$/.test(spec.name)) throw new SpecError(`${source}.name: lower-case letters, digits and '-' only`);
   if (spec.baseline !== undefined && !labels.includes(spec.baseline)) throw new SpecError(`${source}.baseline: '${spec.baseline}' is not a variant label`);
+  if (spec.reference !== undefined && !labels.includes(spec.reference)) throw new SpecError(`${source}.reference: '${spec.reference}' is not a variant label`);
   for (const bn of BUDGET_NAMES) for (const v of variants) {
     try {
       resolvedConfig(spec, bn, v, spec.budgets[bn].seeds[0]);
