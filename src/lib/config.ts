@@ -10,8 +10,8 @@ export type Downsample = "knn-grid" | "sparse";
 export type CoordSampler = "uniform" | "qmc";
 /** kNN weights points → grid: the authors' inverse squared distance (PointNet++ Eq. 2) or inverse distance */
 export type KnnWeights = "inverse-squared-distance" | "inverse-distance";
-/** kernel resampling across resolutions (kernel-resample.ts): the lab's extent rule, plain per-tap, the authors' rule */
-export type KernelResampling = "extent" | "per-tap" | "authors";
+/** kernel resampling across resolutions (kernel-resample.ts): the lab's extent rule, per-tap, the authors' rule, none */
+export type KernelResampling = "extent" | "per-tap" | "authors" | "none";
 /** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */
 export type DdimGrid = "even" | "ddim-stride";
 
@@ -163,7 +163,7 @@ const SPEC: Spec = {
         mlpMult: { t: "int", min: 1, max: 8 },
         knnNeighbours: { t: "int", min: 1, max: 16 },
         knnWeights: { t: "enum", values: ["inverse-squared-distance", "inverse-distance"] },
-        kernelResampling: { t: "enum", values: ["extent", "per-tap", "authors"] },
+        kernelResampling: { t: "enum", values: ["extent", "per-tap", "authors", "none"] },
         operator: { t: "enum", values: ["depthwise", "regular", "nonlinear"] },
         downsample: { t: "enum", values: ["knn-grid", "sparse"] },
         unet: UNET_SPEC,

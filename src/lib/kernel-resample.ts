@@ -18,11 +18,13 @@
  *   interpolation with align_corners = False (output tap i reads input position (i + ½)·k/k' − ½, clamped to the
  *   outer taps), no scaling. With the lab's count-normalised sparse conv this equals the authors' conv up to the
  *   constant k₀² their normaliser carries at every resolution.
+ * - "none": the r₀ kernel used as is at every resolution (the Fig. 2 ablation "without kernel resampling": the same
+ *   taps then cover 1/s of the extent).
  * At s = 1 every mode returns the kernel unchanged.
  */
 import { tf } from "./backend";
 
-export type KernelResampleMode = "extent" | "per-tap" | "authors";
+export type KernelResampleMode = "extent" | "per-tap" | "authors" | "none";
 
 /** Python 3's round(): halves go to the even neighbour. */
 export function roundHalfEven(x: number): number {
@@ -34,6 +36,7 @@ export function roundHalfEven(x: number): number {
 /** The resampled kernel size for a k×k kernel moved from `fromRes` to `toRes`. */
 export function resampledKernelSize(k: number, fromRes: number, toRes: number, mode: KernelResampleMode = "extent"): number {
   const s = toRes / fromRes;
+  if (mode === "none") return k;
   if (mode === "per-tap") return 2 * Math.round(((k - 1) / 2) * s) + 1;
   if (mode === "authors") return fromRes === toRes ? k : Math.max(3, 2 * roundHalfEven((k * s - 1) / 2) + 1);
   const ks = k * s;
@@ -50,6 +53,10 @@ export function kernelResampleMatrix(k: number, fromRes: number, toRes: number, 
   const s = toRes / fromRes, h = (k - 1) / 2;
   const k2 = resampledKernelSize(k, fromRes, toRes, mode), h2 = (k2 - 1) / 2;
   const A = new Float64Array(k2 * k);
+  if (mode === "none") {
+    for (let i = 0; i < k; i++) A[i * k + i] = 1;
+    return A;
+  }
   if (mode === "authors") {
     // bilinear, align_corners = False: source position (i + ½)·k/k' − ½, negatives clamped to 0, last tap repeated
     for (let i = 0; i < k2; i++) {

@@ -5,7 +5,7 @@
  */
 import { tf, currentBackend } from "./backend";
 import { Rng } from "./rng";
-import { DdimGrid, LabConfig, resolveStoredConfig } from "./config";
+import { DdimGrid, KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from "./config";
 import { InftyDiffNetwork, GridDenoiser } from "./nn/network";
 import { Mollifier } from "./mollifier";
 import { ddimTimesteps, namedSchedule } from "./schedules";
@@ -24,12 +24,16 @@ export interface LoadedModel {
   meta: Record<string, unknown>;
 }
 
-/** Loads a checkpoint's EMA weights (default) or raw weights into a fresh network. */
-export function loadModel(file: string, opts: { ema?: boolean } = {}): LoadedModel {
+/**
+ * Loads a checkpoint's EMA weights (default) or raw weights into a fresh network; `kernelResampling` overrides how
+ * kernels are resampled at other resolutions (a sampling-time choice: the weights are the same).
+ */
+export function loadModel(file: string, opts: { ema?: boolean; kernelResampling?: KernelResampling } = {}): LoadedModel {
   const ck = loadCheckpoint(file);
   let cfg: LabConfig;
   try {
     cfg = resolveStoredConfig(ck.meta.config);
+    if (opts.kernelResampling) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: opts.kernelResampling } });
   } catch (e) {
     throw new Error(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
   }

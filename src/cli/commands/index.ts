@@ -10,5 +10,6 @@ import { exportCommand } from "./export";
 import { gridCommand } from "./grid";
 import { inpaintCommand } from "./inpaint";
 import { superresCommand } from "./superres";
+import { crossresCommand } from "./crossres";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand, crossresCommand];

@@ -5,3 +5,4 @@ export * from "./merge";
 export * from "./render";
 export * from "./throughput";
 export * from "./statistics";
+export * from "./cross-resolution";
