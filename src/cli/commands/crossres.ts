@@ -17,6 +17,7 @@ const FLAGS: FlagSpecs = {
     check: ((v: string) => (BUDGET_NAMES.includes(v as BudgetName) ? null : "must be fast or full")) as never },
   shard: { kind: "string", help: "i/n: run only the i-th (0-based) of n shards (split by trained model)", default: "0/1" },
   seed: { kind: "int", help: "only the runs of this seed" },
+  dataset: { kind: "string", help: "only the runs on this dataset" },
   results: { kind: "string", help: "results root (files go to <results>/<spec>/<hash>.json)", default: "results" },
   runs: { kind: "string", help: "model runs root (shared with `infty ablate`: same config, same model)", default: "runs/ablate" },
   list: { kind: "boolean", help: "list this shard's runs and exit" },
@@ -56,7 +57,8 @@ export const crossresCommand: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const plans = shardCrossRes(expandCrossRes(spec, budget), shard).filter((p) => f.seed === undefined || p.seed === f.seed);
+    const plans = shardCrossRes(expandCrossRes(spec, budget), shard)
+      .filter((p) => (f.seed === undefined || p.seed === f.seed) && (f.dataset === undefined || p.dataset === f.dataset));
     if (f.list) {
       for (const p of plans) console.log(`${p.hash}  train ${p.trainHash}  ${p.dataset}  ${p.variant}  seed ${p.seed}`);
       return;
