@@ -109,3 +109,30 @@ export function markdownTable(merged: MergedTable, spec: ExperimentSpec): string
     ` Paper: ${spec.paperNote}`);
   return lines.join("\n");
 }
+
+/**
+ * The statistics of a one-point table as plain rows (notebook 07): per variant the FID mean ± std over seeds, its 95 %
+ * bootstrap interval, and the paired difference against the reference row (mean, paired-t 95 % interval, p).
+ */
+export function statisticsRows(merged: MergedTable, spec: ExperimentSpec): TableRow[] {
+  const st = merged.statistics;
+  const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+  return tableRows(merged, spec).filter((r) => r.fid !== null).map((r) => {
+    const pc = st?.paired.find((p) => p.variant === r.variant);
+    return {
+      variant: r.variant, seeds: r.seeds, "FID mean": f(r.fid as number, 2), "FID std": f(r.fidStd as number | null, 2),
+      "95 % CI low": f(r.fidLo as number | null), "95 % CI high": f(r.fidHi as number | null),
+      [`ΔFID vs ${st?.reference ?? "reference"}`]: r.variant === st?.reference ? 0 : f(pc?.meanDiff),
+      "Δ 95 % CI (paired t)": pc?.tInterval ? `[${pc.tInterval[0].toFixed(1)}, ${pc.tInterval[1].toFixed(1)}]` : null,
+      p: pc?.p === null || pc?.p === undefined ? null : Number(pc.p.toFixed(3)),
+    };
+  });
+}
+
+/** One line: Spearman ρ against the paper's ranking with its bootstrap interval and distribution. */
+export function rankSummary(merged: MergedTable): string {
+  const r = merged.statistics?.rank;
+  if (!r) return "Spearman ρ: fewer than 3 variants with the paper's numbers";
+  const d = r.distribution.filter((x) => x.fraction >= 0.01).map((x) => `${x.rho.toFixed(2)} (${(100 * x.fraction).toFixed(0)} %)`).join(", ");
+  return `Spearman ρ (our FID ranking vs the paper's) = ${r.rho.toFixed(2)}; bootstrap over seeds: 95 % [${r.interval[0].toFixed(2)}, ${r.interval[1].toFixed(2)}], distribution ${d}`;
+}
