@@ -56,6 +56,10 @@ describe("conventions (authors' code vs the lab): defaults pinned, stored config
     // Table 2's ∞-Diff seed 0 at the full budget: the key its committed result file carries
     const run = expandRuns(loadSpec("table2"), "full").find((r) => r.variant === "∞-Diff (Ours)" && r.seed === 0)!;
     assert.equal(run.hash, "0ab9a1e6a818cee3");
+    // the longer-budget QMC comparison: Table 2's ∞-Diff, QMC and regular-conv rows at 4× the steps, 3 seeds
+    const long = expandRuns(loadSpec("qmc-long"), "full");
+    assert.equal(long.length, 9);
+    assert.ok(long.every((r) => r.train.config.train.steps === 1200 && r.train.config.model.knnWeights === "inverse-distance"));
   });
 
   it("(a) kNN weights: default is the authors' inverse squared distance, in the network too", () => {
