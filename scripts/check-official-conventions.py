@@ -1,7 +1,8 @@
 """
-Independent check of two conventions against the authors' code (samb-t/infty-diff @ abf04d8, imported unchanged from
+Independent check of three conventions against the authors' code (samb-t/infty-diff @ abf04d8, imported unchanged from
 a folder you give; nothing of it is copied here): the lab's "ddim-stride" grid against their space_timesteps(1000,
-"ddimN"), and the lab's "authors" kernel resampling against their SPConvResBlock.get_torch_kernel (F.interpolate).
+"ddimN"), the lab's "authors" kernel resampling against their SPConvResBlock.get_torch_kernel (F.interpolate), and
+the lab's default kNN weights against their SparseUNet.knn_interpolate_to_grid (1 / clamp(d², 1e-16)).
 
   npm run build && /usr/bin/python3 scripts/check-official-conventions.py --official OFFICIAL_DIR [--shims DIR]
 
@@ -36,5 +37,16 @@ for key, v in lab["kernels"].items():
     err = float(np.abs(theirs - mine).max()) if theirs.shape == mine.shape else float("inf")
     ok &= err < 1e-6
     print(f"kernel {r0}->{r}: authors {theirs.shape}, lab {mine.shape}, max |diff| {err:.2e}")
+from models import model_sparse as MS
+kn = lab["knn"]
+B, M, N, Cc = kn["B"], kn["M"], kn["N"], kn["C"]
+pts = torch.tensor(kn["points"], dtype=torch.float32).reshape(B, M, 2)
+tg = torch.tensor(kn["targets"], dtype=torch.float32).reshape(B, N, 2)
+feats = torch.tensor(kn["feats"], dtype=torch.float32).reshape(B, M, Cc)
+# their method reads targets from self.uno_coords (repeated over the batch): one call per batch element
+theirs = torch.cat([MS.SparseUNet.knn_interpolate_to_grid(types.SimpleNamespace(uno_coords=tg[b:b + 1], knn_neighbours=3), feats[b:b + 1], pts[b:b + 1]) for b in range(B)])
+err = float((theirs.reshape(-1) - torch.tensor(kn["out"])).abs().max())
+ok &= err < 1e-5
+print(f"kNN points → targets (inverse squared distance, k = 3): max |diff| {err:.2e}")
 print("ALL AGREE" if ok else "DISAGREE")
 sys.exit(0 if ok else 1)
