@@ -50,7 +50,11 @@ export interface DiffusionConfig {
   mollifierStd: number;
   /** Wiener filter inverse SNR used to turn sampled Tx₀ into x₀ */
   wienerInvSnr: number;
-  /** DDIM step grid used by sampleModel (convention; absent in old checkpoints = "even") */
+  /**
+   * DDIM step grid used by sampleModel (convention; absent in old checkpoints = "even"). Default "ddim-stride", the
+   * authors' grid: on the shipped model at 25 steps, n = 500, FID 132.8 against 139.4 for "even" (README, "Conventions").
+   * Some step counts have no integer stride (45, …): choose "even" for those.
+   */
   ddimGrid: DdimGrid;
   /** clip the predicted Tx₀ to [−1, 1] while sampling, as the authors' clip_denoised=True (convention) */
   clipTx0: boolean;
@@ -96,7 +100,7 @@ export const DEFAULT_CONFIG: LabConfig = Object.freeze({
     downsample: "knn-grid",
     unet: { res: 16, baseChannels: 32, mults: [1, 2, 2], blocksPerLevel: 2, attnRes: [4], dropoutRes: 4, dropout: 0.1, groups: 8 },
   },
-  diffusion: { schedule: "cosine", timesteps: 1000, parameterisation: "mollifiedEps", mollifierStd: 1.0, wienerInvSnr: 0.05, ddimGrid: "even", clipTx0: true },
+  diffusion: { schedule: "cosine", timesteps: 1000, parameterisation: "mollifiedEps", mollifierStd: 1.0, wienerInvSnr: 0.05, ddimGrid: "ddim-stride", clipTx0: true },
   train: {
     dataset: "fashion-mnist",
     batchSize: 32,

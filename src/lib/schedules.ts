@@ -104,7 +104,7 @@ export function strideTimesteps(T: number, steps: number): number[] {
       return out;
     }
   }
-  throw new Error(`no integer stride gives exactly ${steps} of ${T} timesteps (the authors' "ddim${steps}" spacing)`);
+  throw new Error(`no integer stride gives exactly ${steps} of ${T} timesteps (the authors' "ddim${steps}" spacing; diffusion.ddimGrid "even" takes any count)`);
 }
 
 /** The DDIM step grid named by config.diffusion.ddimGrid. */

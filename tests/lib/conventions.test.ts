@@ -51,8 +51,9 @@ describe("conventions (authors' code vs the lab): defaults pinned, stored config
     const h = hashableConfig(cfg) as { model: Record<string, unknown>; diffusion: Record<string, unknown> };
     for (const k of ["knnWeights", "kernelResampling"]) assert.ok(!(k in h.model), k);
     for (const k of ["ddimGrid", "clipTx0"]) assert.ok(!(k in h.diffusion), k);
-    const now = hashableConfig(resolveConfig({})) as { model: Record<string, unknown> };
+    const now = hashableConfig(resolveConfig({})) as { model: Record<string, unknown>; diffusion: Record<string, unknown> };
     assert.equal(now.model.knnWeights, "inverse-squared-distance", "a changed convention changes the key");
+    assert.equal(now.diffusion.ddimGrid, "ddim-stride");
     // Table 2's ∞-Diff seed 0 at the full budget: the key its committed result file carries
     const run = expandRuns(loadSpec("table2"), "full").find((r) => r.variant === "∞-Diff (Ours)" && r.seed === 0)!;
     assert.equal(run.hash, "0ab9a1e6a818cee3");
@@ -101,7 +102,7 @@ describe("conventions (authors' code vs the lab): defaults pinned, stored config
     assert.deepEqual(ddimTimesteps("even", 1000, 25), spacedTimesteps(1000, 25));
     assert.deepEqual(ddimTimesteps("ddim-stride", 1000, 25), strideTimesteps(1000, 25));
     // chosen by the FID comparison on the shipped model (docs/divergences.md); change it only with a new comparison
-    assert.equal(DEFAULT_CONFIG.diffusion.ddimGrid, "even");
+    assert.equal(DEFAULT_CONFIG.diffusion.ddimGrid, "ddim-stride");
   });
 
   it("(c) samplers clip Tx₀ by default, as the authors' clip_denoised=True", async () => {
