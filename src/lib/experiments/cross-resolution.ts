@@ -26,6 +26,7 @@ import { Progress } from "../progress";
 import { resampledKernelSize } from "../kernel-resample";
 import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
 import { bootstrapMeanInterval, mean, sampleStd } from "./statistics";
+import { codeVersion } from "./runner";
 
 export type Dataset = LabConfig["train"]["dataset"];
 
@@ -227,6 +228,8 @@ export interface CrossResResult {
   sampleSeconds: number;
   backend: string | null;
   host: { cpus: number; platform: string; node: string };
+  /** the lab's git commit (dirty: uncommitted changes to tracked files) */
+  code: { commit: string; dirty: boolean } | null;
   finishedAt: string;
 }
 
@@ -260,7 +263,8 @@ export async function measureCrossRes(plan: CrossResPlan, ckptFile: string, opts
     format: CROSSRES_FORMAT, hash: plan.hash, trainHash: plan.trainHash, dataset: plan.dataset, variant: plan.variant, seed: plan.seed,
     config: plan.config, kernelResampling: plan.kernelResampling, ddimSteps: plan.ddimSteps, r0, comparisons,
     sampleSeconds: (Date.now() - t0) / 1000, backend: currentBackend()?.name ?? null,
-    host: { cpus: os.cpus().length, platform: `${os.platform()}-${os.arch()}`, node: process.version }, finishedAt: new Date().toISOString(),
+    host: { cpus: os.cpus().length, platform: `${os.platform()}-${os.arch()}`, node: process.version }, code: codeVersion(),
+    finishedAt: new Date().toISOString(),
   };
 }
 
