@@ -12,16 +12,23 @@ import { tf } from "./backend";
 import { Rng } from "./rng";
 import { CoordSet, cellLookup, positions } from "./coordinates";
 import { PointTable, applyPointTable } from "./point-table";
-
-/** Inverse-distance weights are 1/max(d, EPS) (a target on a source point copies it exactly). */
-const EPS = 1e-9;
+import type { KnnWeights } from "./config";
 
 /**
- * k nearest points of `source` (per batch element) to N targets, with normalised inverse-distance weights.
+ * Weights before normalisation: "inverse-squared-distance" 1/max(d², 1e-16), the authors' rule (PointNet++ Eq. 2,
+ * `1 / clamp(squared_distance, 1e-16)`), the default; "inverse-distance" 1/max(d, 1e-9) (what models trained before
+ * the choice became `model.knnWeights` use). Either way a target on a source point copies it exactly.
+ */
+function knnWeight(d: number, weights: KnnWeights): number {
+  return weights === "inverse-distance" ? 1 / Math.max(d, 1e-9) : 1 / Math.max(d * d, 1e-16);
+}
+
+/**
+ * k nearest points of `source` (per batch element) to N targets, with normalised inverse-(squared-)distance weights.
  * targets: [B*N*2] (y, x). Search: rings of cells around the target on the source's H×W lattice, stopping once the
  * k-th distance is below the ring's lower bound — O(k) cells per target for dense sets.
  */
-export function knnTable(source: CoordSet, targets: Float32Array, N: number, k: number): PointTable {
+export function knnTable(source: CoordSet, targets: Float32Array, N: number, k: number, weights: KnnWeights = "inverse-squared-distance"): PointTable {
   const { B, H, W, M } = source;
   const T = Math.min(k, M);
   const idx = new Int32Array(B * N * T).fill(-1);
@@ -61,7 +68,7 @@ export function knnTable(source: CoordSet, targets: Float32Array, N: number, k: 
       }
       let sum = 0;
       const base = (b * N + n) * T;
-      for (let q = 0; q < T; q++) { const wq = 1 / Math.max(bd[q], EPS); w[base + q] = wq; idx[base + q] = bi[q]; sum += wq; }
+      for (let q = 0; q < T; q++) { const wq = knnWeight(bd[q], weights); w[base + q] = wq; idx[base + q] = bi[q]; sum += wq; }
       for (let q = 0; q < T; q++) w[base + q] /= sum;
     }
   }
@@ -78,14 +85,14 @@ export function gridPositions(B: number, gh: number, gw: number): Float32Array {
   return out;
 }
 
-/** Points → grid by k-NN (default k = 3) inverse-distance interpolation (Fig. 4 "k-NN lerp"). */
+/** Points → grid by k-NN (default k = 3) inverse-(squared-)distance interpolation (Fig. 4 "k-NN lerp"). */
 export class KnnToGrid {
   private table: PointTable | null;
-  private constructor(readonly set: CoordSet, readonly gh: number, readonly gw: number, readonly k: number) {
-    this.table = knnTable(set, gridPositions(set.B, gh, gw), gh * gw, k);
+  private constructor(readonly set: CoordSet, readonly gh: number, readonly gw: number, readonly k: number, readonly weighting: KnnWeights) {
+    this.table = knnTable(set, gridPositions(set.B, gh, gw), gh * gw, k, weighting);
   }
-  static build(set: CoordSet, gh: number, gw: number, k = 3): KnnToGrid {
-    return new KnnToGrid(set, gh, gw, k);
+  static build(set: CoordSet, gh: number, gw: number, k = 3, weighting: KnnWeights = "inverse-squared-distance"): KnnToGrid {
+    return new KnnToGrid(set, gh, gw, k, weighting);
   }
   /** The weight table (indices into each element's points, weights summing to 1 per grid cell). */
   get weights(): PointTable {
@@ -151,18 +158,18 @@ export class GridToPoints {
 /**
  * The Table 2 "sparse downsample" ablation: the coarse level is a random subset of the current points (per batch
  * element, without replacement, on the same H×W lattice so kernel maps keep the physical tap spacing).
- * down: feats [B, M, C] → [B, Mc, C] (selection); up: [B, Mc, C] → [B, M, C] (k-NN inverse-distance from the coarse
+ * down: feats [B, M, C] → [B, Mc, C] (selection); up: [B, Mc, C] → [B, M, C] (k-NN weighted from the coarse
  * points; points kept in the subset copy their coarse value exactly).
  */
 export class SparseDownsample {
   private downT: PointTable | null;
   private upT: PointTable | null;
-  private constructor(readonly fine: CoordSet, readonly coarse: CoordSet, readonly pick: Int32Array, k: number) {
+  private constructor(readonly fine: CoordSet, readonly coarse: CoordSet, readonly pick: Int32Array, k: number, weighting: KnnWeights) {
     const { B, M } = fine, Mc = coarse.M;
     this.downT = { B, S: M, N: Mc, T: 1, idx: pick, w: new Float32Array(B * Mc).fill(1) };
-    this.upT = knnTable(coarse, positions(fine), M, k);
+    this.upT = knnTable(coarse, positions(fine), M, k, weighting);
   }
-  static build(fine: CoordSet, rng: Rng, ratio: number, k = 3): SparseDownsample {
+  static build(fine: CoordSet, rng: Rng, ratio: number, k = 3, weighting: KnnWeights = "inverse-squared-distance"): SparseDownsample {
     const { B, M } = fine;
     const Mc = Math.max(1, Math.min(M, Math.round(ratio * M)));
     const pick = new Int32Array(B * Mc), cells = new Int32Array(B * Mc), perm = new Int32Array(M);
@@ -174,7 +181,7 @@ export class SparseDownsample {
       for (let i = 0; i < Mc; i++) cells[b * Mc + i] = fine.cells[b * M + sel[i]];
     }
     const coarse: CoordSet = Object.freeze({ B, H: fine.H, W: fine.W, M: Mc, cells });
-    return new SparseDownsample(fine, coarse, pick, k);
+    return new SparseDownsample(fine, coarse, pick, k, weighting);
   }
   down(feats: tf.Tensor3D): tf.Tensor3D {
     if (!this.downT) throw new Error("SparseDownsample used after dispose()");
@@ -188,6 +195,6 @@ export class SparseDownsample {
 }
 
 /** `sparseDownsample(set, rng, ratio)`: the name the network codes against. */
-export function sparseDownsample(set: CoordSet, rng: Rng, ratio: number, k = 3): SparseDownsample {
-  return SparseDownsample.build(set, rng, ratio, k);
+export function sparseDownsample(set: CoordSet, rng: Rng, ratio: number, k = 3, weighting: KnnWeights = "inverse-squared-distance"): SparseDownsample {
+  return SparseDownsample.build(set, rng, ratio, k, weighting);
 }

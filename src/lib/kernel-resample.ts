@@ -13,16 +13,32 @@
  *   so per-tap values are kept up to this count correction and the output stays a mean over the same region.
  * - "per-tap": k' = 2·round(h·s)+1 (h = (k−1)/2) so tap centres span the same range, plain bilinear values, no
  *   scaling. Simpler; biased by the count/extent mismatch (≈ (k−1)/k per side). Kept to show the difference.
- * At s = 1 both return the kernel unchanged.
+ * - "authors": the rule of the authors' code, for measuring the difference: k' = 2·round((k·s − 1)/2) + 1 with Python's
+ *   round-half-to-even (so k = 7 at s = 2 gives 13 taps: round(6.5) = 6), at least 3; values by bilinear
+ *   interpolation with align_corners = False (output tap i reads input position (i + ½)·k/k' − ½, clamped to the
+ *   outer taps), no scaling. With the lab's count-normalised sparse conv this equals the authors' conv up to the
+ *   constant k₀² their normaliser carries at every resolution.
+ * - "none": the r₀ kernel used as is at every resolution (the Fig. 2 ablation "without kernel resampling": the same
+ *   taps then cover 1/s of the extent).
+ * At s = 1 every mode returns the kernel unchanged.
  */
 import { tf } from "./backend";
 
-export type KernelResampleMode = "extent" | "per-tap";
+export type KernelResampleMode = "extent" | "per-tap" | "authors" | "none";
+
+/** Python 3's round(): halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x), d = x - f;
+  if (d !== 0.5) return Math.round(x);
+  return f % 2 === 0 ? f : f + 1;
+}
 
 /** The resampled kernel size for a k×k kernel moved from `fromRes` to `toRes`. */
 export function resampledKernelSize(k: number, fromRes: number, toRes: number, mode: KernelResampleMode = "extent"): number {
   const s = toRes / fromRes;
+  if (mode === "none") return k;
   if (mode === "per-tap") return 2 * Math.round(((k - 1) / 2) * s) + 1;
+  if (mode === "authors") return fromRes === toRes ? k : Math.max(3, 2 * roundHalfEven((k * s - 1) / 2) + 1);
   const ks = k * s;
   const near = Math.round(ks);
   // the odd size nearest k·s (ties and even sizes round up so the window never shrinks below the extent)
@@ -37,6 +53,20 @@ export function kernelResampleMatrix(k: number, fromRes: number, toRes: number, 
   const s = toRes / fromRes, h = (k - 1) / 2;
   const k2 = resampledKernelSize(k, fromRes, toRes, mode), h2 = (k2 - 1) / 2;
   const A = new Float64Array(k2 * k);
+  if (mode === "none") {
+    for (let i = 0; i < k; i++) A[i * k + i] = 1;
+    return A;
+  }
+  if (mode === "authors") {
+    // bilinear, align_corners = False: source position (i + ½)·k/k' − ½, negatives clamped to 0, last tap repeated
+    for (let i = 0; i < k2; i++) {
+      const src = Math.max(0, ((i + 0.5) * k) / k2 - 0.5);
+      const i0 = Math.min(k - 1, Math.floor(src)), f = i0 < k - 1 ? src - i0 : 0;
+      A[i * k + i0] += 1 - f;
+      if (f > 0) A[i * k + i0 + 1] += f;
+    }
+    return A;
+  }
   // per axis, the count correction is k'/(k·s) (squared over the two axes)
   const scale = mode === "extent" ? k2 / (k * s) : 1;
   for (let i = 0; i < k2; i++) {

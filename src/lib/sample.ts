@@ -6,9 +6,9 @@
  */
 import { tf, currentBackend } from "./backend";
 import { Rng } from "./rng";
-import { LabConfig, resolveConfig } from "./config";
+import { DdimGrid, KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from "./config";
 import { InftyDiffNetwork, GridDenoiser } from "./nn/network";
-import { spacedTimesteps } from "./schedules";
+import { ddimTimesteps } from "./schedules";
 import { gridShape } from "./grid";
 import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "./sampling";
 import { loadCheckpoint } from "./checkpoint";
@@ -24,12 +24,16 @@ export interface LoadedModel {
   meta: Record<string, unknown>;
 }
 
-/** Loads a checkpoint's EMA weights (default) or raw weights into a fresh network. */
-export function loadModel(file: string, opts: { ema?: boolean } = {}): LoadedModel {
+/**
+ * Loads a checkpoint's EMA weights (default) or raw weights into a fresh network; `kernelResampling` overrides how
+ * kernels are resampled at other resolutions (a sampling-time choice: the weights are the same).
+ */
+export function loadModel(file: string, opts: { ema?: boolean; kernelResampling?: KernelResampling } = {}): LoadedModel {
   const ck = loadCheckpoint(file);
   let cfg: LabConfig;
   try {
-    cfg = resolveConfig(ck.meta.config);
+    cfg = resolveStoredConfig(ck.meta.config);
+    if (opts.kernelResampling) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: opts.kernelResampling } });
   } catch (e) {
     throw new Error(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
   }
@@ -52,6 +56,8 @@ export interface SampleOptions {
   batchSize?: number;
   /** number of sampler steps (default 100, as the paper's DDIM) */
   steps?: number;
+  /** step grid (default the config's diffusion.ddimGrid) */
+  ddimGrid?: DdimGrid;
   sampler?: "ddim" | "ddpm";
   /** DDIM η (0 = deterministic) */
   eta?: number;
@@ -116,7 +122,7 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   const bs = Math.min(opts.batchSize ?? 16, opts.n);
   const steps = opts.steps ?? 100;
   const run = prepareSampling(cfg);
-  const timesteps = spacedTimesteps(run.schedule.T, steps);
+  const timesteps = ddimTimesteps(opts.ddimGrid ?? cfg.diffusion.ddimGrid, run.schedule.T, steps);
   const denoiser = new GridDenoiser(net);
   const workers = Math.min(opts.workers ?? 1, bs);
   const pool = workers > 1 ? new GradWorkerPool(cfg.model, workers, net.params, currentBackend()?.name ?? tf.getBackend()) : null;

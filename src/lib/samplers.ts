@@ -44,7 +44,10 @@ export interface SamplerOptions {
   parameterisation?: Parameterisation | ParameterisationName;
   /** multiplier c for per-step white noise; default mollifier.noiseMultiplier(H, W) */
   noiseMultiplier?: number;
-  /** clip the predicted Tx₀ to [−1, 1] (valid for data in [−1,1]: T is an average); default false */
+  /**
+   * clip the predicted Tx₀ to [−1, 1] (valid for data in [−1,1]: T is an average). Default true for ddpm/ddim, as
+   * the authors' clip_denoised=True (pass false for data outside [−1, 1], e.g. latents); false for ddimInvert.
+   */
   clipTx0?: boolean;
   /** Wiener inverse SNR for the returned x₀ (default 0.05) */
   invSnr?: number;
@@ -137,6 +140,11 @@ async function* walk(
   }
 }
 
+/** The sampling default of clipTx0 (true, the authors' clip_denoised=True) unless the caller chose. */
+function withClipDefault<O extends SamplerOptions>(opts: O): O {
+  return opts.clipTx0 === undefined ? { ...opts, clipTx0: true } : opts;
+}
+
 function samplingPairs(timesteps: readonly number[]): Array<{ t: number; s: number; modelT: number }> {
   return timesteps.map((t, i) => ({ t, s: i + 1 < timesteps.length ? timesteps[i + 1] : -1, modelT: t }));
 }
@@ -157,7 +165,7 @@ export function ddpmSteps(denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonl
     const v = sigma === "beta" ? c.beta : c.betaTilde;
     return tf.add(mean, tf.mul(Math.sqrt(v), noise())) as tf.Tensor4D;
   };
-  return walk(denoise, xT, samplingPairs(timesteps), opts, update, () => true);
+  return walk(denoise, xT, samplingPairs(timesteps), withClipDefault(opts), update, () => true);
 }
 
 /**
@@ -175,7 +183,7 @@ export function ddimSteps(denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonl
     if (c.s >= 0 && sig2 > 0) xs = tf.add(xs, tf.mul(Math.sqrt(sig2), noise())) as tf.Tensor4D;
     return xs;
   };
-  return walk(denoise, xT, samplingPairs(timesteps), opts, update, (c) => eta > 0 && c.betaTilde > 0);
+  return walk(denoise, xT, samplingPairs(timesteps), withClipDefault(opts), update, (c) => eta > 0 && c.betaTilde > 0);
 }
 
 /**

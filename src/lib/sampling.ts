@@ -36,7 +36,7 @@ export function prepareSampling(cfg: LabConfig): SamplingRun {
     ...process,
     options: (rng?: Rng) => ({
       schedule: process.schedule, mollifier: process.mollifier, rng,
-      parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true,
+      parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: cfg.diffusion.clipTx0,
     }),
     dispose: () => process.mollifier.dispose(),
   };

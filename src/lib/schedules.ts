@@ -90,6 +90,28 @@ export function spacedTimesteps(T: number, steps: number): number[] {
   return out;
 }
 
+/**
+ * The authors' DDIM grid (their `space_timesteps(T, "ddimN")`, from the DDIM paper's striding): the smallest integer
+ * stride i with exactly `steps` multiples of i in 0…T−1, those multiples descending. For T = 1000 and 50 steps:
+ * 980, 960, …, 0 (the first step starts at t = 980, not T−1). Step counts no integer stride gives throw.
+ */
+export function strideTimesteps(T: number, steps: number): number[] {
+  if (!Number.isInteger(steps) || steps < 1 || steps > T) throw new Error(`steps must be an integer in 1…${T}`);
+  for (let i = 1; i < T; i++) {
+    if (Math.ceil(T / i) === steps) {
+      const out: number[] = [];
+      for (let t = (steps - 1) * i; t >= 0; t -= i) out.push(t);
+      return out;
+    }
+  }
+  throw new Error(`no integer stride gives exactly ${steps} of ${T} timesteps (the authors' "ddim${steps}" spacing; diffusion.ddimGrid "even" takes any count)`);
+}
+
+/** The DDIM step grid named by config.diffusion.ddimGrid. */
+export function ddimTimesteps(grid: "even" | "ddim-stride", T: number, steps: number): number[] {
+  return grid === "even" ? spacedTimesteps(T, steps) : strideTimesteps(T, steps);
+}
+
 /** Checks a sampler's timestep list: integers in 0…T−1, strictly descending. */
 export function checkTimesteps(schedule: Schedule, timesteps: readonly number[]): void {
   if (timesteps.length < 1) throw new Error("timesteps is empty");

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tf, currentBackend, syncReadsAvailable } from "./backend";
 import { Rng, RngState } from "./rng";
-import { LabConfig, resolveConfig } from "./config";
+import { LabConfig, resolveConfig, resolveStoredConfig } from "./config";
 import { diffusionProcess } from "./grid";
 import { InftyDiffNetwork } from "./nn/network";
 import { Adam, AdamState } from "./optim";
@@ -393,7 +393,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   removeStaleTemps(opts.runDir);
   let cfg: LabConfig;
   if (resuming) {
-    const stored = resolveConfig(loadCheckpoint(ckptFile).meta.config);
+    const stored = resolveStoredConfig(loadCheckpoint(ckptFile).meta.config);
     if (opts.config && JSON.stringify(opts.config) !== JSON.stringify(stored)) {
       throw new Error(`run ${opts.runDir} was started with a different config; use a new run directory`);
     }

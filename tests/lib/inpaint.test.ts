@@ -44,7 +44,7 @@ describe("inpainting with reconstruction guidance", function () {
     const residual = (Tx0: tf.Tensor4D) => tf.mul(m, tf.sub(Tx0, target));
     const lambda = 0.05;
     const first = async (denoise: (a: tf.Tensor4D, t: tf.Tensor1D) => tf.Tensor4D | Promise<tf.Tensor4D>) => {
-      const r = await ddim(denoise, x, timesteps, { schedule, mollifier, returnIntermediates: true });
+      const r = await ddim(denoise, x, timesteps, { schedule, mollifier, returnIntermediates: true, clipTx0: false });
       const x1 = r.intermediates![0];
       tf.dispose([r.x0, r.Tx0, ...r.intermediates!.slice(1)]);
       return x1;

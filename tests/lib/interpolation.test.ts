@@ -13,22 +13,24 @@ function sample(pos: Float32Array, B: number, M: number, f: (y: number, x: numbe
 describe("interpolation between point sets and grids (Fig. 4 k-NN lerp)", () => {
   before(async () => { await initBackend("wasm", { quiet: true }); });
 
-  it("k-NN weights are the 3 nearest points (brute force) with normalised inverse distances", () => {
-    const set = uniformSubset(new Rng(1), 2, 20, 17, { ratio: 0.15 });
-    const knn = KnnToGrid.build(set, 6, 5);
-    const pos = positions(set), gp = gridPositions(2, 6, 5), t = knn.weights;
-    for (let b = 0; b < 2; b++) for (let g = 0; g < 30; g++) {
-      const gy = gp[2 * (b * 30 + g)], gx = gp[2 * (b * 30 + g) + 1];
-      const d = Array.from({ length: set.M }, (_, j) => Math.hypot(pos[2 * (b * set.M + j)] - gy, pos[2 * (b * set.M + j) + 1] - gx));
-      const best = d.map((v, j) => [v, j]).sort((p, q) => p[0] - q[0]).slice(0, 3);
-      const wsum = best.reduce((s, [v]) => s + 1 / v, 0);
-      for (let q = 0; q < 3; q++) {
-        assert.ok(Math.abs(d[t.idx[(b * 30 + g) * 3 + q]] - best[q][0]) < 1e-12);
-        assert.ok(Math.abs(t.w[(b * 30 + g) * 3 + q] - 1 / best[q][0] / wsum) < 1e-6);
+  for (const [weighting, power] of [["inverse-squared-distance", 2], ["inverse-distance", 1]] as const) {
+    it(`k-NN weights are the 3 nearest points (brute force) with normalised ${weighting} weights`, () => {
+      const set = uniformSubset(new Rng(1), 2, 20, 17, { ratio: 0.15 });
+      const knn = KnnToGrid.build(set, 6, 5, 3, weighting);
+      const pos = positions(set), gp = gridPositions(2, 6, 5), t = knn.weights;
+      for (let b = 0; b < 2; b++) for (let g = 0; g < 30; g++) {
+        const gy = gp[2 * (b * 30 + g)], gx = gp[2 * (b * 30 + g) + 1];
+        const d = Array.from({ length: set.M }, (_, j) => Math.hypot(pos[2 * (b * set.M + j)] - gy, pos[2 * (b * set.M + j) + 1] - gx));
+        const best = d.map((v, j) => [v, j]).sort((p, q) => p[0] - q[0]).slice(0, 3);
+        const wsum = best.reduce((s, [v]) => s + v ** -power, 0);
+        for (let q = 0; q < 3; q++) {
+          assert.ok(Math.abs(d[t.idx[(b * 30 + g) * 3 + q]] - best[q][0]) < 1e-12);
+          assert.ok(Math.abs(t.w[(b * 30 + g) * 3 + q] - best[q][0] ** -power / wsum) < 1e-6);
+        }
       }
-    }
-    knn.dispose();
-  });
+      knn.dispose();
+    });
+  }
 
   it("points → grid reproduces constants exactly and linear fields closely", () => {
     const set = uniformSubset(new Rng(2), 4, 28, 28, { ratio: 0.25 });

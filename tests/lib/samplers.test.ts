@@ -69,7 +69,7 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     const ts = spacedTimesteps(1000, 1000);
     const xT = priorSample([N, H, W, 1], rng, moll);
     let steps = 0;
-    const res = await ddpm(oracle.denoise, xT, ts, { schedule: sch, mollifier: moll, rng, onStep: () => void steps++ });
+    const res = await ddpm(oracle.denoise, xT, ts, { schedule: sch, mollifier: moll, clipTx0: false, rng, onStep: () => void steps++ });
     assert.equal(steps, 1000);
     const X = await res.Tx0.data();
     assertMoments(X, N, TmuRef, TSTRef, "DDPM-1000 Tx0 vs data law");
@@ -85,7 +85,7 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     for (const eta of [0, 1]) {
       const N = 4000, rng = new Rng(43 + eta);
       const xT = priorSample([N, H, W, 1], rng, moll);
-      const res = await ddim(oracle.denoise, xT, ts, { schedule: sch, mollifier: moll, rng, eta });
+      const res = await ddim(oracle.denoise, xT, ts, { schedule: sch, mollifier: moll, clipTx0: false, rng, eta });
       const X = await res.Tx0.data();
       // (1) the implementation: sample moments vs the exact law of DDIM-50 with this oracle (pure Monte-Carlo tolerance)
       const exact = oracle.propagate(ts, "ddim", { eta });
@@ -110,7 +110,7 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     for (const k of [100, 1000]) {
       const ts = spacedTimesteps(1000, k);
       const inv = await ddimInvert(oracle.denoise, x0, ts, { schedule: sch, mollifier: moll });
-      const back = await ddim(oracle.denoise, inv.xT, ts, { schedule: sch, mollifier: moll, eta: 0 });
+      const back = await ddim(oracle.denoise, inv.xT, ts, { schedule: sch, mollifier: moll, clipTx0: false, eta: 0 });
       const err = tf.tidy(() => tf.div(tf.norm(tf.sub(back.Tx0, Tx0)), tf.norm(Tx0)));
       errs.push((await err.data())[0]);
       tf.dispose([inv.xT, back.Tx0, back.x0, err]);
@@ -125,7 +125,7 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     const zero: Denoiser = (x) => tf.zerosLike(x);
     const x = tf.zeros([4, H, W, 1]) as tf.Tensor4D;
     const step = async (c: number) => {
-      const gen = ddpmSteps(zero, x, [999, 998], { schedule: sch, mollifier: moll, rng: new Rng(7), noiseMultiplier: c });
+      const gen = ddpmSteps(zero, x, [999, 998], { schedule: sch, mollifier: moll, clipTx0: false, rng: new Rng(7), noiseMultiplier: c });
       const first = await gen.next();
       const v = Float64Array.from(await (first.value as { x: tf.Tensor4D }).x.data());
       await gen.return();
@@ -147,7 +147,7 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     const xT = tf.fill([2, H, W, 1], 0.2) as tf.Tensor4D;
     const ts = spacedTimesteps(1000, 10);
     const clipped = await ddim(wild, xT, ts, { schedule: sch, mollifier: moll, clipTx0: true });
-    const free = await ddim(wild, xT, ts, { schedule: sch, mollifier: moll });
+    const free = await ddim(wild, xT, ts, { schedule: sch, mollifier: moll, clipTx0: false });
     const c = await clipped.Tx0.data(), f = await free.Tx0.data();
     assert.ok(Math.max(...Array.from(c, Math.abs)) <= 1 + 1e-6, "clipped within [−1, 1]");
     assert.ok(Math.max(...Array.from(f, Math.abs)) > 2, "unclipped escapes (the check can fail)");
@@ -158,13 +158,13 @@ describe("samplers (∞-Diff Eqs. 40/44, DDIM) with the Gaussian oracle on 8×8"
     const small = spacedTimesteps(1000, 5);
     const x = tf.randomNormal([3, H, W, 1], 0, 0.3, "float32", 3) as tf.Tensor4D;
     const run = async () => {
-      const a = await ddpm(oracle.denoise, x, small, { schedule: sch, mollifier: moll, rng: new Rng(1), returnIntermediates: 2 });
+      const a = await ddpm(oracle.denoise, x, small, { schedule: sch, mollifier: moll, clipTx0: false, rng: new Rng(1), returnIntermediates: 2 });
       assert.equal(a.intermediates!.length, 3); // steps 2, 4 and the last (5)
-      const b = await ddim(oracle.denoise, x, small, { schedule: sch, mollifier: moll, rng: new Rng(2), eta: 0.5, returnIntermediates: true });
+      const b = await ddim(oracle.denoise, x, small, { schedule: sch, mollifier: moll, clipTx0: false, rng: new Rng(2), eta: 0.5, returnIntermediates: true });
       assert.equal(b.intermediates!.length, 5);
       const c = await ddimInvert(oracle.denoise, x, small, { schedule: sch, mollifier: moll });
       tf.dispose([a.Tx0, a.x0, ...a.intermediates!, b.Tx0, b.x0, ...b.intermediates!, c.xT]);
-      for await (const s of ddimSteps(oracle.denoise, x, small, { schedule: sch, mollifier: moll })) if (s.index === 1) break;
+      for await (const s of ddimSteps(oracle.denoise, x, small, { schedule: sch, mollifier: moll, clipTx0: false })) if (s.index === 1) break;
     };
     await run();
     const k = tf.memory().numTensors;

@@ -5,7 +5,7 @@
  */
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { bool, flagsHelp, int, parseFlags, str } from "../args";
+import { bool, choice, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, checkHeldSamples, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
 import { readNpy } from "../../lib/npy";
@@ -14,6 +14,7 @@ import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
 import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
 import { writeFileAtomic } from "../../lib/checkpoint";
+import { DdimGrid } from "../../lib/config";
 
 const FLAGS = {
   samples: str(".npy of samples [N,H,W,1] in [−1,1] (instead of --checkpoint)"),
@@ -21,6 +22,7 @@ const FLAGS = {
   resolution: str("sampling resolution with --checkpoint", { default: "28" }),
   n: int("samples to draw with --checkpoint; test images compared", { min: 1, max: LIMITS.evalSamples, default: 1000, why: "FID holds every sample in memory" }),
   steps: int("DDIM steps with --checkpoint (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
+  "ddim-grid": choice("DDIM step grid with --checkpoint: even (T−1 … 0) | ddim-stride (the authors' ddimN); default the checkpoint's", ["even", "ddim-stride"] as const),
   batch: int("sampling batch", { min: 1, max: LIMITS.batch, default: 50 }),
   seed: seedFlag(),
   json: str("also write the result as JSON to this file"),
@@ -66,9 +68,15 @@ export const evalCommand: Command = {
       try {
         const out = await sampleModel(model.net, model.cfg, {
           resolution: [H, W], n: f.n, batchSize: f.batch, steps: f.steps, seed: f.seed, progress: !f.quiet, workers: f.workers,
+          ddimGrid: f["ddim-grid"],
         });
         samples = out.x0;
-        source = { checkpoint, step: model.step, resolution: [H, W], steps: f.steps, sampleSeconds: out.seconds };
+        const d = model.cfg.diffusion;
+        source = {
+          checkpoint, step: model.step, resolution: [H, W], steps: f.steps, seed: f.seed,
+          ddimGrid: f["ddim-grid"] ?? d.ddimGrid, clipTx0: d.clipTx0,
+          knnWeights: model.cfg.model.knnWeights, kernelResampling: model.cfg.model.kernelResampling, sampleSeconds: out.seconds,
+        };
       } finally {
         model.net.dispose();
       }

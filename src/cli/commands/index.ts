@@ -12,5 +12,6 @@ import { inpaintCommand } from "./inpaint";
 import { superresCommand } from "./superres";
 import { importCommand } from "./import";
 import { backendCommand } from "./backend";
+import { crossresCommand } from "./crossres";
 
-export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand, importCommand, backendCommand];
+export const COMMANDS: Command[] = [trainCommand, sampleCommand, evalCommand, exportCommand, gridCommand, trainFeatures, ablateCommand, inpaintCommand, superresCommand, trainAeCommand, importCommand, backendCommand, crossresCommand];

@@ -10,7 +10,7 @@ import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
 import { backendFlag, loadConfigFile, readJson, startBackend } from "../inputs";
 import { checkWritableDir } from "../outputs";
-import { resolveConfig, LabConfig } from "../../lib/config";
+import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config";
 import { loadCheckpoint } from "../../lib/checkpoint";
 import { recordCommand } from "../../lib/export";
 import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/autoencoder";
@@ -57,7 +57,7 @@ export const trainAeCommand: Command = {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      cfg = resolveConfig(meta.config);
+      cfg = resolveStoredConfig(meta.config);
       ae = autoencoderConfigOf(meta);
     } else {
       const base = loadConfigFile(f.config);

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tf } from "../backend";
 import { Rng, RngState } from "../rng";
-import { LabConfig, resolveConfig, ConfigError } from "../config";
+import { LabConfig, resolveConfig, resolveStoredConfig, ConfigError } from "../config";
 import { InftyDiffNetwork } from "../nn/network";
 import { Params, ParamTensors } from "../nn/params";
 import { Linear } from "../nn/layers";
@@ -90,7 +90,7 @@ export function warmStartWeights(file: string, cfg: LabConfig): ParamTensors {
   if (ck.meta.kind === "infty-diff-autoencoder") throw new Error(`${file} is an autoencoder checkpoint; a warm start takes an unconditional one`);
   const group = ck.groups.ema ? "ema" : "params";
   if (!ck.groups[group]) throw new Error(`${file} has no weights`);
-  if (JSON.stringify(resolveConfig(ck.meta.config).model) !== JSON.stringify(cfg.model)) throw new Error(`${file} has another model config than this run`);
+  if (JSON.stringify(resolveStoredConfig(ck.meta.config).model) !== JSON.stringify(cfg.model)) throw new Error(`${file} has another model config than this run`);
   return ck.groups[group];
 }
 
@@ -466,7 +466,7 @@ export async function trainAutoencoder(opts: {
 export function loadAutoencoder(file: string): { cfg: LabConfig; ae: AutoencoderConfig; model: DiffusionAutoencoder; step: number } {
   const ck = loadCheckpoint(file);
   if (ck.meta.kind !== "infty-diff-autoencoder") throw new Error(`${file} is not an autoencoder checkpoint`);
-  const cfg = resolveConfig(ck.meta.config), ae = autoencoderConfigOf(ck.meta);
+  const cfg = resolveStoredConfig(ck.meta.config), ae = autoencoderConfigOf(ck.meta);
   const model = new DiffusionAutoencoder(cfg, ae, new Rng(0));
   try {
     model.net.params.load(ck.groups.params);

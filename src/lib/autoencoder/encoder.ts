@@ -44,7 +44,7 @@ class EncoderSparseBlock {
   // x [B,M,C] on ctx.set → [B,M,C]; x += Op(LN(x)); x += MLP(LN(x))  (∞-Diff App. A block, unmodulated)
   apply(x: tf.Tensor3D, ctx: PointContext, r0: number): tf.Tensor3D {
     const r = ctx.resolution;
-    const kernel = r === r0 ? (this.kernel as unknown as tf.Tensor3D) : resampleKernel(this.kernel as unknown as tf.Tensor3D, r0, r);
+    const kernel = r === r0 ? (this.kernel as unknown as tf.Tensor3D) : resampleKernel(this.kernel as unknown as tf.Tensor3D, r0, r, ctx.kernelResampling);
     x = tf.add(x, sparseDepthwiseConv(this.norm1.apply(x) as tf.Tensor3D, ctx.kmap, kernel, this.bias as unknown as tf.Tensor1D)) as tf.Tensor3D;
     return tf.add(x, this.mlp2.apply(gelu(this.mlp1.apply(this.norm2.apply(x))))) as tf.Tensor3D;
   }
@@ -102,8 +102,9 @@ export class Encoder {
 
   /** The context for a coordinate set: the network's kernel map (kernel resampled to set.H) and grid tables. */
   context(set: CoordSet): PointContext {
-    const k = resampledKernelSize(this.model.kernelSize, this.model.resolution, set.H);
-    return new PointContext(set, k, this.model.unet.res, this.model.knnNeighbours);
+    const { kernelSize, resolution, knnNeighbours, knnWeights, kernelResampling } = this.model;
+    const k = resampledKernelSize(kernelSize, resolution, set.H, kernelResampling);
+    return new PointContext(set, k, this.model.unet.res, knnNeighbours, knnWeights, kernelResampling);
   }
 
   // x [B,M,channels] clean values at ctx.set's points → z [B, zDim] (and logσ²)

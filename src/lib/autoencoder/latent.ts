@@ -63,7 +63,7 @@ export class LatentDenoiser {
     const xT = rng.normalTensor<tf.Rank.R4>([n, 1, D, 1]);
     try {
       const denoise = (x: tf.Tensor4D, t: tf.Tensor1D) => tf.tidy(() => this.apply(x.reshape([n, D]), t).reshape([n, 1, D, 1]) as tf.Tensor4D);
-      const res = await ddim(denoise, xT, spacedTimesteps(schedule.T, steps), { schedule, mollifier: mol, parameterisation: this.target, noiseMultiplier: 1 });
+      const res = await ddim(denoise, xT, spacedTimesteps(schedule.T, steps), { schedule, mollifier: mol, parameterisation: this.target, noiseMultiplier: 1, clipTx0: false });
       const z = res.Tx0.reshape([n, D]) as tf.Tensor2D;
       tf.dispose([res.Tx0, res.x0]);
       return z;

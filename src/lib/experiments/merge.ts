@@ -10,6 +10,11 @@ import * as path from "path";
 import { ExperimentSpec, BudgetName, expandRuns } from "./spec";
 import { RunResult, readResult } from "./runner";
 import { ThroughputResult, readThroughput } from "./throughput";
+import { Rng } from "../rng";
+import { RankAgreement, PairedComparison, bootstrapMeanInterval, pairedComparison, rankAgreement } from "./statistics";
+
+/** Seed of the bootstrap resampling, so a merge is reproducible. */
+const BOOTSTRAP_SEED = 16;
 
 export interface MergedRow {
   variant: string;
@@ -22,6 +27,10 @@ export interface MergedRow {
   plannedSeeds: number;
   fid: number;
   fidStd: number | null;
+  /** 95 % percentile-bootstrap interval of the mean FID over seeds (null below 2 seeds) */
+  fidInterval: [number, number] | null;
+  /** per seed, for paired comparisons and figures */
+  perSeed: { seed: number; fid: number; kid: number }[];
   kid: number;
   kidStd: number | null;
   stepsPerSecond: number;
@@ -54,6 +63,17 @@ export interface MergedTable {
   featureNets: string[];
   /** the interleaved throughput measurement used for `speedup`, if any */
   throughput: ThroughputResult | null;
+  /** tables only (one evaluation point): ranking against the paper and paired comparisons against the reference row */
+  statistics: TableStatistics | null;
+}
+
+export interface TableStatistics {
+  /** the ∞-Diff row (spec.reference) */
+  reference: string | null;
+  /** Spearman ρ of our mean FIDs against the paper's FID_CLIP over the variants with both (null below 3 variants) */
+  rank: (RankAgreement & { variants: string[] }) | null;
+  /** per variant other than the reference: FID(variant) − FID(reference) on shared seeds */
+  paired: ({ variant: string } & PairedComparison)[];
 }
 
 /** Every complete result in <resultsDir>/<spec>/ (and the names of files that are not). */
@@ -93,14 +113,17 @@ export function mergeResults(spec: ExperimentSpec, budget: BudgetName, resultsDi
   }
   const seedsPlanned = spec.budgets[budget].seeds.length;
   const rows: MergedRow[] = [];
+  const rng = new Rng(BOOTSTRAP_SEED);
   for (const { key, results: rs } of groups.values()) {
     if (!rs.length) continue;
+    rs.sort((a, b) => a.seed - b.seed);
     const [fid, fidStd] = meanStd(rs.map((r) => r.metrics.fid));
     const [kid, kidStd] = meanStd(rs.map((r) => r.metrics.kid));
     const [medStep] = meanStd(rs.map((r) => r.train.medianStepSeconds));
     rows.push({
       ...key, seeds: rs.map((r) => r.seed).sort((a, b) => a - b), plannedSeeds: seedsPlanned,
-      fid, fidStd, kid, kidStd, stepsPerSecond: 1 / medStep, speedup: null, speedupFromLogs: null,
+      fid, fidStd, fidInterval: bootstrapMeanInterval(rs.map((r) => r.metrics.fid), rng),
+      perSeed: rs.map((r) => ({ seed: r.seed, fid: r.metrics.fid, kid: r.metrics.kid })), kid, kidStd, stepsPerSecond: 1 / medStep, speedup: null, speedupFromLogs: null,
       nSamples: rs[0].metrics.nSamples, nTest: rs[0].metrics.nTest, trainSteps: rs[0].train.steps,
       backend: rs[0].backend, wallSeconds: rs.reduce((a, r) => a + r.wallSeconds, 0),
     });
@@ -122,10 +145,33 @@ export function mergeResults(spec: ExperimentSpec, budget: BudgetName, resultsDi
   }
   const order = spec.variants.map((v) => v.label);
   rows.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant) || a.resolution - b.resolution || a.ddimSteps - b.ddimSteps);
+  const ev = spec.budgets[budget].eval;
+  const isTable = ev.ddimSteps.length * ev.resolutionMultipliers.length === 1;
   return {
     spec: spec.name, title: spec.title, budget, budgetNote: spec.budgets[budget].note, rows, missing, planned: plan.length, skipped,
     featureNets: [...new Set(results.map((r) => r.featureNet.sha256))], throughput,
+    statistics: isTable ? tableStatistics(spec, rows, rng) : null,
   };
+}
+
+/** Spearman ρ against the paper and paired comparisons against spec.reference, for a one-point table. */
+export function tableStatistics(spec: ExperimentSpec, rows: MergedRow[], rng: Rng): TableStatistics {
+  const withPaper = spec.variants.map((v) => ({ v, row: rows.find((r) => r.variant === v.label) }))
+    .filter((x) => x.v.paper?.fid !== undefined && x.row);
+  const rank = withPaper.length >= 3
+    ? { ...rankAgreement(withPaper.map((x) => x.row!.perSeed.map((p) => p.fid)), withPaper.map((x) => x.v.paper!.fid!), rng), variants: withPaper.map((x) => x.v.label) }
+    : null;
+  const ref = spec.reference ? rows.find((r) => r.variant === spec.reference) : undefined;
+  const paired: TableStatistics["paired"] = [];
+  if (ref) {
+    const refMap = new Map(ref.perSeed.map((p) => [p.seed, p.fid]));
+    for (const r of rows) {
+      if (r === ref) continue;
+      const c = pairedComparison(new Map(r.perSeed.map((p) => [p.seed, p.fid])), refMap, rng);
+      if (c) paired.push({ variant: r.variant, ...c });
+    }
+  }
+  return { reference: spec.reference ?? null, rank, paired };
 }
 
 interface RunResultKey {

@@ -17,6 +17,8 @@ export function tableRows(merged: MergedTable, spec: ExperimentSpec): TableRow[]
       seeds: r ? r.seeds.length : 0,
       fid: r?.fid ?? null,
       fidStd: r?.fidStd ?? null,
+      fidLo: r?.fidInterval?.[0] ?? null,
+      fidHi: r?.fidInterval?.[1] ?? null,
       kid: r?.kid ?? null,
       kidStd: r?.kidStd ?? null,
       speedup: r?.speedup ?? null,
@@ -73,14 +75,29 @@ export function markdownTable(merged: MergedTable, spec: ExperimentSpec): string
   } else {
     const rows = tableRows(merged, spec);
     const hasSpeed = spec.baseline !== undefined;
-    lines.push(`| ${spec.baseline !== undefined ? "ratio" : "variant"} | FID (ours) | KID (ours) | ${hasSpeed ? "speedup (ours) | " : ""}seeds | FID_CLIP (paper) |${hasSpeed ? " speedup (paper) |" : ""}`);
-    lines.push(`|---|---|---|${hasSpeed ? "---|" : ""}---|---|${hasSpeed ? "---|" : ""}`);
+    const st = merged.statistics;
+    const ref = st?.reference ?? null;
+    lines.push(`| ${spec.baseline !== undefined ? "ratio" : "variant"} | FID (ours) | 95 % CI | ${ref ? `ΔFID vs ${ref} (paired) | p |` : ""} KID (ours) | ${hasSpeed ? "speedup (ours) | " : ""}seeds | FID_CLIP (paper) |${hasSpeed ? " speedup (paper) |" : ""}`);
+    lines.push(`|---|---|---|${ref ? "---|---|" : ""}---|${hasSpeed ? "---|" : ""}---|---|${hasSpeed ? "---|" : ""}`);
     for (const r of rows) {
       // KID on the lab's raw 128-d features (not rescaled): compare within a table only
       const kid = r.kid as number | null, kidStd = r.kidStd as number | null;
-      lines.push(`| ${r.variant} | ${pm(r.fid as number | null, r.fidStd as number | null, 2)} | ${pm(kid, kidStd, 2)} | ` +
+      const ci = r.fidLo === null ? "–" : `[${(r.fidLo as number).toFixed(1)}, ${(r.fidHi as number).toFixed(1)}]`;
+      const pc = st?.paired.find((p) => p.variant === r.variant);
+      const delta = r.variant === ref ? "(reference) | – |" : !pc ? "– | – |"
+        : `${pc.meanDiff >= 0 ? "+" : ""}${pc.meanDiff.toFixed(1)} ${pc.tInterval ? `[${pc.tInterval[0].toFixed(1)}, ${pc.tInterval[1].toFixed(1)}]` : ""} (${pc.seeds.length} seeds) | ${pc.p === null ? "–" : pc.p < 0.001 ? "<0.001" : pc.p.toFixed(3)} |`;
+      lines.push(`| ${r.variant} | ${pm(r.fid as number | null, r.fidStd as number | null, 2)} | ${ci} | ${ref ? delta + " " : ""}${pm(kid, kidStd, 2)} | ` +
         (hasSpeed ? `${r.speedup === null ? "–" : (r.speedup as number).toFixed(2) + "×"} | ` : "") +
         `${r.seeds} | ${r.paperFid ?? "–"} |` + (hasSpeed ? ` ${r.paperSpeedup === null ? "–" : r.paperSpeedup + "×"} |` : ""));
+    }
+    if (st?.rank) {
+      const d = st.rank.distribution.filter((x) => x.fraction >= 0.01).map((x) => `${x.rho.toFixed(2)}: ${(100 * x.fraction).toFixed(0)} %`).join(", ");
+      lines.push("");
+      lines.push(`Spearman ρ between our FID ranking and the paper's: **${st.rank.rho.toFixed(2)}** (bootstrap over seeds, ${st.rank.resamples} resamples: 95 % interval [${st.rank.interval[0].toFixed(2)}, ${st.rank.interval[1].toFixed(2)}]; distribution ${d}).`);
+    }
+    if (ref) {
+      lines.push("");
+      lines.push(`FID mean ± sample std over seeds; 95 % CI: percentile bootstrap of the mean over seeds (narrow with few seeds); ΔFID: mean paired difference on shared seeds with its paired-t 95 % interval, p: two-sided paired t-test.`);
     }
   }
   const r0 = merged.rows[0];
@@ -91,4 +108,31 @@ export function markdownTable(merged: MergedTable, spec: ExperimentSpec): string
       spec.baseline !== undefined ? " Speedup: from the runs' own training logs (sequential runs on a shared machine: noisy)." : "") +
     ` Paper: ${spec.paperNote}`);
   return lines.join("\n");
+}
+
+/**
+ * The statistics of a one-point table as plain rows (notebook 07): per variant the FID mean ± std over seeds, its 95 %
+ * bootstrap interval, and the paired difference against the reference row (mean, paired-t 95 % interval, p).
+ */
+export function statisticsRows(merged: MergedTable, spec: ExperimentSpec): TableRow[] {
+  const st = merged.statistics;
+  const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+  return tableRows(merged, spec).filter((r) => r.fid !== null).map((r) => {
+    const pc = st?.paired.find((p) => p.variant === r.variant);
+    return {
+      variant: r.variant, seeds: r.seeds, "FID mean": f(r.fid as number, 2), "FID std": f(r.fidStd as number | null, 2),
+      "95 % CI low": f(r.fidLo as number | null), "95 % CI high": f(r.fidHi as number | null),
+      [`ΔFID vs ${st?.reference ?? "reference"}`]: r.variant === st?.reference ? 0 : f(pc?.meanDiff),
+      "Δ 95 % CI (paired t)": pc?.tInterval ? `[${pc.tInterval[0].toFixed(1)}, ${pc.tInterval[1].toFixed(1)}]` : null,
+      p: pc?.p === null || pc?.p === undefined ? null : Number(pc.p.toFixed(3)),
+    };
+  });
+}
+
+/** One line: Spearman ρ against the paper's ranking with its bootstrap interval and distribution. */
+export function rankSummary(merged: MergedTable): string {
+  const r = merged.statistics?.rank;
+  if (!r) return "Spearman ρ: fewer than 3 variants with the paper's numbers";
+  const d = r.distribution.filter((x) => x.fraction >= 0.01).map((x) => `${x.rho.toFixed(2)} (${(100 * x.fraction).toFixed(0)} %)`).join(", ");
+  return `Spearman ρ (our FID ranking vs the paper's) = ${r.rho.toFixed(2)}; bootstrap over seeds: 95 % [${r.interval[0].toFixed(2)}, ${r.interval[1].toFixed(2)}], distribution ${d}`;
 }

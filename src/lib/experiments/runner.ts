@@ -360,7 +360,7 @@ export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): 
  * Provenance: results are keyed by their config, not by the code, so a table can mix runs from different code (this
  * lab's first Tables 2/3 did: seed 0 predated the x₀ clip and EMA warm-up, and its spread was mostly that).
  */
-function codeVersion(): { commit: string; dirty: boolean } | null {
+export function codeVersion(): { commit: string; dirty: boolean } | null {
   const git = (args: string[]) => spawnSync("git", args, { cwd: path.resolve(__dirname, "..", "..", ".."), encoding: "utf8", timeout: 10000 });
   const head = git(["rev-parse", "HEAD"]);
   if (head.status !== 0) return null;

@@ -14,7 +14,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { LabConfig, resolveConfig, ConfigError } from "../config";
+import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config";
 import { Schema, checkSchema } from "../schema";
 import { projectRoot } from "../data/paths";
 
@@ -69,6 +69,8 @@ export interface ExperimentSpec {
   paperNote: string;
   /** the row the speedup is measured against (Table 3: ratio 1); omitted: no speedup column */
   baseline?: string;
+  /** the ∞-Diff row: every other variant gets a paired comparison (same seeds) against it */
+  reference?: string;
   base: Record<string, unknown>;
   variants: Variant[];
   budgets: Record<BudgetName, Budget>;
@@ -115,7 +117,7 @@ const SPEC_SCHEMA: Schema = {
   t: "obj",
   required: ["name", "title", "paperNote", "base", "variants", "budgets"],
   fields: {
-    name: { t: "str" }, title: { t: "str" }, paperNote: { t: "str" }, baseline: { t: "str" }, $comment: { t: "any" },
+    name: { t: "str" }, title: { t: "str" }, paperNote: { t: "str" }, baseline: { t: "str" }, reference: { t: "str" }, $comment: { t: "any" },
     base: { t: "record" },
     variants: {
       t: "list",
@@ -139,6 +141,7 @@ export function validateSpec(raw: unknown, source = "spec"): ExperimentSpec {
   }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(spec.name)) throw new SpecError(`${source}.name: lower-case letters, digits and '-' only`);
   if (spec.baseline !== undefined && !labels.includes(spec.baseline)) throw new SpecError(`${source}.baseline: '${spec.baseline}' is not a variant label`);
+  if (spec.reference !== undefined && !labels.includes(spec.reference)) throw new SpecError(`${source}.reference: '${spec.reference}' is not a variant label`);
   for (const bn of BUDGET_NAMES) for (const v of spec.variants) {
     try {
       resolvedConfig(spec, bn, v, spec.budgets[bn].seeds[0]);
@@ -194,6 +197,23 @@ export function shortHash(v: unknown): string {
   return crypto.createHash("sha256").update(canonicalJson(v)).digest("hex").slice(0, 16);
 }
 
+/**
+ * The config as it is hashed: convention fields (config.ts LEGACY_CONVENTIONS) that hold the value they had before
+ * they were fields are left out, so every result computed before keeps its key; any other value gives a new key.
+ */
+export function hashableConfig(config: LabConfig): Obj {
+  const out = structuredClone(config) as unknown as Record<string, Obj>;
+  for (const [section, legacy] of Object.entries(LEGACY_CONVENTIONS) as [string, Obj][]) {
+    for (const [k, v] of Object.entries(legacy)) if (out[section][k] === v) delete out[section][k];
+  }
+  return out;
+}
+
+/** The hashed form of a TrainKey. */
+export function trainKeyHashable(train: TrainKey): Obj {
+  return { config: hashableConfig(train.config), trainImages: train.trainImages };
+}
+
 /** What determines a trained model: the resolved config (seed and steps included) and the training images. */
 export interface TrainKey {
   config: LabConfig;
@@ -240,7 +260,7 @@ export function expandRuns(spec: ExperimentSpec, budget: BudgetName): RunPlan[] 
     for (const seed of b.seeds) {
       const config = resolvedConfig(spec, budget, v, seed);
       const train: TrainKey = { config, trainImages: b.trainImages };
-      const trainHash = shortHash(train);
+      const trainHash = shortHash(trainKeyHashable(train));
       const r0 = config.model.resolution;
       for (const m of b.eval.resolutionMultipliers) {
         for (const steps of b.eval.ddimSteps) {
@@ -248,7 +268,7 @@ export function expandRuns(spec: ExperimentSpec, budget: BudgetName): RunPlan[] 
           const trainCost = b.steps * config.train.batchSize * config.train.coordRatio * r0 * r0;
           const sampleCost = b.samples * steps * (m * r0) ** 2;
           runs.push({
-            hash: shortHash({ train, eval: ev }), trainHash, spec: spec.name, budget, variant: v.label, seed,
+            hash: shortHash({ train: trainKeyHashable(train), eval: ev }), trainHash, spec: spec.name, budget, variant: v.label, seed,
             train, eval: ev, cost: trainCost + sampleCost,
           });
         }

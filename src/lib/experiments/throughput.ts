@@ -11,7 +11,7 @@ import * as path from "path";
 import { currentBackend } from "../backend";
 import { Trainer, trainingImages } from "../train";
 import { writeFileAtomic } from "../checkpoint";
-import { ExperimentSpec, BudgetName, resolvedConfig, shortHash } from "./spec";
+import { ExperimentSpec, BudgetName, resolvedConfig, shortHash, hashableConfig } from "./spec";
 
 export const THROUGHPUT_FORMAT = "infty-ablate-throughput/1";
 
@@ -30,7 +30,7 @@ export interface ThroughputResult {
 }
 
 export function throughputKey(spec: ExperimentSpec, budget: BudgetName, rounds: number, steps: number) {
-  return shortHash({ configs: spec.variants.map((v) => resolvedConfig(spec, budget, v, 0)), rounds, steps });
+  return shortHash({ configs: spec.variants.map((v) => hashableConfig(resolvedConfig(spec, budget, v, 0))), rounds, steps });
 }
 
 export function throughputPath(resultsDir: string, spec: ExperimentSpec, budget: BudgetName, rounds: number, steps: number): string {

@@ -7,14 +7,17 @@ import { tf } from "../backend";
 import { KernelResampleMode, resampleKernel } from "../kernel-resample";
 import { discretisationInvariance, InvarianceMode } from "../discretisation-invariance";
 
+/** the two readings the slider shows side by side */
+type ShownMode = Extract<KernelResampleMode, "extent" | "per-tap">;
+
 export interface KernelStep {
   scale: number;
   resolution: number;
   /** channel 0 of the resampled kernel per mode, row-major [k'·k'], and its side k' */
-  taps: Record<KernelResampleMode, Float32Array>;
-  size: Record<KernelResampleMode, number>;
+  taps: Record<ShownMode, Float32Array>;
+  size: Record<ShownMode, number>;
   /** relative RMS error of the output at s·r₀ against the r₀ output, per mode (s = 1: 0) */
-  error: Record<InvarianceMode, number>;
+  error: Record<ShownMode | "none", number>;
 }
 
 /** kernel [k, k, C] at r₀; field(r) samples one continuous function as [1, r, r, C] (see discretisationInvariance). */
@@ -29,15 +32,15 @@ export function kernelResamplingSteps(opts: {
   const rows = finer.length ? discretisationInvariance({ kernel, r0, scales: finer, field: opts.field }) : [];
   return opts.scales.map((scale) => {
     const resolution = Math.round(r0 * scale);
-    const taps = {} as Record<KernelResampleMode, Float32Array>, size = {} as Record<KernelResampleMode, number>;
+    const taps = {} as Record<ShownMode, Float32Array>, size = {} as Record<ShownMode, number>;
     for (const mode of ["extent", "per-tap"] as const) {
       const k = resampleKernel(kernel, r0, resolution, mode);
       taps[mode] = tf.tidy(() => tf.slice(k, [0, 0, 0], [-1, -1, 1]).dataSync() as Float32Array);
       size[mode] = k.shape[0];
       k.dispose();
     }
-    const error = { none: 0, "per-tap": 0, extent: 0 } as Record<InvarianceMode, number>;
-    for (const r of rows.filter((x) => x.scale === scale)) error[r.mode] = r.relError;
+    const error: KernelStep["error"] = { none: 0, "per-tap": 0, extent: 0 };
+    for (const r of rows.filter((x) => x.scale === scale)) if (r.mode in error) error[r.mode as keyof KernelStep["error"]] = r.relError;
     return { scale, resolution, taps, size, error };
   });
 }

@@ -11,11 +11,11 @@
  */
 import { tf } from "../backend";
 import { Rng } from "../rng";
-import { ModelConfig } from "../config";
+import { KnnWeights, ModelConfig } from "../config";
 import { CoordSet, fullGrid } from "../coordinates";
 import { KernelMap } from "../kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
-import { resampleKernel, resampledKernelSize } from "../kernel-resample";
+import { KernelResampleMode, resampleKernel, resampledKernelSize } from "../kernel-resample";
 import { gridResolution } from "../grid";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
@@ -32,9 +32,12 @@ export class PointContext {
   readonly kmap: KernelMap;
   readonly toGrid: KnnToGrid;
   readonly fromGrid: GridToPoints;
-  constructor(readonly set: CoordSet, readonly kernelSize: number, gridRes: number, knn: number) {
+  constructor(
+    readonly set: CoordSet, readonly kernelSize: number, gridRes: number, knn: number,
+    knnWeights: KnnWeights = "inverse-squared-distance", readonly kernelResampling: KernelResampleMode = "extent",
+  ) {
     this.kmap = KernelMap.build(set, kernelSize);
-    this.toGrid = KnnToGrid.build(set, gridRes, gridRes, knn);
+    this.toGrid = KnnToGrid.build(set, gridRes, gridRes, knn, knnWeights);
     this.fromGrid = GridToPoints.build(set, gridRes, gridRes);
   }
   /** resolution of the set's grid, √(H·W) (grid.ts: the one meaning of resolution) */
@@ -52,6 +55,8 @@ export class PointContext {
 export interface OperatorContext {
   readonly kmap: KernelMap;
   readonly resolution: number;
+  /** how kernels trained at r₀ are resampled to `resolution` (config model.kernelResampling) */
+  readonly kernelResampling: KernelResampleMode;
 }
 
 /** The spatial operator of a sparse block: depthwise (ours), regular, or nonlinear (Table 2 ablations). */
@@ -70,13 +75,14 @@ class SparseOperatorLayer {
     const r = ctx.resolution;
     const kernel = (v: tf.Variable): tf.Tensor => {
       if (r === r0) return v;
+      const mode = ctx.kernelResampling;
       if (this.kind === "regular") {
         // resample each input channel's [k,k,Cout] slice: fold Cin into the channel axis
         const [k, , ci, co] = v.shape;
-        const k2 = resampledKernelSize(k, r0, r);
-        return resampleKernel(v.reshape([k, k, ci * co]) as tf.Tensor3D, r0, r).reshape([k2, k2, ci, co]);
+        const k2 = resampledKernelSize(k, r0, r, mode);
+        return resampleKernel(v.reshape([k, k, ci * co]) as tf.Tensor3D, r0, r, mode).reshape([k2, k2, ci, co]);
       }
-      return resampleKernel(v as unknown as tf.Tensor3D, r0, r);
+      return resampleKernel(v as unknown as tf.Tensor3D, r0, r, mode);
     };
     switch (this.kind) {
       case "depthwise":
@@ -146,13 +152,16 @@ export class SparseContext implements OperatorContext {
   readonly kmap: KernelMap;
   /** per coarse level: the downsample from the level above and the kernel map on the coarse points */
   readonly levels: { ds: SparseDownsample; ctx: OperatorContext }[] = [];
-  constructor(readonly set: CoordSet, kernelSizes: number[], knn: number) {
+  constructor(
+    readonly set: CoordSet, kernelSizes: number[], knn: number,
+    knnWeights: KnnWeights = "inverse-squared-distance", readonly kernelResampling: KernelResampleMode = "extent",
+  ) {
     this.kmap = KernelMap.build(set, kernelSizes[0]);
     const rng = new Rng(cellsSeed(set));
     let fine = set;
     for (let l = 1; l < kernelSizes.length; l++) {
-      const ds = SparseDownsample.build(fine, rng, 0.25, knn);
-      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, kernelSizes[l]), resolution: this.resolution } });
+      const ds = SparseDownsample.build(fine, rng, 0.25, knn, knnWeights);
+      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, kernelSizes[l]), resolution: this.resolution, kernelResampling } });
       fine = ds.coarse;
     }
   }
@@ -278,11 +287,13 @@ export class InftyDiffNetwork {
   context(set: CoordSet): NetworkContext {
     if (this.authors) return this.authors.context(set);
     const r = gridResolution(set.H, set.W);
+    const { knnNeighbours, knnWeights, kernelResampling: mode } = this.cfg;
     if (this.levels) {
-      return new SparseContext(set, this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, r)), this.cfg.knnNeighbours);
+      const sizes = this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, r, mode));
+      return new SparseContext(set, sizes, knnNeighbours, knnWeights, mode);
     }
-    const k = resampledKernelSize(this.cfg.kernelSize, this.cfg.resolution, r);
-    return new PointContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours);
+    const k = resampledKernelSize(this.cfg.kernelSize, this.cfg.resolution, r, mode);
+    return new PointContext(set, k, this.cfg.unet.res, knnNeighbours, knnWeights, mode);
   }
 
   // x [B,M,channels] values of x_t at ctx.set's points, t int32 [B] → [B,M,channels]

@@ -18,6 +18,7 @@
  * (bilinear, as the authors' sparse backends do); their dense path keeps the k×k kernel while its normaliser counts a
  * k'×k' window. kNN ties (equal distances) go to the lower point index.
  */
+import type { KernelResampleMode } from "../../kernel-resample";
 import { tf } from "../../backend";
 import { Rng } from "../../rng";
 import { ModelConfig } from "../../config";
@@ -155,6 +156,8 @@ export class AuthorsContext {
   readonly kmap: KernelMap;
   readonly toGrid: PointTable;
   readonly fromGrid: PointTable;
+  /** kernels are resized by the authors' rule (authorsKernelSize), recorded for the operator layers' contract */
+  readonly kernelResampling: KernelResampleMode = "authors";
   constructor(readonly set: CoordSet, readonly kernelSize: number, U: number, K: number, knnPower: number) {
     this.kmap = KernelMap.build(set, kernelSize);
     this.toGrid = authorsKnnTable(set, U, K, knnPower);

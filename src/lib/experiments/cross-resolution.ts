@@ -1,0 +1,377 @@
+/**
+ * The paper's Fig. 2 claim as a number: one white-noise field sampled with deterministic DDIM (η = 0) at r₀, 2r₀ and
+ * 4r₀ (each coarser noise the area average of the finest, `nestedWhiteNoise`), each sample area-reduced to r₀ and
+ * compared with the r₀ sample: RMS and PSNR (peak-to-peak 2) per image, over many noise fields. Variants: ∞-Diff,
+ * white-noise diffusion (T = I: mollifierStd 0, trained with the same budget), ∞-Diff without kernel resampling, and
+ * ∞-Diff with the authors' kernel rule. The last two share ∞-Diff's trained model (kernel resampling acts only when
+ * sampling away from r₀), and the model key is computed as in spec.ts, so a Fig. 2 model with Table 2's config is
+ * Table 2's model.
+ *
+ * Spec: experiments/fig2.json (validated; unknown keys rejected). One result file per (dataset, variant, seed) under
+ * <results>/fig2/<hash>.json, written atomically: a killed sweep loses at most the run in progress, and its model
+ * resumes from its checkpoint (train.ts). Shards split by trained model.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LabConfig, KernelResampling, resolveConfig, ConfigError } from "../config";
+import { projectRoot } from "../data/paths";
+import { ImageSet, areaResize } from "../data/image-ops";
+import { Rng } from "../rng";
+import { currentBackend } from "../backend";
+import { writeFileAtomic } from "../checkpoint";
+import { loadModel, nestedWhiteNoise, sampleModel } from "../sample";
+import { train, trainingImages, CHECKPOINT_FILE, readLog } from "../train";
+import { Progress } from "../progress";
+import { resampledKernelSize } from "../kernel-resample";
+import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
+import { bootstrapMeanInterval, mean, sampleStd } from "./statistics";
+import { codeVersion } from "./runner";
+
+export type Dataset = LabConfig["train"]["dataset"];
+
+export interface CrossResVariant {
+  label: string;
+  /** partial LabConfig for training (e.g. white noise: diffusion.mollifierStd 0) */
+  train: Record<string, unknown>;
+  /** kernel resampling used when sampling at 2r₀, 4r₀ */
+  kernelResampling: KernelResampling;
+}
+
+export interface CrossResBudget {
+  note: string;
+  config: Record<string, unknown>;
+  steps: number;
+  seeds: number[];
+  trainImages: number;
+  /** white-noise fields (images per variant) */
+  noiseFields: number;
+  ddimSteps: number;
+  /** sampling resolutions as multiples of r₀; must include 1 */
+  multipliers: number[];
+  sampleBatch: number;
+  checkpointEvery: number;
+}
+
+export interface CrossResSpec {
+  name: string;
+  title: string;
+  paperNote: string;
+  datasets: Dataset[];
+  base: Record<string, unknown>;
+  variants: CrossResVariant[];
+  budgets: Record<BudgetName, CrossResBudget>;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function keys(v: unknown, where: string, required: string[], optional: string[] = []): Obj {
+  if (!isObj(v)) throw new SpecError(`${where}: must be an object`);
+  const extra = Object.keys(v).filter((k) => !required.includes(k) && !optional.includes(k));
+  if (extra.length) throw new SpecError(`${where}: unknown key '${extra[0]}' (allowed: ${[...required, ...optional].join(", ")})`);
+  const missing = required.filter((k) => v[k] === undefined);
+  if (missing.length) throw new SpecError(`${where}: missing key '${missing[0]}'`);
+  return v;
+}
+
+function posInt(v: unknown, where: string, min = 1): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new SpecError(`${where}: must be an integer ≥ ${min}`);
+  return v;
+}
+
+function intList(v: unknown, where: string, min: number): number[] {
+  if (!Array.isArray(v) || !v.length) throw new SpecError(`${where}: must be a non-empty list of integers`);
+  const out = v.map((x, i) => posInt(x, `${where}[${i}]`, min));
+  if (new Set(out).size !== out.length) throw new SpecError(`${where}: has duplicates`);
+  return out;
+}
+
+/** Validates a parsed Fig. 2 spec; every dataset × variant × budget config is resolved once. */
+export function validateCrossResSpec(raw: unknown, source = "spec"): CrossResSpec {
+  const s = keys(raw, source, ["name", "title", "paperNote", "datasets", "base", "variants", "budgets"], ["$comment"]);
+  if (!isObj(s.base)) throw new SpecError(`${source}.base: must be an object`);
+  if (!Array.isArray(s.datasets) || !s.datasets.length) throw new SpecError(`${source}.datasets: must be a non-empty list`);
+  const datasets = s.datasets.map((d, i) => {
+    if (!["fashion-mnist", "procedural", "textures"].includes(d as string)) throw new SpecError(`${source}.datasets[${i}]: unknown dataset '${d}'`);
+    return d as Dataset;
+  });
+  if (!Array.isArray(s.variants) || !s.variants.length) throw new SpecError(`${source}.variants: must be a non-empty list`);
+  const variants = s.variants.map((v, i): CrossResVariant => {
+    const o = keys(v, `${source}.variants[${i}]`, ["label", "train", "kernelResampling"]);
+    if (typeof o.label !== "string" || !o.label) throw new SpecError(`${source}.variants[${i}].label: must be a non-empty string`);
+    if (!isObj(o.train)) throw new SpecError(`${source}.variants[${i}].train: must be an object`);
+    if (!["extent", "per-tap", "authors", "none"].includes(o.kernelResampling as string)) {
+      throw new SpecError(`${source}.variants[${i}].kernelResampling: must be extent, per-tap, authors or none`);
+    }
+    return { label: o.label, train: o.train, kernelResampling: o.kernelResampling as KernelResampling };
+  });
+  if (new Set(variants.map((v) => v.label)).size !== variants.length) throw new SpecError(`${source}.variants: labels must be distinct`);
+  const b = keys(s.budgets, `${source}.budgets`, [...BUDGET_NAMES]);
+  const budget = (v: unknown, where: string): CrossResBudget => {
+    const o = keys(v, where, ["note", "config", "steps", "seeds", "trainImages", "noiseFields", "ddimSteps", "multipliers", "sampleBatch", "checkpointEvery"]);
+    if (typeof o.note !== "string") throw new SpecError(`${where}.note: must be a string`);
+    if (!isObj(o.config)) throw new SpecError(`${where}.config: must be an object`);
+    const multipliers = intList(o.multipliers, `${where}.multipliers`, 1);
+    if (!multipliers.includes(1) || multipliers.length < 2) throw new SpecError(`${where}.multipliers: must include 1 and at least one other`);
+    return {
+      note: o.note, config: o.config, steps: posInt(o.steps, `${where}.steps`), seeds: intList(o.seeds, `${where}.seeds`, 0),
+      trainImages: posInt(o.trainImages, `${where}.trainImages`, 0), noiseFields: posInt(o.noiseFields, `${where}.noiseFields`, 2),
+      ddimSteps: posInt(o.ddimSteps, `${where}.ddimSteps`), multipliers: multipliers.sort((x, y) => x - y),
+      sampleBatch: posInt(o.sampleBatch, `${where}.sampleBatch`), checkpointEvery: posInt(o.checkpointEvery, `${where}.checkpointEvery`),
+    };
+  };
+  const spec: CrossResSpec = {
+    name: String(s.name), title: String(s.title), paperNote: String(s.paperNote), datasets, base: s.base, variants,
+    budgets: { fast: budget(b.fast, `${source}.budgets.fast`), full: budget(b.full, `${source}.budgets.full`) },
+  };
+  for (const bn of BUDGET_NAMES) for (const d of datasets) for (const v of variants) {
+    try {
+      crossResConfig(spec, bn, d, v, spec.budgets[bn].seeds[0]);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new SpecError(`${source}: ${d} / '${v.label}' / ${bn}: ${e.message}`);
+      throw e;
+    }
+  }
+  return spec;
+}
+
+/** Loads experiments/<name>.json (or a path). */
+export function loadCrossResSpec(nameOrFile: string): CrossResSpec {
+  const file = nameOrFile.endsWith(".json") ? nameOrFile : path.join(projectRoot(), "experiments", `${nameOrFile}.json`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new SpecError(`${file}: ${(e as Error).message}`);
+  }
+  return validateCrossResSpec(raw, path.basename(file));
+}
+
+/** The training config: default ← base ← budget ← variant.train ← {dataset, seed, steps, checkpointEvery}. */
+export function crossResConfig(spec: CrossResSpec, budget: BudgetName, dataset: Dataset, v: CrossResVariant, seed: number): LabConfig {
+  const b = spec.budgets[budget];
+  return resolveConfig(mergeConfig(spec.base, b.config, v.train, { train: { dataset, seed, steps: b.steps, checkpointEvery: b.checkpointEvery } }));
+}
+
+export interface CrossResPlan {
+  hash: string;
+  trainHash: string;
+  dataset: Dataset;
+  variant: string;
+  seed: number;
+  config: LabConfig;
+  trainImages: number;
+  kernelResampling: KernelResampling;
+  noiseFields: number;
+  ddimSteps: number;
+  multipliers: number[];
+  sampleBatch: number;
+}
+
+/** Every run: datasets × variants × seeds, sorted by hash. */
+export function expandCrossRes(spec: CrossResSpec, budget: BudgetName): CrossResPlan[] {
+  const b = spec.budgets[budget];
+  const out: CrossResPlan[] = [];
+  for (const dataset of spec.datasets) for (const v of spec.variants) for (const seed of b.seeds) {
+    const config = crossResConfig(spec, budget, dataset, v, seed);
+    const trainKey = trainKeyHashable({ config, trainImages: b.trainImages });
+    const sample = { kernelResampling: v.kernelResampling, noiseFields: b.noiseFields, ddimSteps: b.ddimSteps, multipliers: b.multipliers, noiseSeed: seed };
+    out.push({
+      hash: shortHash({ crossRes: 1, train: trainKey, sample }), trainHash: shortHash(trainKey), dataset, variant: v.label, seed, config,
+      trainImages: b.trainImages, kernelResampling: v.kernelResampling, noiseFields: b.noiseFields, ddimSteps: b.ddimSteps,
+      multipliers: b.multipliers, sampleBatch: b.sampleBatch,
+    });
+  }
+  return out.sort((a, c) => (a.hash < c.hash ? -1 : a.hash > c.hash ? 1 : 0));
+}
+
+/** The plans of shard i/n: whole trained models dealt round-robin by trainHash. */
+export function shardCrossRes(plans: CrossResPlan[], shard: Shard): CrossResPlan[] {
+  const groups = [...new Set(plans.map((p) => p.trainHash))].sort();
+  const mine = new Set(groups.filter((_, i) => i % shard.count === shard.index));
+  return plans.filter((p) => mine.has(p.trainHash));
+}
+
+/** Per image of b (reference) and a, both [n, r, r, C]: RMS of a − b. */
+export function perImageRms(a: ImageSet, b: ImageSet): number[] {
+  const [n] = a.shape, per = a.images.length / n;
+  if (a.images.length !== b.images.length) throw new Error("perImageRms: shapes differ");
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = i * per; j < (i + 1) * per; j++) s += (a.images[j] - b.images[j]) ** 2;
+    out.push(Math.sqrt(s / per));
+  }
+  return out;
+}
+
+/** PSNR for images in [−1, 1] (peak-to-peak 2): 20·log10(2/RMS). */
+export const psnrFromRms = (rms: number): number => 20 * Math.log10(2 / rms);
+
+export const CROSSRES_FORMAT = "infty-crossres-result/1";
+
+export interface CrossResResult {
+  format: string;
+  hash: string;
+  trainHash: string;
+  dataset: Dataset;
+  variant: string;
+  seed: number;
+  config: LabConfig;
+  kernelResampling: KernelResampling;
+  ddimSteps: number;
+  r0: number;
+  /** per multiplier m > 1: the m·r₀ sample area-reduced to r₀ against the r₀ sample, one value per noise field */
+  /** kernelSize: the first sparse level's kernel side at that resolution */
+  comparisons: { multiplier: number; resolution: number; kernelSize: number; rms: number[]; psnr: number[] }[];
+  sampleSeconds: number;
+  backend: string | null;
+  host: { cpus: number; platform: string; node: string };
+  /** the lab's git commit (dirty: uncommitted changes to tracked files) */
+  code: { commit: string; dirty: boolean } | null;
+  finishedAt: string;
+}
+
+/** Samples one run's noise fields at every multiplier and compares (model must be trained). */
+export async function measureCrossRes(plan: CrossResPlan, ckptFile: string, opts: { progress?: boolean } = {}): Promise<CrossResResult> {
+  const r0 = plan.config.model.resolution, C = plan.config.model.channels;
+  const R = r0 * Math.max(...plan.multipliers), n = plan.noiseFields;
+  const fine = new Rng(5000 + plan.seed).normals(n * R * R * C); // the same fields for every variant of a seed
+  const model = loadModel(ckptFile, { kernelResampling: plan.kernelResampling });
+  const t0 = Date.now();
+  const byM = new Map<number, ImageSet>();
+  try {
+    for (const m of plan.multipliers) {
+      const r = m * r0;
+      const out = await sampleModel(model.net, model.cfg, {
+        resolution: r, n, batchSize: plan.sampleBatch, steps: plan.ddimSteps, progress: opts.progress,
+        initialNoise: nestedWhiteNoise(fine, n, R, C, r),
+      });
+      byM.set(m, out.x0);
+    }
+  } finally {
+    model.net.dispose();
+  }
+  const base = byM.get(1)!;
+  const comparisons = plan.multipliers.filter((m) => m !== 1).map((m) => {
+    const rms = perImageRms(areaResize(byM.get(m)!, r0, r0), base);
+    const kernelSize = resampledKernelSize(plan.config.model.kernelSize, r0, m * r0, plan.kernelResampling);
+    return { multiplier: m, resolution: m * r0, kernelSize, rms, psnr: rms.map(psnrFromRms) };
+  });
+  return {
+    format: CROSSRES_FORMAT, hash: plan.hash, trainHash: plan.trainHash, dataset: plan.dataset, variant: plan.variant, seed: plan.seed,
+    config: plan.config, kernelResampling: plan.kernelResampling, ddimSteps: plan.ddimSteps, r0, comparisons,
+    sampleSeconds: (Date.now() - t0) / 1000, backend: currentBackend()?.name ?? null,
+    host: { cpus: os.cpus().length, platform: `${os.platform()}-${os.arch()}`, node: process.version }, code: codeVersion(),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** Runs (or skips finished) plans: trains or resumes each model, then measures; one atomic result file per plan. */
+export async function runCrossRes(plans: CrossResPlan[], opts: { resultsDir: string; runsDir: string; specName: string; progress?: boolean; log?: (l: string) => void }): Promise<{ computed: string[]; cached: string[] }> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const computed: string[] = [], cached: string[] = [];
+  const dataCache = new Map<string, ImageSet>();
+  for (const [i, p] of plans.entries()) {
+    const file = path.join(opts.resultsDir, opts.specName, `${p.hash}.json`);
+    const label = `[${i + 1}/${plans.length}] ${p.dataset} '${p.variant}' seed ${p.seed}`;
+    if (fs.existsSync(file)) { cached.push(p.hash); continue; }
+    const runDir = path.join(opts.runsDir, p.trainHash);
+    const ckpt = path.join(runDir, CHECKPOINT_FILE);
+    const rows = fs.existsSync(ckpt) ? readLog(runDir) : [];
+    if (!rows.length || rows[rows.length - 1].step < p.config.train.steps) {
+      const key = `${p.dataset}:${p.config.model.resolution}:${p.trainImages}:${p.config.train.seed}`;
+      if (!dataCache.has(key)) dataCache.set(key, trainingImages(p.config, p.trainImages || undefined));
+      let bar: Progress | null = null;
+      await train({
+        runDir, config: p.config, data: dataCache.get(key)!, progress: false,
+        onLog: (row) => {
+          if (!bar) bar = new Progress({ label: `${label} train`, total: p.config.train.steps, unit: "step", enabled: opts.progress !== false }, row.step);
+          else bar.tick(1, { loss: row.loss });
+        },
+      });
+      (bar as Progress | null)?.finish();
+    }
+    const res = await measureCrossRes(p, ckpt, { progress: opts.progress });
+    writeFileAtomic(file, JSON.stringify(res) + "\n");
+    computed.push(p.hash);
+    log(`${label}: ` + res.comparisons.map((c) => `${c.resolution}px→r₀ RMS ${mean(c.rms).toFixed(4)}`).join(", ") + ` → ${file}`);
+  }
+  return { computed, cached };
+}
+
+export interface CrossResRow {
+  dataset: Dataset;
+  variant: string;
+  multiplier: number;
+  seeds: number[];
+  images: number;
+  rmsMean: number;
+  rmsStd: number | null;
+  /** percentile bootstrap 95 % interval of the mean RMS over images (all seeds pooled) */
+  rmsInterval: [number, number] | null;
+  psnrMean: number;
+  psnrMedian: number;
+}
+
+/** Reads <resultsDir>/<spec>/ and aggregates per (dataset, variant, multiplier) the runs the spec plans. */
+export function mergeCrossRes(spec: CrossResSpec, budget: BudgetName, resultsDir: string): { rows: CrossResRow[]; planned: number; complete: number } {
+  const plans = expandCrossRes(spec, budget);
+  const rows: CrossResRow[] = [];
+  const rng = new Rng(16);
+  let complete = 0;
+  const groups = new Map<string, CrossResResult[]>();
+  for (const p of plans) {
+    const file = path.join(resultsDir, spec.name, `${p.hash}.json`);
+    if (!fs.existsSync(file)) continue;
+    let r: CrossResResult;
+    try {
+      r = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch {
+      continue;
+    }
+    if (r.format !== CROSSRES_FORMAT || r.hash !== p.hash) continue;
+    complete++;
+    const id = `${p.dataset}|${p.variant}`;
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id)!.push(r);
+  }
+  for (const d of spec.datasets) for (const v of spec.variants) {
+    const rs = groups.get(`${d}|${v.label}`);
+    if (!rs) continue;
+    for (const m of spec.budgets[budget].multipliers.filter((x) => x !== 1)) {
+      const rms = rs.flatMap((r) => r.comparisons.find((c) => c.multiplier === m)?.rms ?? []);
+      if (!rms.length) continue;
+      const psnr = rms.map(psnrFromRms).sort((a, b) => a - b);
+      rows.push({
+        dataset: d, variant: v.label, multiplier: m, seeds: rs.map((r) => r.seed).sort((a, b) => a - b), images: rms.length,
+        rmsMean: mean(rms), rmsStd: sampleStd(rms), rmsInterval: bootstrapMeanInterval(rms, rng, { resamples: 2000 }),
+        psnrMean: mean(psnr), psnrMedian: psnr.length % 2 ? psnr[(psnr.length - 1) / 2] : (psnr[psnr.length / 2 - 1] + psnr[psnr.length / 2]) / 2,
+      });
+    }
+  }
+  return { rows, planned: plans.length, complete };
+}
+
+/** Markdown: one row per (dataset, variant), columns per multiplier. */
+export function crossResMarkdown(spec: CrossResSpec, budget: BudgetName, merged: ReturnType<typeof mergeCrossRes>): string {
+  const ms = spec.budgets[budget].multipliers.filter((x) => x !== 1);
+  const lines = [
+    `| dataset | variant | ${ms.map((m) => `${m}r₀ → r₀: RMS [95 % CI] | PSNR dB (median)`).join(" | ")} | images |`,
+    `|---|---|${ms.map(() => "---|---|").join("")}---|`,
+  ];
+  for (const d of spec.datasets) for (const v of spec.variants) {
+    const rs = merged.rows.filter((r) => r.dataset === d && r.variant === v.label);
+    if (!rs.length) continue;
+    lines.push(`| ${d} | ${v.label} | ${ms.map((m) => {
+      const r = rs.find((x) => x.multiplier === m);
+      if (!r) return "– | –";
+      const ci = r.rmsInterval ? ` [${r.rmsInterval[0].toFixed(4)}, ${r.rmsInterval[1].toFixed(4)}]` : "";
+      return `${r.rmsMean.toFixed(4)}${ci} | ${r.psnrMean.toFixed(1)} (${r.psnrMedian.toFixed(1)})`;
+    }).join(" | ")} | ${rs[0].images} |`);
+  }
+  const b = spec.budgets[budget];
+  lines.push("", `Budget \`${budget}\`: ${b.note} ${b.noiseFields} noise fields per seed, DDIM-${b.ddimSteps} (η = 0); ${merged.complete}/${merged.planned} planned runs complete. Paper: ${spec.paperNote}`);
+  return lines.join("\n");
+}
