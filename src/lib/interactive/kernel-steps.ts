@@ -5,7 +5,7 @@
  */
 import { tf } from "../backend";
 import { KernelResampleMode, resampleKernel } from "../kernel-resample";
-import { discretisationInvariance, InvarianceMode } from "../discretisation-invariance";
+import { discretisationInvariance } from "../discretisation-invariance";
 
 /** the two readings the slider shows side by side */
 type ShownMode = Extract<KernelResampleMode, "extent" | "per-tap">;
