@@ -2,7 +2,8 @@
  * Tensor backend selection: one call picks the fastest backend that loads.
  *
  * Order: `tensorflow` (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node)
- * → `wasm` (SIMD, single-threaded in Node; the lab registers the gradient kernels it lacks)
+ * → `wasm` (SIMD; threaded XNNPACK pool in Node's main thread, see wasm-threads.ts; the lab registers the gradient
+ *   kernels it lacks)
  * → `cpu` (pure JS, slow but complete). `INFTY_BACKEND=<name>` forces one.
  *
  * Everything in the lab imports `tf` from this module (re-exported by the package index), so the
@@ -11,6 +12,8 @@
 // The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
 // gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
 import * as tf from "@tensorflow/tfjs";
+
+import { defaultWasmThreads, registerThreadedWasm } from "./wasm-threads";
 
 export { tf };
 
@@ -69,6 +72,9 @@ function registerWasm(): void {
   // (setWasmPaths would make it fetch() a file path, which Node rejects).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   require("@tensorflow/tfjs-backend-wasm");
+  // XNNPACK threads in this process when there are cores for them (INFTY_WASM_THREADS=1: single-threaded build).
+  const threads = defaultWasmThreads();
+  if (threads >= 2) registerThreadedWasm(threads);
 }
 
 /**

@@ -3,6 +3,7 @@
  * Import it by package name: `import * as infty from "infty-diff-lab"`.
  */
 export * from "./backend";
+export { wasmThreads, defaultWasmThreads } from "./wasm-threads";
 export * from "./rng";
 export * from "./nn/params";
 export * from "./nn/layers";
