@@ -18,6 +18,8 @@ export * from "./interpolation";
 export * from "./config";
 export * from "./wasm-kernels";
 export * from "./nn/network";
+export * from "./nn/fused-norm";
+export * from "./nn/lean-ops";
 export * from "./schedules";
 export * from "./mollifier";
 export * from "./forward";
