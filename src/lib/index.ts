@@ -20,6 +20,7 @@ export * from "./wasm-kernels";
 export * from "./nn/network";
 export * from "./nn/fused-norm";
 export * from "./nn/lean-ops";
+export * from "./resampled-depthwise";
 export * from "./schedules";
 export * from "./mollifier";
 export * from "./forward";

@@ -16,6 +16,7 @@ import { CoordSet, fullGrid } from "../coordinates";
 import { KernelMap } from "../kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
 import { resampleKernel, resampledKernelSize } from "../kernel-resample";
+import { resampledFullGridDepthwiseConv, SEPARABLE_MIN_KERNEL } from "../resampled-depthwise";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
@@ -80,6 +81,10 @@ class SparseOperatorLayer {
     };
     switch (this.kind) {
       case "depthwise":
+        // a full grid at r ≠ r₀ with a large resampled kernel (sampling at 112² and up): the separable form
+        if (r !== r0 && ctx.kmap.set.M === ctx.kmap.set.H * ctx.kmap.set.W && ctx.kmap.k >= SEPARABLE_MIN_KERNEL) {
+          return resampledFullGridDepthwiseConv(feats, ctx.kmap, this.kernels[0] as unknown as tf.Tensor3D, this.biases[0] as tf.Tensor1D, r0, r);
+        }
         return sparseDepthwiseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor3D, this.biases[0] as tf.Tensor1D);
       case "regular":
         return sparseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor4D, this.biases[0] as tf.Tensor1D);
