@@ -8,6 +8,7 @@
  * The 7×7 kernel becomes (7·r/28 rounded to odd)² taps: 57×57 at 224, 113×113 at 448. The forward runs the dense
  * depthwise path on the full grid in chunks of whole images (GridDenoiser), so memory is flat in the batch.
  */
+import * as os from "os";
 import { initBackend, tf, resolveConfig, InftyDiffNetwork, GridDenoiser, Rng, resampledKernelSize, wasmThreads } from "infty-diff-lab";
 
 const argv = process.argv.slice(2);
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   tf.dispose([xt, t]);
   net.dispose();
   const out = {
-    res, batch, kernel: resampledKernelSize(cfg.model.kernelSize, cfg.model.resolution, res), backend: backend.name, threads: wasmThreads(),
+    date: new Date().toISOString(), loadAvg: os.loadavg().map((x) => Number(x.toFixed(2))), res, batch, kernel: resampledKernelSize(cfg.model.kernelSize, cfg.model.resolution, res), backend: backend.name, threads: wasmThreads(),
     // the first call also builds the context (kernel-map counts, kNN and bilinear tables) for the grid
     firstCallMs: Math.round(times[0]),
     stepMs: reps > 0 ? Math.round(times.slice(1).sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)]) : null,

@@ -104,7 +104,7 @@ function runPeer(peerDir: string, official: string, reps: number, out: string): 
   const r = spawnSync("/usr/bin/python3", [
     path.join(peerDir, "bench_peer.py"), "--official", official, "--json-out", out,
     "--warmup", "2", "--steps", String(Math.max(3, 2 * reps)), "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
-  ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 1800000 });
+  ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 3 * 3600000 });
   if (r.status !== 0) throw new Error(`bench_peer.py failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-5).join(" ")}`);
   const j = JSON.parse(fs.readFileSync(out, "utf8")) as {
     env: unknown; train_step: Array<{ ratio: number; median_ms: number }>; ddim_step: Array<{ res: number; median_ms: number }>;
