@@ -4,7 +4,7 @@
  * machine load; medians over rounds; writes bench/vs-peer.json (machine, load, both columns, ratio per row) after
  * every round (a killed run keeps the rounds done) and prints a README table.
  *
- *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes t1,t2,w2] [--official DIR] [--peer-dir DIR]
+ *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes t1,t2,w2] [--official DIR] [--peer-dir DIR] [--append]
  *
  * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
  * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2); w2 = 1 thread + 2 gradient/sampling workers (training rows and
@@ -135,14 +135,21 @@ async function main(): Promise<void> {
   const file = path.join(__dirname, "..", "..", "bench", "vs-peer.json");
   const perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }> = [];
   let peerEnv: unknown = null;
-  for (let round = 1; round <= rounds; round++) {
+  // --append: add rounds to the existing file (same modes), so a run can be continued later or after a kill
+  if (argv.includes("--append") && fs.existsSync(file)) {
+    const old = JSON.parse(fs.readFileSync(file, "utf8")) as { perRound: typeof perRound; peer: { env: unknown } };
+    perRound.push(...old.perRound);
+    peerEnv = old.peer.env;
+  }
+  const first = perRound.length + 1;
+  for (let round = first; round < first + rounds; round++) {
     const l0 = load();
     // alternate who goes first, so a load trend does not favour one side
     const order = round % 2 ? ["peer", ...modes] : [...modes, "peer"];
     let peer: Record<string, number | undefined> = {};
     const lab: LabResult[] = [];
     for (const who of order) {
-      console.error(`[round ${round}/${rounds}] ${who} (load ${load()[0]})`);
+      console.error(`[round ${round}/${first + rounds - 1}] ${who} (load ${load()[0]})`);
       if (who === "peer") {
         const { env, ...ms } = runPeer(peerDir, official, reps, path.join(tmp, `peer-${round}.json`));
         peerEnv = env;
