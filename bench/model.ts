@@ -10,17 +10,19 @@
  *
  * Rows: training step (forward + backward + Adam + EMA) at batch 32 for coordinate ratios 1, 1/2, 1/4, 1/8, with the
  * speedup over ratio 1, single-thread and with `--workers` gradient workers (default 2); one DDIM step (a full-grid
- * forward of the network, batch 16) at 28, 56, 112 (224 only with --with-224, at batch 1: at batch 16 its 57×57
- * kernel map alone is 16·224²·57² int32 ≈ 10 GB); a 100-step DDIM sample at 28×28, batch 16. Medians of `reps` after
+ * forward of the network, batch 16) at 28, 56, 112; with --with-224 (minutes), large grids each in its own process
+ * (bench/large-grid.ts, so the peak RSS is the row's own): 224² at batch 16 and 448² at batch 1; a 100-step DDIM
+ * sample at 28×28, batch 16. `trainPeakRssMb`: the process's peak RSS after the single-thread training rows (batch 32). Medians of `reps` after
  * one warm-up, wall clock and this process's CPU time (the machine is shared: the load average is recorded before and
  * after each row). Peak RSS is the process's maximum resident set so far (workers included); `tensorsAfter` counts
  * tensors alive after each row minus before it (0 = no leak).
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-  initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, LabConfig,
+  initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, LabConfig, wasmThreads,
 } from "infty-diff-lab";
 
 const argv = process.argv.slice(2);
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
       },
       backend: backend.name, adapter: backend.adapter ?? null, tfjs: tf.version.tfjs,
       sizes: { trainBatch, ddimBatch, ddimSizes, sampleSteps, sampleBatch }, config: "resolveConfig({}) = configs/fashion-mnist.json model (1.80 M parameters)",
-      reps, workers, reference: REFERENCE, complete, rows,
+      reps, workers, reference: REFERENCE, complete, trainPeakRssMb, wasmThreads: wasmThreads(), rows,
       note: "shared 2-core machine: wall times depend on the load average recorded with each row; cpu ms is this process's CPU time (all threads)" +
         (str("note", undefined) ? `. ${str("note", undefined)}` : ""),
     };
@@ -126,7 +128,9 @@ async function main(): Promise<void> {
 
   // ---- training steps ------------------------------------------------------------------------------------------
   const trainMs: Record<string, number> = {};
+  let trainPeakRssMb = NaN;
   for (const w of workers > 1 ? [1, workers] : [1]) {
+    if (w > 1) trainPeakRssMb = Math.round(peakRssMb()); // after the single-thread rows (workers add their own heaps)
     for (const ratio of [1, 0.5, 0.25, 0.125]) {
       const cfg: LabConfig = resolveConfig({ train: { coordRatio: ratio, batchSize: trainBatch } });
       const n0 = tf.memory().numTensors, l0 = load();
@@ -148,13 +152,13 @@ async function main(): Promise<void> {
     }
   }
 
+  if (Number.isNaN(trainPeakRssMb)) trainPeakRssMb = Math.round(peakRssMb());
   // ---- one DDIM step (full-grid forward), batch 16 -------------------------------------------------------------
   const cfg = resolveConfig({});
   const tr = new Trainer(cfg, data); // its (untrained) net: timing does not depend on the weights
   const den = new GridDenoiser(tr.net);
   try {
     const sizes: Array<[number, number]> = ddimSizes.map((r) => [r, ddimBatch]);
-    if (flag("with-224")) sizes.push([224, 1]);
     for (const [r, B] of sizes) {
       const n0 = tf.memory().numTensors, l0 = load();
       // at 112×112 one call on 16 images aborts inside tfjs-wasm (a broadcast Multiply on [16,12544,32] after the
@@ -181,12 +185,26 @@ async function main(): Promise<void> {
         tensorsAfter: 0, loadBefore: load(), loadAfter: load(), note: "skipped (--sizes)",
       });
     }
-    if (!flag("with-224")) {
+    for (const [r, B] of [[224, 16], [448, 1]]) {
+      const l0 = load();
+      if (!flag("with-224")) {
+        rows.push({
+          what: `DDIM step, batch ${B}, ${r}×${r}`, wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: NaN,
+          tensorsAfter: 0, loadBefore: l0, loadAfter: load(), note: "skipped (minutes): run with --with-224",
+        });
+        continue;
+      }
+      // its own process: the peak RSS reported is this row's alone
+      const child = spawnSync(process.execPath, [path.join(__dirname, "large-grid.js"), "--res", String(r), "--batch", String(B)],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      if (child.status !== 0) throw new Error(`large-grid ${r}² batch ${B} failed (exit ${child.status})`);
+      const g = JSON.parse(child.stdout.trim().split("\n").pop() as string) as { stepMs: number | null; firstCallMs: number; peakRssMb: number; kernel: number; finite: boolean };
       rows.push({
-        what: `DDIM step, batch ${ddimBatch}, 224×224`, wallMs: NaN, cpuMs: NaN, reps: 0, allWallMs: [], peakRssMb: Math.round(peakRssMb()),
-        tensorsAfter: 0, loadBefore: load(), loadAfter: load(),
-        note: "skipped: the 7×7 kernel at r₀ = 28 becomes 57×57 at 224, so the kernel map is 16·224²·57² int32 ≈ 10 GB and one step ≈ 500 GFLOP of depthwise taps; run with --with-224 for batch 1",
+        what: `DDIM step (full-grid forward), batch ${B}, ${r}×${r}`, wallMs: g.stepMs ?? NaN, cpuMs: NaN, reps: 1, allWallMs: [g.stepMs ?? NaN],
+        peakRssMb: g.peakRssMb, tensorsAfter: 0, loadBefore: l0, loadAfter: load(),
+        note: `own process; kernel ${g.kernel}×${g.kernel}; first call (with the grid's context) ${g.firstCallMs} ms; outputs finite: ${g.finite}`,
       });
+      console.error(`${r}² batch ${B}: ${g.stepMs} ms, peak RSS ${g.peakRssMb} MB`);
     }
     // ---- a 100-step DDIM sample at 28×28, batch 16 ------------------------------------------------------------
     for (const w of workers > 1 ? [1, workers] : [1]) {

@@ -4,7 +4,8 @@
  * Order: `tensorflow` (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node)
  * → `webgpu` (dawn's Node bindings, npm `webgpu`, + @tensorflow/tfjs-backend-webgpu; only when the adapter is a
  *   hardware GPU — a software adapter such as SwiftShader is used only when `webgpu` is asked for by name)
- * → `wasm` (SIMD, single-threaded in Node; the lab registers the gradient kernels it lacks)
+ * → `wasm` (SIMD; threaded XNNPACK pool in Node's main thread, see wasm-threads.ts; the lab registers the gradient
+ *   kernels it lacks)
  * → `cpu` (pure JS, slow but complete). `INFTY_BACKEND=<name>` forces one.
  *
  * Everything in the lab imports `tf` from this module (re-exported by the package index), so the
@@ -15,6 +16,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { note } from "./notebook";
+
+import { defaultWasmThreads, registerThreadedWasm } from "./wasm-threads";
 
 export { tf };
 
@@ -202,6 +205,9 @@ function registerWasm(): void {
   // (setWasmPaths would make it fetch() a file path, which Node rejects).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   require("@tensorflow/tfjs-backend-wasm");
+  // XNNPACK threads in this process when there are cores for them (INFTY_WASM_THREADS=1: single-threaded build).
+  const threads = defaultWasmThreads();
+  if (threads >= 2) registerThreadedWasm(threads);
 }
 
 /**

@@ -3,6 +3,7 @@
  * Import it by package name: `import * as infty from "infty-diff-lab"`.
  */
 export * from "./backend";
+export { wasmThreads, defaultWasmThreads } from "./wasm-threads";
 export * from "./rng";
 export * from "./compare";
 export * from "./nn/params";
@@ -21,6 +22,9 @@ export * from "./grid";
 export * from "./wasm-kernels";
 export * from "./nn/network";
 export * from "./nn/authors";
+export * from "./nn/fused-norm";
+export * from "./nn/lean-ops";
+export * from "./resampled-depthwise";
 export * from "./schedules";
 export * from "./mollifier";
 export * from "./forward";

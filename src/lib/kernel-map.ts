@@ -23,9 +23,26 @@ export class KernelMap {
     this.counts = new Float32Array(set.B * set.M);
     // counts are needed by every path; the neighbour table only by the tap loops (the dense full-grid path at
     // sampling time never reads it, and at 112×112 it would be ~675 MB), so it is built on first use
-    this.walk((p, t, q) => {
-      if (q >= 0) this.counts[p]++;
-    });
+    if (set.M === set.H * set.W) this.fullGridCounts();
+    else {
+      this.walk((p, t, q) => {
+        if (q >= 0) this.counts[p]++;
+      });
+    }
+  }
+
+  /**
+   * On a full grid (every cell a point: M = H·W distinct cells) the count is a product of the taps inside the grid per
+   * axis: O(B·H·W) instead of the walk's O(B·H·W·k²) (at 448×448 with a 113×113 kernel, 2.6 G visits).
+   */
+  private fullGridCounts(): void {
+    const { H, W, cells } = this.set;
+    const h = (this.k - 1) / 2;
+    const inside = (i: number, n: number) => Math.min(n - 1, i + h) - Math.max(0, i - h) + 1;
+    for (let p = 0; p < cells.length; p++) {
+      const r = Math.floor(cells[p] / W);
+      this.counts[p] = inside(r, H) * inside(cells[p] - r * W, W);
+    }
   }
 
   /** [B*M*K] index into the flattened [B*M] points (b*M + j), −1 where the neighbour cell holds no point */

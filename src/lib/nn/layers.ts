@@ -4,6 +4,7 @@
  * broadcasting arithmetic, reductions, exp/tanh/sigmoid.
  */
 import { tf } from "../backend";
+import { addBias } from "./lean-ops";
 import { Params, fanInUniform } from "./params";
 import { Rng, RngState } from "../rng";
 import { customOp, registerTypedKernel, runTypedKernel } from "../typed-kernels";
@@ -20,7 +21,7 @@ export class Linear {
     const shape = x.shape;
     const x2 = shape.length === 2 ? (x as tf.Tensor2D) : x.reshape([-1, this.inF]) as tf.Tensor2D;
     let y: tf.Tensor = tf.matMul(x2, this.w as tf.Tensor2D);
-    if (this.b) y = tf.add(y, this.b);
+    if (this.b) y = addBias(y, this.b); // saves nothing for the backward pass (lean-ops.ts)
     return shape.length === 2 ? y : y.reshape([...shape.slice(0, -1), this.outF]);
   }
 }
@@ -41,7 +42,7 @@ export class Conv2d {
     const y = this.k === 1
       ? (tf.matMul(x.reshape([-1, this.cin]), this.w.reshape([this.cin, this.cout])).reshape([...x.shape.slice(0, 3), this.cout]) as tf.Tensor4D)
       : tf.conv2d(x, this.w as tf.Tensor4D, this.stride, "same");
-    return tf.add(y, this.b);
+    return addBias(y, this.b);
   }
 }
 

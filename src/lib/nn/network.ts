@@ -17,11 +17,14 @@ import { KernelMap } from "../kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
 import { KernelResampleMode, resampleKernel, resampledKernelSize } from "../kernel-resample";
 import { gridResolution } from "../grid";
+import { resampledFullGridDepthwiseConv, SEPARABLE_MIN_KERNEL } from "../resampled-depthwise";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
 import { UNet } from "./unet";
 import { AuthorsContext, AuthorsSparseUNet } from "./authors/sparse-unet";
+import { modulatedLayerNorm } from "./fused-norm";
+import { addSame } from "./lean-ops";
 
 /**
  * Everything the network needs about one coordinate set at one resolution: the kernel map for the resampled kernel
@@ -86,6 +89,10 @@ class SparseOperatorLayer {
     };
     switch (this.kind) {
       case "depthwise":
+        // a full grid at r ≠ r₀ with a large resampled kernel (sampling at 112² and up): the separable form
+        if (r !== r0 && ctx.kmap.set.M === ctx.kmap.set.H * ctx.kmap.set.W && ctx.kmap.k >= SEPARABLE_MIN_KERNEL) {
+          return resampledFullGridDepthwiseConv(feats, ctx.kmap, this.kernels[0] as unknown as tf.Tensor3D, this.biases[0] as tf.Tensor1D, r0, r, ctx.kernelResampling);
+        }
         return sparseDepthwiseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor3D, this.biases[0] as tf.Tensor1D);
       case "regular":
         return sparseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor4D, this.biases[0] as tf.Tensor1D);
@@ -127,6 +134,7 @@ class SparseBlock {
     const C = this.cfg.nf;
     const ss = mod.apply(gelu(temb)).reshape([-1, 1, 2 * C]);
     const [scale, shift] = tf.split(ss, 2, 2);
+    if (norm.gamma && norm.beta) return modulatedLayerNorm(h, norm.gamma, norm.beta, scale, shift, norm.eps); // fused-norm.ts
     return tf.add(tf.mul(norm.apply(h), tf.add(scale, 1)), shift) as tf.Tensor3D;
   }
   // x [B,M,C], skip [B,M,C] | null, temb [B,E] → [B,M,C]
@@ -136,9 +144,9 @@ class SparseBlock {
       x = this.skip.apply(tf.concat([x, skip], 2)) as tf.Tensor3D;
     }
     const h1 = this.op.apply(this.modulate(x, this.norm1, this.mod1, temb), ctx, this.cfg.resolution);
-    x = tf.add(x, h1) as tf.Tensor3D;
-    const h2 = this.mlp2.apply(gelu(this.mlp1.apply(this.modulate(x, this.norm2, this.mod2, temb))));
-    return tf.add(x, h2) as tf.Tensor3D;
+    x = addSame(x, h1); // residual adds that save nothing for the backward pass (lean-ops.ts)
+    const h2 = this.mlp2.apply(gelu(this.mlp1.apply(this.modulate(x, this.norm2, this.mod2, temb)))) as tf.Tensor3D;
+    return addSame(x, h2);
   }
 }
 
@@ -307,18 +315,28 @@ export class InftyDiffNetwork {
       const temb = opts.cond ? (tf.add(tembT, opts.cond) as tf.Tensor2D) : tembT;
       let h = this.liftIn.apply(x) as tf.Tensor3D;
       const skips: tf.Tensor3D[] = [];
+      // One tidy per stage: a block's intermediates ([B,M,C]-sized, a dozen of them) are freed as soon as it returns
+      // instead of at the end of the forward, so the peak holds one block's working set plus the skips (the large-grid
+      // full-grid forward depends on it). Gradients are unaffected: tfjs keeps what the backward pass saved.
       for (const block of this.down) {
-        h = block.apply(h, ctx, temb, null);
+        const hin = h;
+        h = tf.tidy(() => block.apply(hin, ctx, temb, null));
         skips.push(h);
       }
-      if (this.levels) h = this.levels.apply(h, ctx as SparseContext, temb);
+      const hmid = h;
+      if (this.levels) h = tf.tidy(() => (this.levels as SparseLevels).apply(hmid, ctx as SparseContext, temb));
       else {
         const pctx = ctx as PointContext;
-        const grid = pctx.toGrid.apply(this.toUnet.apply(h) as tf.Tensor3D);
-        const g = this.unet.apply(grid, temb, opts);
-        h = this.fromUnet.apply(pctx.fromGrid.apply(g)) as tf.Tensor3D;
+        h = tf.tidy(() => {
+          const grid = pctx.toGrid.apply(this.toUnet.apply(hmid) as tf.Tensor3D);
+          const g = this.unet.apply(grid, temb, opts);
+          return this.fromUnet.apply(pctx.fromGrid.apply(g)) as tf.Tensor3D;
+        });
       }
-      for (const block of this.up) h = block.apply(h, ctx, temb, skips.pop() as tf.Tensor3D);
+      for (const block of this.up) {
+        const hin = h, skip = skips.pop() as tf.Tensor3D;
+        h = tf.tidy(() => block.apply(hin, ctx, temb, skip));
+      }
       return this.out.apply(h) as tf.Tensor3D;
     });
   }
@@ -339,6 +357,26 @@ export class GridDenoiser {
   readonly denoise = (xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D => {
     const [B, H, W, C] = xt.shape;
     if (this.cond && this.cond.shape[0] !== B) throw new Error(`cond has batch ${this.cond.shape[0]}, x_t has ${B}`);
+    // Large grids go through in chunks of whole images (every layer is per image and sampling draws no dropout, so
+    // this is the same function): the forward's working set is ≈ 3 kB per pixel, and the wasm heap is 4 GiB at most.
+    const chunk = Math.max(1, Math.min(B, Math.floor(GridDenoiser.maxPixelsPerCall / (H * W))));
+    if (chunk >= B) return this.denoiseChunk(xt, t, this.cond);
+    return tf.tidy(() => {
+      const parts: tf.Tensor4D[] = [];
+      for (let b0 = 0; b0 < B; b0 += chunk) {
+        const n = Math.min(chunk, B - b0);
+        parts.push(tf.tidy(() => this.denoiseChunk(
+          tf.slice(xt, [b0, 0, 0, 0], [n, H, W, C]), tf.slice(t, [b0], [n]),
+          this.cond ? tf.slice(this.cond, [b0, 0], [n, this.cond.shape[1]]) : null,
+        )));
+      }
+      return tf.concat(parts, 0);
+    });
+  };
+  /** Pixels (batch × H × W) one network call handles; larger batches are split by image. */
+  static maxPixelsPerCall = 65536;
+  private denoiseChunk(xt: tf.Tensor4D, t: tf.Tensor1D, cond: tf.Tensor2D | null): tf.Tensor4D {
+    const [B, H, W, C] = xt.shape;
     const key = `${B}x${H}x${W}`;
     let ctx = this.contexts.get(key);
     if (!ctx) {
@@ -346,9 +384,9 @@ export class GridDenoiser {
       this.contexts.set(key, ctx);
     }
     const c = ctx;
-    const opts = { dropoutRng: null, cond: this.cond ?? undefined };
+    const opts = { dropoutRng: null, cond: cond ?? undefined };
     return tf.tidy(() => this.net.apply(xt.reshape([B, H * W, C]) as tf.Tensor3D, c, t, opts).reshape([B, H, W, C]) as tf.Tensor4D);
-  };
+  }
   dispose(): void {
     for (const c of this.contexts.values()) c.dispose();
     this.contexts.clear();

@@ -17,16 +17,19 @@ export interface WasmBackend {
   wasm: {
     HEAPU8: Uint8Array;
     asm: Record<string, unknown>;
+    wasmMemory?: WasmMemory;
     tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, offset: number): void };
   };
   dataIdMap: { get(dataId: DataId): { id: number; memoryOffset: number } ; set(dataId: DataId, v: object): void; delete(dataId: DataId): void };
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): TensorInfo;
   disposeData(dataId: DataId, force?: boolean): boolean;
+  incRef(dataId: DataId): void;
 }
 
 export function memoryOf(be: WasmBackend): WasmMemory {
-  const mem = be.wasm.asm.memory as WasmMemory | undefined;
+  // The threaded build creates its (shared) memory in JS and imports it: `wasmMemory`, not an export.
+  const mem = (be.wasm.asm.memory ?? be.wasm.wasmMemory) as WasmMemory | undefined;
   if (mem == null || mem.buffer !== be.wasm.HEAPU8.buffer) {
     throw new Error("wasm-kernels: cannot find the wasm backend's WebAssembly.Memory (tfjs-backend-wasm version?)");
   }

@@ -5,7 +5,10 @@
  * Added (wasm has none): Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter,
  *   DepthwiseConv2dNativeBackpropInput, UnsortedSegmentSum.
  * Replaced (too slow on the training path): Conv2DBackpropInput, DepthwiseConv2dNative, BatchMatMul (transposed
- *   operands), GatherV2, Slice (off the leading axis). Each is checked against tfjs-backend-cpu in tests/lib/wasm-kernels.test.ts.
+ *   operands), GatherV2, Slice (off the leading axis). Identity (too much memory): wasm's copies the data, and the
+ *   gradient tape clones every tensor it saves for the backward pass, which doubled a training step's peak heap;
+ *   the lab's shares the data (reference-counted, as Reshape already does on wasm and Identity on cpu; no wasm
+ *   kernel writes into its inputs). Each is checked against tfjs-backend-cpu in tests/lib/wasm-kernels.test.ts.
  */
 import { tf, onWasmReady } from "../backend";
 import { WasmBackend, TensorInfo, memoryOf, runOriginal, saveOriginal } from "./heap";
@@ -20,7 +23,7 @@ import { slice } from "./slice";
 export const LAB_WASM_KERNELS = [
   "Conv2DBackpropFilter", "Conv2DBackpropInput",
   "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput",
-  "BatchMatMul", "GatherV2", "UnsortedSegmentSum", "Slice",
+  "BatchMatMul", "GatherV2", "UnsortedSegmentSum", "Slice", "Identity",
 ] as const;
 
 type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> };
@@ -46,6 +49,12 @@ const impls: Record<(typeof LAB_WASM_KERNELS)[number], Impl> = {
       : runOriginal(be, "GatherV2", inputs, attrs),
   UnsortedSegmentSum: (be, _s, { inputs, attrs }) =>
     unsortedSegmentSum(be, inputs.x, inputs.segmentIds, attrs.numSegments as number),
+  Identity: (be, _s, { inputs, attrs }) => {
+    const x = inputs.x;
+    if (x.dtype === "string") return runOriginal(be, "Identity", inputs, attrs);
+    be.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  },
   Slice: (be, _s, { inputs, attrs }) =>
     inputs.x.dtype === "string"
       ? runOriginal(be, "Slice", inputs, attrs)

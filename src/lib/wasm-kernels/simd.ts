@@ -172,7 +172,7 @@ function rowFmaBody(lane: 16 | 4, U: number): number[] {
   ];
 }
 
-function assemble(): Uint8Array {
+function assemble(shared: boolean): Uint8Array {
   const fmaType = [0x60, ...vec(Array(8).fill([I32])), ...vec([])];
   const rowType = [0x60, ...vec(Array(10).fill([I32])), ...vec([])];
   const fmaLocals = vec([[...uleb(1), I32]]);
@@ -188,7 +188,8 @@ function assemble(): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([fmaType, rowType])),
-    ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...uleb(0)]])),
+    // A shared memory (the threaded build) must be imported as shared, with a maximum: 65536 pages = 4 GiB.
+    ...section(2, vec([[...str("env"), ...str("memory"), 0x02, ...(shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)])]])),
     ...section(3, vec(funcs.map(([t]) => uleb(t)))),
     ...section(7, vec([
       [...str("fma16"), 0x00, ...uleb(0)],
@@ -233,7 +234,8 @@ const cache = new WeakMap<WasmMemory, Simd>();
 export function simdFor(memory: WasmMemory): Simd {
   const hit = cache.get(memory);
   if (hit) return hit;
-  const module = new WA.Module(assemble());
+  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+  const module = new WA.Module(assemble(shared));
   const inst = new WA.Instance(module, { env: { memory } });
   const fma16 = inst.exports.fma16 as FmaFn;
   const fma4 = inst.exports.fma4 as FmaFn;

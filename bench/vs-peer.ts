@@ -1,0 +1,203 @@
+/**
+ * Side by side with the authors' PyTorch code (issue 14): the lab's rows and the peer's (/work/shared/peer-bench's
+ * bench_peer.py on the official samb-t/infty-diff code) measured in ONE run, alternating, so that both see the same
+ * machine load; medians over rounds; writes bench/vs-peer.json (machine, load, both columns, ratio per row) after
+ * every round (a killed run keeps the rounds done) and prints a README table.
+ *
+ *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes t1,t2,w2] [--official DIR] [--peer-dir DIR] [--append]
+ *
+ * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
+ * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2); w2 = 1 thread + 2 gradient/sampling workers (training rows and
+ * the whole sample only). "best lab" per row = the fastest mode; ratio = peer ms ÷ best lab ms (> 1: the lab is faster).
+ * Rows: training step, batch 32, ratios 1, ½, ¼, ⅛ (forward + backward + clip + Adam; the lab also updates its EMA);
+ * one DDIM step = one full-grid forward at batch 16, 28/56/112 px; a 100-step DDIM sample at 28 px, batch 16.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const median = (xs: number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+
+const ROWS = [
+  "train step, batch 32, ratio 1", "train step, batch 32, ratio 1/2", "train step, batch 32, ratio 1/4",
+  "train step, batch 32, ratio 1/8", "DDIM step, batch 16, 28²", "DDIM step, batch 16, 56²", "DDIM step, batch 16, 112²",
+  "100-step DDIM sample, 28², batch 16",
+] as const;
+type RowName = (typeof ROWS)[number];
+const RATIOS: Array<[number, RowName]> = [[1, ROWS[0]], [0.5, ROWS[1]], [0.25, ROWS[2]], [0.125, ROWS[3]]];
+const SIZES: Array<[number, RowName]> = [[28, ROWS[4]], [56, ROWS[5]], [112, ROWS[6]]];
+
+interface LabResult { mode: string; threads: number; ms: Partial<Record<RowName, number>>; trainPeakRssMb: number; peakRssMb: number }
+
+// ---- the lab side: one mode, one process ---------------------------------------------------------------------------
+async function labChild(mode: string, reps: number, out: string): Promise<void> {
+  // required here, not at the top: INFTY_WASM_THREADS is read when the backend is first initialised
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const lab = require("infty-diff-lab") as typeof import("infty-diff-lab");
+  const { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, wasmThreads } = lab;
+  await initBackend("wasm", { quiet: true });
+  const workers = mode === "w2" ? 2 : 1;
+  const res: LabResult = { mode, threads: wasmThreads(), ms: {}, trainPeakRssMb: 0, peakRssMb: 0 };
+  const data = loadFashionMnist({ split: "train-fit", limit: 1024 });
+  const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
+  for (const [ratio, row] of RATIOS) {
+    const tr = new Trainer(resolveConfig({ train: { coordRatio: ratio } }), data, { workers });
+    try {
+      await tr.trainStepAsync();
+      const ts: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        await tr.trainStepAsync();
+        ts.push(performance.now() - t0);
+      }
+      res.ms[row] = median(ts);
+    } finally {
+      tr.dispose();
+    }
+  }
+  res.trainPeakRssMb = rss();
+  const cfg = resolveConfig({});
+  const tr = new Trainer(cfg, data); // an untrained net: timing does not depend on the weights
+  try {
+    if (workers === 1) {
+      const den = new GridDenoiser(tr.net);
+      for (const [r, row] of SIZES) {
+        const xt = new Rng(r).normalTensor<import("infty-diff-lab").tf.Rank.R4>([16, r, r, 1]);
+        const t = tf.fill([16], 500, "int32") as import("infty-diff-lab").tf.Tensor1D;
+        const step = () => tf.tidy(() => { den.denoise(xt, t).dataSync(); });
+        step(); // warm-up, builds the context (kernel map, interpolation tables), as the peer's warm-up step
+        const ts: number[] = [];
+        for (let i = 0; i < (r >= 112 ? Math.min(reps, 2) : reps); i++) {
+          const t0 = performance.now();
+          step();
+          ts.push(performance.now() - t0);
+        }
+        res.ms[row] = median(ts);
+        tf.dispose([xt, t]);
+        den.dispose();
+      }
+    }
+    const t0 = performance.now();
+    await sampleModel(tr.net, cfg, { resolution: 28, n: 16, batchSize: 16, steps: 100, progress: false, seed: 1, workers });
+    res.ms[ROWS[7]] = performance.now() - t0;
+  } finally {
+    tr.dispose();
+  }
+  res.peakRssMb = rss();
+  fs.writeFileSync(out, JSON.stringify(res));
+}
+
+// ---- the peer side ---------------------------------------------------------------------------------------------------
+function runPeer(peerDir: string, official: string, reps: number, out: string): Partial<Record<RowName, number>> & { env?: unknown } {
+  const blas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+  const r = spawnSync("/usr/bin/python3", [
+    path.join(peerDir, "bench_peer.py"), "--official", official, "--json-out", out,
+    "--warmup", "2", "--steps", String(Math.max(3, 2 * reps)), "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
+  ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 3 * 3600000 });
+  if (r.status !== 0) throw new Error(`bench_peer.py failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-5).join(" ")}`);
+  const j = JSON.parse(fs.readFileSync(out, "utf8")) as {
+    env: unknown; train_step: Array<{ ratio: number; median_ms: number }>; ddim_step: Array<{ res: number; median_ms: number }>;
+    ddim_sample: { total_s_median: number };
+  };
+  const ms: Partial<Record<RowName, number>> & { env?: unknown } = { env: j.env };
+  for (const [ratio, row] of RATIOS) ms[row] = j.train_step.find((x) => x.ratio === ratio)?.median_ms;
+  for (const [res, row] of SIZES) ms[row] = j.ddim_step.find((x) => x.res === res)?.median_ms;
+  ms[ROWS[7]] = j.ddim_sample.total_s_median * 1000;
+  return ms;
+}
+
+function runLab(mode: string, reps: number, out: string): LabResult {
+  const env = { ...process.env, INFTY_WASM_THREADS: mode === "t2" ? "2" : "1" };
+  const r = spawnSync(process.execPath, [__filename, "--lab", mode, "--reps", String(reps), "--out", out], { encoding: "utf8", env, timeout: 3600000 });
+  if (r.status !== 0) throw new Error(`lab mode ${mode} failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-8).join(" ")}`);
+  return JSON.parse(fs.readFileSync(out, "utf8")) as LabResult;
+}
+
+async function main(): Promise<void> {
+  if (argv.includes("--lab")) return labChild(opt("lab", "t1"), Number(opt("reps", "2")), opt("out", ""));
+  const rounds = Number(opt("rounds", "2")), reps = Number(opt("reps", "2"));
+  const modes = opt("modes", "t1,t2,w2").split(",");
+  const official = opt("official", process.env.INFTY_DIFF_DIR ?? "/work/official");
+  const peerDir = opt("peer-dir", process.env.INFTY_PEER_BENCH ?? "/work/shared/peer-bench");
+  if (!fs.existsSync(path.join(peerDir, "bench_peer.py"))) throw new Error(`no bench_peer.py in ${peerDir} (give --peer-dir)`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "infty-vs-peer-"));
+  const file = path.join(__dirname, "..", "..", "bench", "vs-peer.json");
+  const perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }> = [];
+  let peerEnv: unknown = null;
+  // --append: add rounds to the existing file (same modes), so a run can be continued later or after a kill
+  if (argv.includes("--append") && fs.existsSync(file)) {
+    const old = JSON.parse(fs.readFileSync(file, "utf8")) as { perRound: typeof perRound; peer: { env: unknown } };
+    perRound.push(...old.perRound);
+    peerEnv = old.peer.env;
+  }
+  const first = perRound.length + 1;
+  for (let round = first; round < first + rounds; round++) {
+    const l0 = load();
+    // alternate who goes first, so a load trend does not favour one side
+    const order = round % 2 ? ["peer", ...modes] : [...modes, "peer"];
+    let peer: Record<string, number | undefined> = {};
+    const lab: LabResult[] = [];
+    for (const who of order) {
+      console.error(`[round ${round}/${first + rounds - 1}] ${who} (load ${load()[0]})`);
+      if (who === "peer") {
+        const { env, ...ms } = runPeer(peerDir, official, reps, path.join(tmp, `peer-${round}.json`));
+        peerEnv = env;
+        peer = ms;
+      } else lab.push(runLab(who, reps, path.join(tmp, `lab-${who}-${round}.json`)));
+    }
+    perRound.push({ round, loadBefore: l0, loadAfter: load(), peer, lab });
+    write(file, perRound, modes, peerEnv, reps);
+  }
+}
+
+function write(file: string, perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }>,
+  modes: string[], peerEnv: unknown, reps: number): void {
+  const rows = ROWS.map((row) => {
+    const peerMs = median(perRound.map((r) => r.peer[row] ?? NaN));
+    const lab: Record<string, number> = {};
+    for (const m of modes) lab[m] = median(perRound.map((r) => r.lab.find((x) => x.mode === m)?.ms[row] ?? NaN));
+    const best = Object.entries(lab).filter(([, v]) => Number.isFinite(v)).sort((a, b) => a[1] - b[1])[0];
+    return {
+      row, peerMs: Math.round(peerMs), labMs: Object.fromEntries(Object.entries(lab).map(([k, v]) => [k, Number.isFinite(v) ? Math.round(v) : null])),
+      bestLab: best ? best[0] : null, ratio: best ? Number((peerMs / best[1]).toFixed(2)) : null,
+    };
+  });
+  const cpus = os.cpus();
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}`, node: process.version },
+    peer: { code: "samb-t/infty-diff @ abf04d8 (torch_dense backend), /work/shared/peer-bench/bench_peer.py", env: peerEnv },
+    modes: { t1: "wasm, 1 thread", t2: "wasm, 2 XNNPACK threads (INFTY_WASM_THREADS=2)", w2: "wasm 1 thread + 2 workers (training, whole sample)" },
+    rounds: perRound.length, repsPerRound: reps,
+    note: "ratio = peer ms ÷ best lab ms (> 1: lab faster). Each cell is the median over rounds of each round's median; lab and peer alternate within a round on the same (shared, loaded) machine.",
+    rows,
+    labPeakRssMb: Object.fromEntries(modes.map((m) => [m, {
+      trainBatch32: Math.max(...perRound.map((r) => r.lab.find((x) => x.mode === m)?.trainPeakRssMb ?? 0)),
+      wholeProcess: Math.max(...perRound.map((r) => r.lab.find((x) => x.mode === m)?.peakRssMb ?? 0)),
+    }])),
+    perRound,
+  };
+  fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+  const fmt = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? "—" : v.toLocaleString("en-US"));
+  console.log(`\n| row | ${modes.map((m) => `lab ${m}`).join(" | ")} | peer (PyTorch, 2 threads) | best lab ÷ peer speed |`);
+  console.log(`|---|${modes.map(() => "---|").join("")}---|---|`);
+  for (const r of rows) console.log(`| ${r.row} | ${modes.map((m) => fmt(r.labMs[m])).join(" | ")} | ${fmt(r.peerMs)} | ${r.ratio ?? "—"} |`);
+  console.log(`(ms; ${perRound.length} round(s); load ${perRound.map((r) => r.loadBefore[0]).join(", ")} at the start of each)`);
+  console.error(`wrote ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,249 @@
+/**
+ * Time-modulated LayerNorm as one kernel (the sparse blocks' `mod(LN(x), t)`, Appendix A):
+ *     y[b,m,c] = (x̂[b,m,c]·γ[c] + β[c]) · (1 + scale[b,c]) + shift[b,c],   x̂ = (x − μ_bm) · rstd_bm,
+ *     μ_bm = mean_c x[b,m,c],  rstd_bm = 1/√(mean_c (x − μ)² + ε).
+ * Why: as a chain of tfjs ops this is 11 ops forward and ~25 backward, and the gradient tape keeps about a dozen
+ * [B,M,C] tensors per call alive until the backward pass (tfjs saves both inputs of every Add/Sub/Mul): 4 calls per
+ * block made it the largest share of a training step's peak memory. Fused, the backward pass needs only x and the
+ * per-row (μ, rstd), and recomputes x̂. Forward and backward are typed kernels in float64, rounded once (float32
+ * rounding away from the op chain; tests/lib/fused.test.ts). Gradients, with a = 1 + scale, z = x̂γ + β:
+ *     ∂shift = Σ_m dy,  ∂scale = Σ_m dy·z,  dz = dy·a,  ∂β = Σ_{b,m} dz,  ∂γ = Σ_{b,m} dz·x̂,
+ *     ∂x = rstd·(g − mean_c g − x̂·mean_c(g·x̂)),  g = dz·γ.
+ */
+import { tf } from "../backend";
+import { customOp, registerTypedKernel, runTypedKernel } from "../typed-kernels";
+
+interface Attrs { B: number; M: number; C: number; eps: number }
+
+registerTypedKernel<Attrs>({
+  name: "InftyModLayerNorm",
+  inputNames: ["x", "gamma", "beta", "scale", "shift"],
+  // y [B,M,C] and the per-row statistics [B·M, 2] = (μ, rstd)
+  outputs: ([xs], { B, M }) => [xs, [B * M, 2]],
+  run: ([x, g, be, sc, sh], [y, stats], { B, M, C, eps }) => {
+    for (let b = 0; b < B; b++) {
+      const sb = b * C;
+      for (let m = 0; m < M; m++) {
+        const row = b * M + m, o = row * C;
+        let s = 0;
+        for (let c = 0; c < C; c++) s += x[o + c];
+        const mu = s / C;
+        let v = 0;
+        for (let c = 0; c < C; c++) { const d = x[o + c] - mu; v += d * d; }
+        const rstd = 1 / Math.sqrt(v / C + eps);
+        stats[2 * row] = mu;
+        stats[2 * row + 1] = rstd;
+        for (let c = 0; c < C; c++) {
+          const z = (x[o + c] - mu) * rstd * g[c] + be[c];
+          y[o + c] = z * (1 + sc[sb + c]) + sh[sb + c];
+        }
+      }
+    }
+  },
+});
+
+registerTypedKernel<Attrs>({
+  name: "InftyModLayerNormGrad",
+  inputNames: ["dy", "x", "stats", "gamma", "beta", "scale"],
+  outputs: ([, xs], { B, C }) => [xs, [C], [C], [B, 1, C], [B, 1, C]],
+  run: ([dy, x, st, g, be, sc], [dx, dg, db, dsc, dsh], { B, M, C }) => {
+    const accG = new Float64Array(C), accB = new Float64Array(C), accS = new Float64Array(C), accH = new Float64Array(C);
+    const xh = new Float64Array(C), gz = new Float64Array(C);
+    for (let b = 0; b < B; b++) {
+      const sb = b * C;
+      accS.fill(0);
+      accH.fill(0);
+      for (let m = 0; m < M; m++) {
+        const row = b * M + m, o = row * C;
+        const mu = st[2 * row], rstd = st[2 * row + 1];
+        let mg = 0, mgx = 0;
+        for (let c = 0; c < C; c++) {
+          const h = (x[o + c] - mu) * rstd, d = dy[o + c];
+          xh[c] = h;
+          accH[c] += d;
+          accS[c] += d * (h * g[c] + be[c]);
+          const dz = d * (1 + sc[sb + c]);
+          accB[c] += dz;
+          accG[c] += dz * h;
+          const q = dz * g[c];
+          gz[c] = q;
+          mg += q;
+          mgx += q * h;
+        }
+        mg /= C;
+        mgx /= C;
+        for (let c = 0; c < C; c++) dx[o + c] = rstd * (gz[c] - mg - xh[c] * mgx);
+      }
+      for (let c = 0; c < C; c++) { dsc[sb + c] = accS[c]; dsh[sb + c] = accH[c]; }
+    }
+    for (let c = 0; c < C; c++) { dg[c] = accG[c]; db[c] = accB[c]; }
+  },
+});
+
+const fused = (attrs: Attrs) =>
+  customOp((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, stats] = runTypedKernel("InftyModLayerNorm", { x, gamma, beta, scale, shift }, attrs) as tf.Tensor[];
+    save([x, stats, gamma, beta, scale]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) =>
+        runTypedKernel("InftyModLayerNormGrad", { dy, x: s[0], stats: s[1], gamma: s[2], beta: s[3], scale: s[4] }, attrs) as tf.Tensor[],
+    };
+  });
+
+/**
+ * (LN(x)·γ + β)·(1 + scale) + shift, fused (see the module note). x [B,M,C]; gamma, beta [C]; scale, shift [B,1,C].
+ * Differentiable in all five. The reference it must equal is `modulatedLayerNormReference`.
+ */
+export function modulatedLayerNorm(x: tf.Tensor3D, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, eps: number): tf.Tensor3D {
+  const [B, M, C] = x.shape;
+  const ok = (t: tf.Tensor, shape: number[]) => t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (!ok(gamma, [C]) || !ok(beta, [C]) || !ok(scale, [B, 1, C]) || !ok(shift, [B, 1, C])) {
+    throw new Error(`modulatedLayerNorm: x [${x.shape}] vs gamma [${gamma.shape}], beta [${beta.shape}], scale [${scale.shape}], shift [${shift.shape}]`);
+  }
+  const be = tf.getBackend();
+  if (x.dtype !== "float32" || tf.getKernel("InftyModLayerNorm", be) == null) return modulatedLayerNormReference(x, gamma, beta, scale, shift, eps);
+  return fused({ B, M, C, eps })(x, gamma, beta, scale, shift) as tf.Tensor3D;
+}
+
+/** The op chain the fused kernel replaces (LayerNorm.apply then the block's modulation). */
+export function modulatedLayerNormReference(x: tf.Tensor3D, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, eps: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, 2, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), 2, true);
+    const y = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+    return tf.add(tf.mul(y, tf.add(scale, 1)), shift) as tf.Tensor3D;
+  });
+}
+
+/**
+ * The U-Net residual block's GroupNorm → (modulation) → SiLU as one kernel, same reasons and same float64 scheme:
+ *     u = (x̂·γ + β)·(1 + scale) + shift,  y = u·σ(u),   x̂ normalised over (H·W, C/G) per image and group.
+ * Without modulation scale = shift = 0. Backward recomputes x̂ and u from x and the per-(image, group) (μ, rstd):
+ *     du = dy·σ(u)(1 + u(1 − σ(u))), then as above with dz = du·(1 + scale), g = dz·γ and the group means over N·C/G.
+ */
+interface GnAttrs { B: number; N: number; C: number; G: number; eps: number; mod: boolean }
+
+registerTypedKernel<GnAttrs>({
+  name: "InftyGroupNormSilu",
+  inputNames: ["x", "gamma", "beta", "scale", "shift"],
+  outputs: ([xs], { B, G }) => [xs, [B * G, 2]],
+  run: ([x, g, be, sc, sh], [y, stats], { B, N, C, G, eps, mod }) => {
+    const cg = C / G, cnt = N * cg;
+    for (let b = 0; b < B; b++) {
+      for (let q = 0; q < G; q++) {
+        const c0 = q * cg;
+        let s = 0;
+        for (let n = 0; n < N; n++) { const o = (b * N + n) * C + c0; for (let c = 0; c < cg; c++) s += x[o + c]; }
+        const mu = s / cnt;
+        let v = 0;
+        for (let n = 0; n < N; n++) { const o = (b * N + n) * C + c0; for (let c = 0; c < cg; c++) { const d = x[o + c] - mu; v += d * d; } }
+        const rstd = 1 / Math.sqrt(v / cnt + eps);
+        stats[2 * (b * G + q)] = mu;
+        stats[2 * (b * G + q) + 1] = rstd;
+        for (let n = 0; n < N; n++) {
+          const o = (b * N + n) * C;
+          for (let c = c0; c < c0 + cg; c++) {
+            let u = (x[o + c] - mu) * rstd * g[c] + be[c];
+            if (mod) u = u * (1 + sc[b * C + c]) + sh[b * C + c];
+            y[o + c] = u / (1 + Math.exp(-u));
+          }
+        }
+      }
+    }
+  },
+});
+
+registerTypedKernel<GnAttrs>({
+  name: "InftyGroupNormSiluGrad",
+  inputNames: ["dy", "x", "stats", "gamma", "beta", "scale", "shift"],
+  outputs: ([, xs, , , , scs], { C }) => [xs, [C], [C], scs, scs],
+  run: ([dy, x, st, g, be, sc, sh], [dx, dg, db, dsc, dsh], { B, N, C, G, mod }) => {
+    const cg = C / G, cnt = N * cg;
+    const accG = new Float64Array(C), accB = new Float64Array(C), accS = new Float64Array(C), accH = new Float64Array(C);
+    const gz = new Float64Array(N * cg), xh = new Float64Array(N * cg);
+    for (let b = 0; b < B; b++) {
+      accS.fill(0);
+      accH.fill(0);
+      for (let q = 0; q < G; q++) {
+        const c0 = q * cg, mu = st[2 * (b * G + q)], rstd = st[2 * (b * G + q) + 1];
+        let mg = 0, mgx = 0;
+        for (let n = 0; n < N; n++) {
+          const o = (b * N + n) * C;
+          for (let j = 0; j < cg; j++) {
+            const c = c0 + j, h = (x[o + c] - mu) * rstd, z = h * g[c] + be[c];
+            const a = mod ? 1 + sc[b * C + c] : 1;
+            const u = mod ? z * a + sh[b * C + c] : z;
+            const sg = 1 / (1 + Math.exp(-u));
+            const du = dy[o + c] * sg * (1 + u * (1 - sg));
+            accH[c] += du;
+            accS[c] += du * z;
+            const dz = du * a;
+            accB[c] += dz;
+            accG[c] += dz * h;
+            const k = n * cg + j, qq = dz * g[c];
+            gz[k] = qq;
+            xh[k] = h;
+            mg += qq;
+            mgx += qq * h;
+          }
+        }
+        mg /= cnt;
+        mgx /= cnt;
+        for (let n = 0; n < N; n++) {
+          const o = (b * N + n) * C + c0;
+          for (let j = 0; j < cg; j++) { const k = n * cg + j; dx[o + j] = rstd * (gz[k] - mg - xh[k] * mgx); }
+        }
+      }
+      if (mod) for (let c = 0; c < C; c++) { dsc[b * C + c] = accS[c]; dsh[b * C + c] = accH[c]; }
+    }
+    for (let c = 0; c < C; c++) { dg[c] = accG[c]; db[c] = accB[c]; }
+  },
+});
+
+const fusedGn = (attrs: GnAttrs) =>
+  customOp((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, stats] = runTypedKernel("InftyGroupNormSilu", { x, gamma, beta, scale, shift }, attrs) as tf.Tensor[];
+    save([x, stats, gamma, beta, scale, shift]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) =>
+        runTypedKernel("InftyGroupNormSiluGrad", { dy, x: s[0], stats: s[1], gamma: s[2], beta: s[3], scale: s[4], shift: s[5] }, attrs) as tf.Tensor[],
+    };
+  });
+
+/**
+ * SiLU(GroupNorm(x)·(1 + scale) + shift), fused. x [B,H,W,C]; gamma, beta [C]; scale, shift [B,1,1,C] or both null
+ * (no modulation). Differentiable in all inputs; the reference is `groupNormSiluReference`.
+ */
+export function groupNormSilu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number,
+  scale: tf.Tensor | null = null, shift: tf.Tensor | null = null): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  const bad = (t: tf.Tensor | null, shape: number[]) => t != null && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]));
+  if (C % groups !== 0 || bad(gamma, [C]) || bad(beta, [C]) || (scale == null) !== (shift == null) || bad(scale, [B, 1, 1, C]) || bad(shift, [B, 1, 1, C])) {
+    throw new Error(`groupNormSilu: x [${x.shape}], ${groups} groups vs gamma [${gamma.shape}], beta [${beta.shape}], scale [${scale?.shape}], shift [${shift?.shape}]`);
+  }
+  if (x.dtype !== "float32" || tf.getKernel("InftyGroupNormSilu", tf.getBackend()) == null) return groupNormSiluReference(x, gamma, beta, groups, eps, scale, shift);
+  const mod = scale != null;
+  return tf.tidy(() => {
+    // without modulation the kernel still takes (unused) scale/shift inputs: [1] zeros keep their gradients out of the way
+    const s = mod ? (scale as tf.Tensor) : tf.zeros([1]), h = mod ? (shift as tf.Tensor) : tf.zeros([1]);
+    return fusedGn({ B, N: H * W, C, G: groups, eps, mod })(x, gamma, beta, s, h) as tf.Tensor4D;
+  });
+}
+
+/** The op chain `groupNormSilu` replaces (GroupNorm.apply, modulation, silu). */
+export function groupNormSiluReference(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number,
+  scale: tf.Tensor | null = null, shift: tf.Tensor | null = null): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    const g = x.reshape([B, H * W, groups, C / groups]);
+    const mean = tf.mean(g, [1, 3], true);
+    const centred = tf.sub(g, mean);
+    const variance = tf.mean(tf.square(centred), [1, 3], true);
+    let u = tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))).reshape([B, H, W, C]), gamma), beta);
+    if (scale && shift) u = tf.add(tf.mul(u, tf.add(scale, 1)), shift);
+    return tf.mul(u, tf.sigmoid(u)) as tf.Tensor4D;
+  });
+}
