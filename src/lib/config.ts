@@ -4,6 +4,7 @@
  * image, mollifier std, noise multiplier, kernel size) are computed in grid.ts only.
  */
 import { Schema, checkSchema, deepFreeze } from "./schema";
+import type { KnnWeights } from "./interpolation";
 
 /** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
 export interface UNetConfig {
@@ -28,8 +29,8 @@ export interface UNetConfig {
 export type SparseOperator = "depthwise" | "regular" | "nonlinear";
 export type Downsample = "knn-grid" | "sparse";
 export type CoordSampler = "uniform" | "qmc";
-/** kNN weights points → grid: the authors' inverse squared distance (PointNet++ Eq. 2) or inverse distance */
-export type KnnWeights = "inverse-squared-distance" | "inverse-distance";
+// KnnWeights lives with the interpolation it configures (operators import no config; config imports operators)
+export type { KnnWeights };
 /** kernel resampling across resolutions (kernel-resample.ts): the lab's extent rule, per-tap, the authors' rule, none */
 export type KernelResampling = "extent" | "per-tap" | "authors" | "none";
 /** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */

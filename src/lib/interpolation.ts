@@ -12,7 +12,9 @@ import { tf } from "./backend";
 import { Rng } from "./rng";
 import { CoordSet, cellLookup, positions } from "./coordinates";
 import { PointTable, applyPointTable } from "./point-table";
-import type { KnnWeights } from "./config";
+
+/** kNN weights points → grid: the authors' inverse squared distance (PointNet++ Eq. 2) or inverse distance */
+export type KnnWeights = "inverse-squared-distance" | "inverse-distance";
 
 /**
  * Weights before normalisation: "inverse-squared-distance" 1/max(d², 1e-16), the authors' rule (PointNet++ Eq. 2,
