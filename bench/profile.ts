@@ -2,6 +2,7 @@
  * Profile of one training step (not a test): where the time of `Trainer.trainStep` goes.
  *
  *   npm run build && node dist/bench/profile.js [--ratio 0.25] [--reps 3] [--batch 32]
+ *   node dist/bench/profile.js --ddim 112 [--sample-batch 16]   # one DDIM step (full-grid forward) instead
  *
  * Phases are timed by replaying trainStep's parts (batch draw, point context, forward+backward, Adam, EMA) with wall
  * and CPU clocks; one extra step runs under tf.profile to rank kernels by time (kernel time summed by name; the
@@ -9,7 +10,35 @@
  * after one warm-up. The machine is shared: CPU time of this process is the steadier clock.
  */
 import * as os from "os";
-import { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, mse, learningRate } from "infty-diff-lab";
+import { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, mse, learningRate, GridDenoiser, Rng } from "infty-diff-lab";
+
+/** Kernel time of one full-grid forward (a DDIM step) at r×r, batch B, after a warm-up call; kernels ranked by time. */
+async function profileDdim(tr: Trainer, r: number, B: number): Promise<void> {
+  const den = new GridDenoiser(tr.net);
+  const xt = new Rng(r).normalTensor<tf.Rank.R4>([B, r, r, 1]);
+  const t = tf.fill([B], 500, "int32") as tf.Tensor1D;
+  tf.tidy(() => { den.denoise(xt, t).dataSync(); });
+  const w0 = performance.now(), c0 = cpuMs();
+  const prof = await tf.profile(() => { tf.tidy(() => { den.denoise(xt, t).dataSync(); }); });
+  const wall = performance.now() - w0, cpu = cpuMs() - c0;
+  const by = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const k of prof.kernels) {
+    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    total += ms;
+    const e = by.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += ms; e.n += 1;
+    by.set(k.name, e);
+  }
+  console.log(`DDIM step ${r}×${r}, batch ${B}: wall ${wall.toFixed(0)} ms, cpu ${cpu.toFixed(0)} ms (profiled), ${prof.kernels.length} kernel calls, kernel time ${total.toFixed(0)} ms; load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log("kernel | ms | calls | share");
+  for (const [name, e] of [...by.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) {
+    console.log(`${name} | ${e.ms.toFixed(1)} | ${e.n} | ${((100 * e.ms) / total).toFixed(1)}%`);
+  }
+  tf.dispose([xt, t]);
+  den.dispose();
+  tr.dispose();
+}
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +57,8 @@ async function main(): Promise<void> {
   const cfg = resolveConfig({ train: { coordRatio: ratio, batchSize: B } });
   const data = loadFashionMnist({ split: "train-fit", limit: 512 });
   const tr = new Trainer(cfg, data);
+  const ddim = arg("ddim", 0);
+  if (ddim > 0) return profileDdim(tr, ddim, arg("sample-batch", 16));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const T = tr as any;
   const phases: Record<string, { wall: number[]; cpu: number[] }> = {};
