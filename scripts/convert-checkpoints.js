@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Rewrites lab checkpoints in the safetensors layout (src/lib/checkpoint.ts) and checks, by reading the new file
+// Rewrites lab checkpoints in the safetensors layout (src/lib/runtime/checkpoint.ts) and checks, by reading the new file
 // back, that every tensor is bit-identical and the metadata equal. Usage: node scripts/convert-checkpoints.js FILE...
 // (build first: npm run build). Files already in the safetensors layout are left alone.
 const fs = require("fs");

@@ -5,7 +5,7 @@ seed, its weights exported by scripts/export-authors-weights.py, fixed inputs an
   - sparse: a uniform coordinate subset at ratio 1/4 of the 28×28 grid (`sample_lst`, the training path), with t;
   - dense: the full 28×28 grid as a 4-D image (`dense_forward`, the sampling path), with t.
 
-tests/lib/authors-network.test.ts loads both files into the lab's `authors` architecture and compares. Run once:
+tests/lib/nn/authors-network.test.ts loads both files into the lab's `authors` architecture and compares. Run once:
 
     /usr/bin/python3 scripts/make-authors-fixture.py --official /work/official --shims /work/shared/peer-bench/shims
 

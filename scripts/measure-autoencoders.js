@@ -1,5 +1,5 @@
 // The README's autoencoder, super-resolution and inpainting measurements: writes the records of the library's
-// measureSuperRes / measureInpainting / measureSuperResFashionMnist (src/lib/measurements.ts). Usage:
+// measureSuperRes / measureInpainting / measureSuperResFashionMnist (src/lib/experiments/measurements.ts). Usage:
 //   node scripts/measure-autoencoders.js superres <checkpoint> <procedural|textures> <out.json> [n=16] [steps=25]
 //       (+ out.png: input | bicubic | model (λ = 0) | truth at 4×, for 4 images)
 //   node scripts/measure-autoencoders.js inpaint <checkpoint> <out.json> [n=100] [steps=25] [ts=350]

@@ -6,7 +6,7 @@
 import { Command } from "./command";
 import { UsageError } from "./errors";
 import { COMMANDS } from "./commands";
-import { diskError, DiskWriteError } from "../lib/atomic-write";
+import { diskError, DiskWriteError } from "../lib/runtime/atomic-write";
 
 const USER_ERRORS = new Set(["ConfigError", "CheckpointError", "DiskWriteError", "AuthorsImportError", "BackendError"]);
 /** errno codes a user fixes (space, permissions, a mistyped path); any write that still reports one raw gets one line, exit 2 */

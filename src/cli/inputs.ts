@@ -6,15 +6,15 @@ import * as fs from "fs";
 import * as os from "os";
 import { UsageError } from "./errors";
 import { bool, choice, FlagSpecs, Flags, int, num, SEED_MAX, str } from "./args";
-import { BACKEND_NAMES, BackendInfo, currentBackend, initBackend } from "../lib/backend";
-import { parseConfig, resolveConfig, LabConfig } from "../lib/config";
-import { Rng } from "../lib/rng";
-import { loadCheckpoint } from "../lib/checkpoint";
+import { BACKEND_NAMES, BackendInfo, currentBackend, initBackend } from "../lib/runtime/backend";
+import { parseConfig, resolveConfig, LabConfig } from "../lib/config/config";
+import { Rng } from "../lib/runtime/rng";
+import { loadCheckpoint } from "../lib/runtime/checkpoint";
 import { ImageSet, areaResize } from "../lib/data/image-ops";
 import { loadFashionMnist } from "../lib/data/fashion-mnist";
 import { proceduralSpecs, renderProcedural } from "../lib/data/procedural";
-import { loadGuidedModel as loadGuided } from "../lib/autoencoder";
-import { loadModel, LoadedModel } from "../lib/sample";
+import { loadGuidedModel as loadGuided } from "../lib/pipelines/autoencoder";
+import { loadModel, LoadedModel } from "../lib/pipelines/sample";
 import { decodePNG } from "../viz/png";
 
 /** The limits on requests (README "bad input" lists them); each says why it is there. */

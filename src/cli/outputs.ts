@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "./errors";
-import { freeBytes } from "../lib/atomic-write";
-import { readCheckpointMeta } from "../lib/checkpoint";
+import { freeBytes } from "../lib/runtime/atomic-write";
+import { readCheckpointMeta } from "../lib/runtime/checkpoint";
 
 /** Checkpoints a run trains from: replacing one with anything else loses the run, so even --force does not. */
 const TRAINING_KINDS = new Set(["infty-diff-train", "infty-diff-autoencoder-train"]);

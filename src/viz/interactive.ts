@@ -1,9 +1,9 @@
 /**
  * The notebooks' five interactive figures (slider + play, no kernel round trip): pure views over the plain arrays
- * of src/lib/interactive. Each panel keeps one colour range over all frames, so what changes between frames is
+ * of src/lib/pipelines/interactive. Each panel keeps one colour range over all frames, so what changes between frames is
  * the field, not the scale.
  */
-import type { ForwardSteps, Trajectory, NoiseStep, KernelStep, SubsetStep } from "../lib/interactive";
+import type { ForwardSteps, Trajectory, NoiseStep, KernelStep, SubsetStep } from "../lib/pipelines/interactive";
 import type { PlotlyTrace } from "./plotly";
 import { plain } from "./plotly";
 import { sharedRange } from "./fields";

@@ -1,5 +1,5 @@
 /**
- * Run as a script by tests/lib/wasm-threads.test.ts with INFTY_WASM_THREADS set: computes conv2d, matMul and a tiny
+ * Run as a script by tests/lib/runtime/wasm-threads.test.ts with INFTY_WASM_THREADS set: computes conv2d, matMul and a tiny
  * ∞-Diff network's training losses and full-grid outputs on the wasm backend and prints them as one JSON line,
  * so the threaded and single-threaded builds (one per process) can be compared value for value.
  */

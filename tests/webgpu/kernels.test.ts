@@ -1,5 +1,5 @@
 /**
- * Every WGSL kernel of the lab (src/lib/webgpu-kernels) against the cpu backend's typed kernels: forward values and
+ * Every WGSL kernel of the lab (src/lib/runtime/webgpu-kernels) against the cpu backend's typed kernels: forward values and
  * gradients, relative error ≤ 1e-4, on odd sizes, coordinate ratios 1 and 1/8, and at 2× resolution with a resampled
  * kernel. Runs on SwiftShader in CI (tiny sizes: it is a CPU emulating a GPU).
  */

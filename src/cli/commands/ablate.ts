@@ -9,7 +9,7 @@ import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
 import { backendFlag, startBackend } from "../inputs";
 import { checkWritableDir } from "../outputs";
-import { writeFileAtomic } from "../../lib/checkpoint";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import {
   loadSpec, expandRuns, measureThroughput, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BUDGET_NAMES,
 } from "../../lib/experiments";

@@ -5,7 +5,7 @@
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend, describeBackend, tf } from "../../lib/backend";
+import { initBackend, describeBackend, tf } from "../../lib/runtime/backend";
 
 const FLAGS: FlagSpecs = {
   backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },

@@ -6,8 +6,8 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/backend";
-import { writeFileAtomic } from "../../lib/checkpoint";
+import { initBackend } from "../../lib/runtime/backend";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import {
   loadCrossResSpec, expandCrossRes, shardCrossRes, runCrossRes, mergeCrossRes, crossResMarkdown, parseShard, SpecError, BudgetName, BUDGET_NAMES,
 } from "../../lib/experiments";

@@ -8,13 +8,13 @@ import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, checkHeldSamples, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
-import { readNpy } from "../../lib/npy";
-import { sampleModel } from "../../lib/sample";
+import { readNpy } from "../../lib/runtime/npy";
+import { sampleModel } from "../../lib/pipelines/sample";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
 import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
-import { writeFileAtomic } from "../../lib/checkpoint";
-import { DdimGrid } from "../../lib/config";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
+import { DdimGrid } from "../../lib/config/config";
 
 const FLAGS = {
   samples: str(".npy of samples [N,H,W,1] in [−1,1] (instead of --checkpoint)"),

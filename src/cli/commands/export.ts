@@ -5,9 +5,9 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, flagsHelp, parseFlags, str } from "../args";
 import { checkOutputFile } from "../outputs";
-import { exportModel, COMMANDS_FILE } from "../../lib/export";
-import { CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/train";
-import { AUTOENCODER_CHECKPOINT } from "../../lib/autoencoder";
+import { exportModel, COMMANDS_FILE } from "../../lib/pipelines/export";
+import { CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/pipelines/train";
+import { AUTOENCODER_CHECKPOINT } from "../../lib/pipelines/autoencoder";
 
 const FLAGS = {
   run: str("run directory with checkpoint.bin (∞-Diff) or autoencoder.ckpt (train-ae)", { default: "runs/default" }),

@@ -9,8 +9,8 @@ import { UsageError } from "../errors";
 import { bool, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, seedFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
-import { sampleAcrossResolutions } from "../../lib/sample";
-import { writeFileAtomic } from "../../lib/checkpoint";
+import { sampleAcrossResolutions } from "../../lib/pipelines/sample";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { encodePNG, imageGrid, sideBySide } from "../../viz/png";
 
 const FLAGS = {

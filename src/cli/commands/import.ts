@@ -10,9 +10,9 @@ import { UsageError } from "../errors";
 import { bool, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
-import { saveCheckpoint } from "../../lib/checkpoint";
+import { saveCheckpoint } from "../../lib/runtime/checkpoint";
 import { authorsConfig, importAuthorsWeights, AuthorsImportError } from "../../lib/nn/authors/import";
-import { decodeSafetensors } from "../../lib/safetensors";
+import { decodeSafetensors } from "../../lib/runtime/safetensors";
 
 const FLAGS = {
   weights: str("safetensors written by scripts/export-authors-weights.py (required)"),

@@ -9,9 +9,9 @@ import { UsageError } from "../errors";
 import { choice, flagsHelp, int, parseFlags } from "../args";
 import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, loadGuidedModel, loadInput, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
-import { tf } from "../../lib/backend";
-import { writeFileAtomic } from "../../lib/checkpoint";
-import { MASK_KINDS, fillUnknown, inpaint, inpaintMetrics, makeMask } from "../../lib/inpaint";
+import { tf } from "../../lib/runtime/backend";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
+import { MASK_KINDS, fillUnknown, inpaint, inpaintMetrics, makeMask } from "../../lib/pipelines/inpaint";
 import { encodePNG, imageGrid } from "../../viz/png";
 
 const FLAGS = {

@@ -10,12 +10,12 @@ import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, num, parseFlags, str } from "../args";
 import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
-import { sampleModel } from "../../lib/sample";
-import { NpyAppender } from "../../lib/npy";
-import { writeFileAtomic } from "../../lib/checkpoint";
-import { diskError } from "../../lib/atomic-write";
-import { loadAutoencoder, sampleAutoencoder } from "../../lib/autoencoder";
-import { Progress } from "../../lib/progress";
+import { sampleModel } from "../../lib/pipelines/sample";
+import { NpyAppender } from "../../lib/runtime/npy";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
+import { diskError } from "../../lib/runtime/atomic-write";
+import { loadAutoencoder, sampleAutoencoder } from "../../lib/pipelines/autoencoder";
+import { Progress } from "../../lib/runtime/progress";
 import { encodePNG, imageGrid } from "../../viz/png";
 
 /** The PNG shows at most this many samples (the .npy holds all of them). */

@@ -10,9 +10,9 @@ import { UsageError } from "../errors";
 import { bool, flagsHelp, int, num, parseFlags } from "../args";
 import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, LIMITS, loadGuidedModel, loadInput, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
-import { tf } from "../../lib/backend";
-import { writeFileAtomic } from "../../lib/checkpoint";
-import { superResolve, resizeImages, downsampleError } from "../../lib/superres";
+import { tf } from "../../lib/runtime/backend";
+import { writeFileAtomic } from "../../lib/runtime/checkpoint";
+import { superResolve, resizeImages, downsampleError } from "../../lib/pipelines/superres";
 import { encodePNG, imageGrid } from "../../viz/png";
 
 const FLAGS = {

@@ -10,11 +10,11 @@ import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
 import { backendFlag, loadConfigFile, readJson, startBackend } from "../inputs";
 import { checkWritableDir } from "../outputs";
-import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config";
-import { loadCheckpoint } from "../../lib/checkpoint";
-import { recordCommand } from "../../lib/export";
-import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/autoencoder";
-import { Progress } from "../../lib/progress";
+import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config/config";
+import { loadCheckpoint } from "../../lib/runtime/checkpoint";
+import { recordCommand } from "../../lib/pipelines/export";
+import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/pipelines/autoencoder";
+import { Progress } from "../../lib/runtime/progress";
 
 const FLAGS = {
   config: str("JSON lab config (model, diffusion, train) — as for `infty train`"),

@@ -9,10 +9,10 @@ import { UsageError } from "../errors";
 import { bool, flagsHelp, int, num, parseFlags, str, SEED_MAX } from "../args";
 import { backendFlag, loadConfigFile, startBackend } from "../inputs";
 import { checkWritableDir } from "../outputs";
-import { resolveConfig, ConfigError, LabConfig } from "../../lib/config";
-import { loadCheckpoint } from "../../lib/checkpoint";
-import { train, CHECKPOINT_FILE, NonFiniteLossError } from "../../lib/train";
-import { recordCommand } from "../../lib/export";
+import { resolveConfig, ConfigError, LabConfig } from "../../lib/config/config";
+import { loadCheckpoint } from "../../lib/runtime/checkpoint";
+import { train, CHECKPOINT_FILE, NonFiniteLossError } from "../../lib/pipelines/train";
+import { recordCommand } from "../../lib/pipelines/export";
 
 const FLAGS = {
   config: str("JSON config file (keys: model, diffusion, train; defaults fill the rest)"),

@@ -3,7 +3,7 @@
  * padding, Gaussian blur. They run in float64 JS on Float32Arrays (data preparation and evaluation, not training hot
  * loops) so that "area average" means the exact integral average, independent of the tensor backend.
  */
-import { tf } from "../backend";
+import { tf } from "../runtime/backend";
 
 /** A batch of images, NHWC float32 in [−1, 1]: images [N, H, W, C]; labels [N] where the dataset has them. */
 export interface ImageSet {

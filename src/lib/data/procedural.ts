@@ -7,7 +7,7 @@
  * integer factor — resolution generalisation can be measured against truth, not against an interpolant.
  * Values stay in [−1, 1]: amplitudes satisfy Σ|a| ≤ 2 and b is drawn so that b − Σa⁻ ≥ −1 and b + Σa⁺ ≤ 1.
  */
-import { Rng } from "../rng";
+import { Rng } from "../runtime/rng";
 import { ImageSet } from "./image-ops";
 
 /** One bump: centre (mx, my) and widths (sx, sy) in [0, 1] units (x across columns, y down rows); amp [C]. */

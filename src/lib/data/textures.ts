@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import { PNG } from "pngjs";
-import { Rng } from "../rng";
+import { Rng } from "../runtime/rng";
 import { dataPath } from "./paths";
 import { areaResize, ImageSet } from "./image-ops";
 

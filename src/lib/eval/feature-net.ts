@@ -5,18 +5,18 @@
  * Features are the 128-d penultimate activations. Any input is first made 1-channel (mean over channels) and
  * area-resized to 28×28 — as FID_CLIP resizes to 224 — so samples at any resolution are compared on one footing.
  *
- * Inference runs on every backend; training on wasm needs the lab's conv/pool gradient kernels (src/lib/wasm-kernels,
+ * Inference runs on every backend; training on wasm needs the lab's conv/pool gradient kernels (src/lib/runtime/wasm-kernels,
  * registered by the package index), on cpu it needs nothing extra.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { tf } from "../backend";
-import { Rng } from "../rng";
+import { tf } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
 import { fanInUniform, Params, ParamTensors } from "../nn/params";
 import { areaResize, fromTensor, ImageSet, toGray } from "../data/image-ops";
 import { dataPath } from "../data/paths";
-import { writeFileAtomic } from "../atomic-write";
+import { writeFileAtomic } from "../runtime/atomic-write";
 
 export const FEATURE_DIM = 128;
 export const FEATURE_SIZE = 28;

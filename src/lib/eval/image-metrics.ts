@@ -1,5 +1,5 @@
 /** Image metrics on pixels (no feature network): PSNR, and the area downsampling that super-resolution is scored by. */
-import { tf } from "../backend";
+import { tf } from "../runtime/backend";
 import type { ImageSet } from "../data/image-ops";
 
 /** PSNR in dB of images in [−1, 1] (peak-to-peak 2), over the pixels where weight > 0 (all when absent). */

@@ -7,8 +7,8 @@
  *   spectrum as Σ₁Σ₂, so no non-symmetric square root is needed).
  * KID = unbiased MMD² with the kernel k(x, y) = (xᵀy / d + 1)³, averaged over random subsets (Bińkowski et al. 2018).
  */
-import { tf, syncReadsAvailable } from "../backend";
-import { Rng } from "../rng";
+import { tf, syncReadsAvailable } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
 import { ImageSet } from "../data/image-ops";
 import { symEig, sqrtPsd, matMul64 } from "./linalg";
 import { Features, FeatureNet, sharedFeatureNet } from "./feature-net";

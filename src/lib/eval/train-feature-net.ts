@@ -2,12 +2,12 @@
  * Training the feature network on Fashion-MNIST `train-fit` (the 5,000-image `holdout` slice stays unseen, so FID
  * sanity checks can use it as "real data the net never fitted"). Adam, softmax cross-entropy, seeded shuffles.
  */
-import { currentBackend, tf } from "../backend";
-import { Rng } from "../rng";
+import { currentBackend, tf } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
 import { imageBatch, ImageSet } from "../data/image-ops";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { FEATURE_CLASSES, FeatureNet, FeatureNetRecord } from "./feature-net";
-import { Schema, checkSchema, deepFreeze } from "../schema";
+import { Schema, checkSchema, deepFreeze } from "../config/schema";
 
 export interface FeatureTrainConfig {
   epochs: number;

@@ -14,16 +14,16 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LabConfig, KernelResampling, resolveConfig, ConfigError } from "../config";
+import { LabConfig, KernelResampling, resolveConfig, ConfigError } from "../config/config";
 import { projectRoot } from "../data/paths";
 import { ImageSet, areaResize } from "../data/image-ops";
-import { Rng } from "../rng";
-import { currentBackend } from "../backend";
-import { writeFileAtomic } from "../checkpoint";
-import { loadModel, nestedWhiteNoise, sampleModel } from "../sample";
-import { train, trainingImages, CHECKPOINT_FILE, readLog } from "../train";
-import { Progress } from "../progress";
-import { resampledKernelSize } from "../kernel-resample";
+import { Rng } from "../runtime/rng";
+import { currentBackend } from "../runtime/backend";
+import { writeFileAtomic } from "../runtime/checkpoint";
+import { loadModel, nestedWhiteNoise, sampleModel } from "../pipelines/sample";
+import { train, trainingImages, CHECKPOINT_FILE, readLog } from "../pipelines/train";
+import { Progress } from "../runtime/progress";
+import { resampledKernelSize } from "../operators/kernel-resample";
 import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
 import { bootstrapMeanInterval, mean, sampleStd } from "./statistics";
 import { codeVersion } from "./runner";
@@ -211,16 +211,9 @@ export const psnrFromRms = (rms: number): number => 20 * Math.log10(2 / rms);
 
 export const CROSSRES_FORMAT = "infty-crossres-result/1";
 
-export interface CrossResResult {
+/** One run's measurement, keyed like its plan. */
+export interface CrossResResult extends Pick<CrossResPlan, "hash" | "trainHash" | "dataset" | "variant" | "seed" | "config" | "kernelResampling" | "ddimSteps"> {
   format: string;
-  hash: string;
-  trainHash: string;
-  dataset: Dataset;
-  variant: string;
-  seed: number;
-  config: LabConfig;
-  kernelResampling: KernelResampling;
-  ddimSteps: number;
   r0: number;
   /** per multiplier m > 1: the m·r₀ sample area-reduced to r₀ against the r₀ sample, one value per noise field */
   /** kernelSize: the first sparse level's kernel side at that resolution */

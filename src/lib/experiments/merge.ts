@@ -10,7 +10,7 @@ import * as path from "path";
 import { ExperimentSpec, BudgetName, expandRuns } from "./spec";
 import { RunResult, readResult } from "./runner";
 import { ThroughputResult, readThroughput } from "./throughput";
-import { Rng } from "../rng";
+import { Rng } from "../runtime/rng";
 import { RankAgreement, PairedComparison, bootstrapMeanInterval, pairedComparison, rankAgreement } from "./statistics";
 
 /** Seed of the bootstrap resampling, so a merge is reproducible. */

@@ -14,8 +14,8 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config";
-import { Schema, checkSchema } from "../schema";
+import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config/config";
+import { Schema, checkSchema } from "../config/schema";
 import { projectRoot } from "../data/paths";
 
 export type BudgetName = "fast" | "full";

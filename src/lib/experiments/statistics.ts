@@ -7,7 +7,7 @@
  * With 4 seeds a percentile bootstrap of the mean is narrow-biased (it cannot see beyond the observed values), so the
  * paired t interval and p-value are given beside it; both say what 4 seeds can say, not more.
  */
-import { Rng } from "../rng";
+import { Rng } from "../runtime/rng";
 
 export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -8,9 +8,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { currentBackend } from "../backend";
-import { Trainer, trainingImages } from "../train";
-import { writeFileAtomic } from "../checkpoint";
+import { currentBackend } from "../runtime/backend";
+import { Trainer, trainingImages } from "../pipelines/train";
+import { writeFileAtomic } from "../runtime/checkpoint";
 import { ExperimentSpec, BudgetName, resolvedConfig, shortHash, hashableConfig } from "./spec";
 
 export const THROUGHPUT_FORMAT = "infty-ablate-throughput/1";

@@ -6,12 +6,12 @@
  * [B,M,C] tensors per call alive until the backward pass (tfjs saves both inputs of every Add/Sub/Mul): 4 calls per
  * block made it the largest share of a training step's peak memory. Fused, the backward pass needs only x and the
  * per-row (μ, rstd), and recomputes x̂. Forward and backward are typed kernels in float64, rounded once (float32
- * rounding away from the op chain; tests/lib/fused.test.ts). Gradients, with a = 1 + scale, z = x̂γ + β:
+ * rounding away from the op chain; tests/lib/runtime/fused.test.ts). Gradients, with a = 1 + scale, z = x̂γ + β:
  *     ∂shift = Σ_m dy,  ∂scale = Σ_m dy·z,  dz = dy·a,  ∂β = Σ_{b,m} dz,  ∂γ = Σ_{b,m} dz·x̂,
  *     ∂x = rstd·(g − mean_c g − x̂·mean_c(g·x̂)),  g = dz·γ.
  */
-import { tf } from "../backend";
-import { customOp, registerTypedKernel, runTypedKernel } from "../typed-kernels";
+import { tf } from "../runtime/backend";
+import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
 

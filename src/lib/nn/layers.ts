@@ -3,11 +3,11 @@
  * Only ops with gradients on every backend the lab uses (wasm included) appear here: matMul, conv2d, reshape,
  * broadcasting arithmetic, reductions, exp/tanh/sigmoid.
  */
-import { tf } from "../backend";
+import { tf } from "../runtime/backend";
 import { addBias } from "./lean-ops";
 import { Params, fanInUniform } from "./params";
-import { Rng, RngState } from "../rng";
-import { customOp, registerTypedKernel, runTypedKernel } from "../typed-kernels";
+import { Rng, RngState } from "../runtime/rng";
+import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
 
 /** x·W + b over the last axis. x [..., inF] → [..., outF] */
 export class Linear {

@@ -4,8 +4,8 @@
  * backward pass. These two cases know their shapes up front, so they save nothing; forward values and gradients are
  * the very ops tfjs would run (tf.add; dy, and tf.sum over the broadcast axes), so results are unchanged bit for bit.
  */
-import { tf } from "../backend";
-import { customOp } from "../typed-kernels";
+import { tf } from "../runtime/backend";
+import { customOp } from "../runtime/typed-kernels";
 
 const addSameOp = customOp((a: tf.Tensor, b: tf.Tensor) => ({
   value: tf.add(a, b),

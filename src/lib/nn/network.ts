@@ -9,16 +9,16 @@
  * The same weights run at any resolution r: the sparse kernels are bilinearly resampled to cover the same physical
  * extent (kernel-resample.ts) and the U-Net always sees its fixed grid.
  */
-import { tf } from "../backend";
-import { Rng } from "../rng";
-import { KnnWeights, ModelConfig } from "../config";
-import { CoordSet, fullGrid } from "../coordinates";
-import { KernelMap } from "../kernel-map";
-import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../sparse-conv";
-import { KernelResampleMode, resampleKernel, resampledKernelSize } from "../kernel-resample";
-import { gridResolution } from "../grid";
-import { resampledFullGridDepthwiseConv, SEPARABLE_MIN_KERNEL } from "../resampled-depthwise";
-import { KnnToGrid, GridToPoints, SparseDownsample } from "../interpolation";
+import { tf } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
+import { KnnWeights, ModelConfig } from "../config/config";
+import { CoordSet, fullGrid } from "../coords/coordinates";
+import { KernelMap } from "../operators/kernel-map";
+import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../operators/sparse-conv";
+import { KernelResampleMode, resampleKernel, resampledKernelSize } from "../operators/kernel-resample";
+import { gridResolution } from "../config/grid";
+import { resampledFullGridDepthwiseConv, SEPARABLE_MIN_KERNEL } from "../operators/resampled-depthwise";
+import { KnnToGrid, GridToPoints, SparseDownsample } from "../operators/interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
 import { UNet } from "./unet";

@@ -2,10 +2,10 @@
  * Named, seeded trainable parameters. A model owns one `Params`; layers create their variables through it,
  * so the whole model can be counted, saved, loaded, copied into an EMA twin and disposed in one place.
  */
-import { tf } from "../backend";
-import { Rng } from "../rng";
-import { registerTypedKernel, runTypedKernel } from "../typed-kernels";
-import type { ParamTensors } from "../checkpoint";
+import { tf } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
+import { registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
+import type { ParamTensors } from "../runtime/checkpoint";
 
 registerTypedKernel<{ decay: number }>({
   name: "InftyEma",

@@ -4,13 +4,13 @@
  * in the middle, dropout there, average-pool down / nearest up. Appendix A: the paper uses this architecture "fixed at
  * a resolution" and leaves resolution changes to the sparse operators.
  */
-import { tf } from "../backend";
-import { Rng } from "../rng";
+import { tf } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
 import { Params } from "./params";
 import { Conv2d, GroupNorm, Linear, avgPool2, dropout, silu, upsampleNearest2 } from "./layers";
 import { groupNormSilu } from "./fused-norm";
 import { addSame } from "./lean-ops";
-import type { UNetConfig } from "../config";
+import type { UNetConfig } from "../config/config";
 
 // UNetConfig is part of the validated config (config.ts); the network layer imports config, never the reverse.
 export type { UNetConfig };

@@ -5,10 +5,10 @@
  * errors naming the key.
  */
 import * as fs from "fs";
-import { LabConfig, resolveConfig, ConfigError } from "../../config";
-import { Rng } from "../../rng";
+import { LabConfig, resolveConfig, ConfigError } from "../../config/config";
+import { Rng } from "../../runtime/rng";
 import { ParamTensors } from "../params";
-import { SafeTensor, decodeSafetensors } from "../../safetensors";
+import { SafeTensor, decodeSafetensors } from "../../runtime/safetensors";
 import { InftyDiffNetwork } from "../network";
 import { TORCH_PERM, KindTable } from "./layers";
 import { AUTHORS_BUFFERS } from "./sparse-unet";

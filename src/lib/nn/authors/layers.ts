@@ -4,9 +4,9 @@
  * by name; only layouts differ (NHWC / x·W instead of NCHW / W·x), and `TORCH_LAYOUT` says how each kind converts.
  * Everything works on the lab's layouts: points [B, M, C], grids [B, H, W, C].
  */
-import { tf } from "../../backend";
+import { tf } from "../../runtime/backend";
 import { Params, fanInUniform } from "../params";
-import { customOp, registerTypedKernel, runTypedKernel } from "../../typed-kernels";
+import { customOp, registerTypedKernel, runTypedKernel } from "../../runtime/typed-kernels";
 
 /**
  * How a PyTorch tensor becomes the lab's, per parameter kind (the documented mapping of `infty import`):

@@ -18,14 +18,14 @@
  * (bilinear, as the authors' sparse backends do); their dense path keeps the k×k kernel while its normaliser counts a
  * k'×k' window. kNN ties (equal distances) go to the lower point index.
  */
-import type { KernelResampleMode } from "../../kernel-resample";
-import { tf } from "../../backend";
-import { Rng } from "../../rng";
-import { ModelConfig } from "../../config";
-import { CoordSet } from "../../coordinates";
-import { KernelMap } from "../../kernel-map";
-import { PointTable, applyPointTable } from "../../point-table";
-import { sparseDepthwiseConv } from "../../sparse-conv";
+import type { KernelResampleMode } from "../../operators/kernel-resample";
+import { tf } from "../../runtime/backend";
+import { Rng } from "../../runtime/rng";
+import { ModelConfig } from "../../config/config";
+import { CoordSet } from "../../coords/coordinates";
+import { KernelMap } from "../../operators/kernel-map";
+import { PointTable, applyPointTable } from "../../runtime/point-table";
+import { sparseDepthwiseConv } from "../../operators/sparse-conv";
 import { Params, fanInUniform } from "../params";
 import { KindTable, TChannelNorm, TConv2d, TLinear, authorsTimeEmbedding, geluErf, torchParam } from "./layers";
 import { AuthorsUno } from "./uno";

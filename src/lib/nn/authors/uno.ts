@@ -6,8 +6,8 @@
  * ConvBlock: LayerNorm → GELU → 3×3 conv → LayerNorm → ·(1 + scale) + shift from GELU→Linear(t) → GELU → dropout →
  * 3×3 conv, plus a 1×1 residual conv where channels change. x [B, res, res, C]
  */
-import { tf } from "../../backend";
-import { Rng } from "../../rng";
+import { tf } from "../../runtime/backend";
+import { Rng } from "../../runtime/rng";
 import { Params } from "../params";
 import { dropout } from "../layers";
 import { KindTable, TAttention, TChannelNorm, TConv2d, TConvTranspose2d, TLinear, geluErf } from "./layers";

@@ -1,0 +1,179 @@
+/**
+ * Sampling a trained ∞-Diff model at any resolution (§5 "Discretisation Invariance", Fig. 2): the full H×W grid,
+ * kernels resampled to cover the same extent, the mollifier's std scaled per axis and every white-noise draw
+ * multiplied by √(H·W)/r₀ (grid.ts). DDIM (default, deterministic with η = 0) or DDPM, in batches, with progress,
+ * through the one sampling pipeline (sampling.ts).
+ */
+import { tf, currentBackend } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
+import { DdimGrid, KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from "../config/config";
+import { InftyDiffNetwork, GridDenoiser } from "../nn/network";
+import { ddimTimesteps } from "../diffusion/schedules";
+import { gridShape } from "../config/grid";
+import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "./sampling";
+import { loadCheckpoint } from "../runtime/checkpoint";
+import { ImageSet } from "../data/image-ops";
+import { Progress } from "../runtime/progress";
+import { GradWorkerPool } from "./parallel";
+
+export interface LoadedModel {
+  cfg: LabConfig;
+  net: InftyDiffNetwork;
+  /** training step of the checkpoint */
+  step: number;
+  meta: Record<string, unknown>;
+}
+
+/**
+ * Loads a checkpoint's EMA weights (default) or raw weights into a fresh network; `kernelResampling` overrides how
+ * kernels are resampled at other resolutions (a sampling-time choice: the weights are the same).
+ */
+export function loadModel(file: string, opts: { ema?: boolean; kernelResampling?: KernelResampling } = {}): LoadedModel {
+  const ck = loadCheckpoint(file);
+  let cfg: LabConfig;
+  try {
+    cfg = resolveStoredConfig(ck.meta.config);
+    if (opts.kernelResampling) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: opts.kernelResampling } });
+  } catch (e) {
+    throw new Error(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
+  }
+  const group = opts.ema === false ? "params" : "ema";
+  if (!ck.groups[group]) throw new Error(`checkpoint ${file} has no '${group}' weights`);
+  const net = new InftyDiffNetwork(cfg.model, new Rng(0));
+  try {
+    net.params.load(ck.groups[group]);
+  } catch (e) {
+    net.dispose();
+    throw new Error(`checkpoint ${file} does not match its config: ${(e as Error).message}`);
+  }
+  return { cfg, net, step: Number(ck.meta.step ?? 0), meta: ck.meta };
+}
+
+export interface SampleOptions {
+  /** output grid: r for r×r, or [H, W] */
+  resolution: number | [number, number];
+  n: number;
+  batchSize?: number;
+  /** number of sampler steps (default 100, as the paper's DDIM) */
+  steps?: number;
+  /** step grid (default the config's diffusion.ddimGrid) */
+  ddimGrid?: DdimGrid;
+  sampler?: "ddim" | "ddpm";
+  /** DDIM η (0 = deterministic) */
+  eta?: number;
+  seed?: number;
+  progress?: boolean;
+  /** also return the mollified samples Tx₀ */
+  keepTx0?: boolean;
+  /**
+   * Clip x₀ = Wiener(Tx₀) to the data range [−1, 1] (default true): the Wiener filter's high-frequency gain can ring
+   * past the range; images, PNGs and feature nets all expect it.
+   */
+  clipX0?: boolean;
+  /**
+   * White noise ξ [n,H,W,C] (unit variance) for the initial state x_T = T(c·ξ), instead of drawing it; with DDIM η = 0
+   * nothing else is random, so nested noise (see `nestedWhiteNoise`) gives the same sample at every resolution.
+   */
+  initialNoise?: Float32Array;
+  /**
+   * Worker threads that split each sampler batch (each its own backend instance; parallel.ts). Same samples up to
+   * float32 summation order; default 1 (this thread).
+   */
+  workers?: number;
+}
+
+/**
+ * White noise at resolution r that is the area average of one fine field at resolution R (R divisible by r), rescaled
+ * to unit variance: ξ_r = (R/r)·avg(ξ_R). Every r then discretises the same continuous white-noise draw, so DDIM
+ * samples at 14, 28, 56, 112 show the same function (the Fig. 2 analogue). fine [n,R,R,C] → [n,r,r,C].
+ */
+export function nestedWhiteNoise(fine: Float32Array, n: number, R: number, C: number, r: number): Float32Array {
+  if (R % r !== 0) throw new Error(`nestedWhiteNoise: ${R} is not a multiple of ${r}`);
+  const f = R / r;
+  const out = new Float32Array(n * r * r * C);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < r; j++)
+        for (let c = 0; c < C; c++) {
+          let acc = 0;
+          for (let u = 0; u < f; u++)
+            for (let v = 0; v < f; v++) acc += fine[((b * R + i * f + u) * R + j * f + v) * C + c];
+          out[((b * r + i) * r + j) * C + c] = acc / f; // sum/f² · f = sum/f
+        }
+  return out;
+}
+
+export interface SampleOutput {
+  /** Wiener-filtered x₀ samples, NHWC in ≈[−1, 1] */
+  x0: ImageSet;
+  /** mollified samples Tx₀ (when keepTx0) */
+  Tx0?: ImageSet;
+  seconds: number;
+}
+
+/** Draws `n` samples at the requested resolution. */
+export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: SampleOptions): Promise<SampleOutput> {
+  const [H, W] = gridShape(opts.resolution);
+  if (!Number.isInteger(opts.n) || opts.n < 1) throw new Error(`n must be a positive integer, got ${opts.n}`);
+  const C = cfg.model.channels;
+  if (opts.initialNoise && opts.initialNoise.length !== opts.n * H * W * C) {
+    throw new Error(`initialNoise has ${opts.initialNoise.length} values, expected ${opts.n}×${H}×${W}×${C}`);
+  }
+  const bs = Math.min(opts.batchSize ?? 16, opts.n);
+  const steps = opts.steps ?? 100;
+  const run = prepareSampling(cfg);
+  const timesteps = ddimTimesteps(opts.ddimGrid ?? cfg.diffusion.ddimGrid, run.schedule.T, steps);
+  const denoiser = new GridDenoiser(net);
+  const workers = Math.min(opts.workers ?? 1, bs);
+  const pool = workers > 1 ? new GradWorkerPool(cfg.model, workers, net.params, currentBackend()?.name ?? tf.getBackend()) : null;
+  const denoise = pool ? pool.denoiser(net.params) : denoiser.denoise;
+  const rng = new Rng(opts.seed ?? 0);
+  const per = H * W * C;
+  const bar = new Progress({ label: `sample ${H}×${W}`, total: Math.ceil(opts.n / bs) * steps, unit: "step", enabled: opts.progress !== false });
+  const t0 = Date.now();
+  let x0: Float32Array, Tx0: Float32Array | undefined;
+  try {
+    [x0, Tx0] = await inBatches(opts.n, bs, per, async (start, b) => {
+      const xT = priorOf(run, [b, H, W, C], rng, opts.initialNoise?.subarray(start * per, (start + b) * per));
+      const res = await runSampler(opts.sampler ?? "ddim", denoise, xT, timesteps, { ...run.options(rng), eta: opts.eta, onStep: () => bar.tick(1) });
+      const x0b = await res.x0.data() as Float32Array;
+      const Tx0b = opts.keepTx0 ? await res.Tx0.data() as Float32Array : null;
+      tf.dispose([xT, res.x0, res.Tx0]);
+      if (opts.clipX0 !== false) clipToDataRange(x0b);
+      return Tx0b ? [x0b, Tx0b] : [x0b];
+    });
+  } finally {
+    if (pool) await pool.dispose();
+    denoiser.dispose();
+    run.dispose();
+  }
+  bar.finish();
+  const shape: [number, number, number, number] = [opts.n, H, W, C];
+  return { x0: { images: x0, shape }, Tx0: Tx0 ? { images: Tx0, shape } : undefined, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * The same samples at several resolutions (Fig. 2 analogue): one fine white-noise draw at the largest resolution R,
+ * area-averaged to each r (`nestedWhiteNoise`), then deterministic DDIM (η = 0). Returns x₀ per resolution, in order.
+ */
+export async function sampleAcrossResolutions(
+  net: InftyDiffNetwork,
+  cfg: LabConfig,
+  opts: { resolutions: number[]; n: number; steps?: number; seed?: number; progress?: boolean },
+): Promise<ImageSet[]> {
+  const R = Math.max(...opts.resolutions);
+  for (const r of opts.resolutions) {
+    if (!Number.isInteger(r) || r < 1 || R % r !== 0) throw new Error(`resolution ${r}: every resolution must divide the largest (${R})`);
+  }
+  const C = cfg.model.channels;
+  const fine = new Rng(opts.seed ?? 0).normals(opts.n * R * R * C);
+  const out: ImageSet[] = [];
+  for (const r of opts.resolutions) {
+    const res = await sampleModel(net, cfg, {
+      resolution: r, n: opts.n, batchSize: opts.n, steps: opts.steps, progress: opts.progress,
+      initialNoise: nestedWhiteNoise(fine, opts.n, R, C, r),
+    });
+    out.push(res.x0);
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+/**
+ * The one sampling pipeline that unconditional sampling (sample.ts), inpainting (inpaint.ts), super-resolution
+ * (superres.ts) and the autoencoder's decoder (autoencoder/) run:
+ *
+ *   prepare  the config's schedule and mollifier (grid.ts) and the sampler options every call shares;
+ *   prior    x_T = T(c·ξ) on the output grid (Eq. 11 at t = T; c = √(H·W)/r₀), or a given ξ, or the caller's own start
+ *            (inpainting's q(x_{t_s}|x̄), super-resolution's DDIM encoding);
+ *   sampler  DDIM (η) or DDPM over a Denoiser: guidance (guidance.ts) and conditioning (GridDenoiser's cond) are
+ *            wrappers of the denoiser, never branches in here;
+ *   clip     x₀ = Wiener(Tx₀) to the data range [−1, 1] where the caller keeps it;
+ *   batch    n images, `batch` at a time, into one [n,H,W,C] Float32Array.
+ */
+import { tf } from "../runtime/backend";
+import { Rng } from "../runtime/rng";
+import type { LabConfig } from "../config/config";
+import { DiffusionProcess, diffusionProcess } from "../config/grid";
+import { priorSample } from "../diffusion/forward";
+import { ddim, ddpm, Denoiser, DdimOptions, SampleResult } from "../diffusion/samplers";
+
+export type SamplerKind = "ddim" | "ddpm";
+
+/** A prepared run: the process, and the sampler options of the config (parameterisation, Wiener SNR, Tx₀ clip). */
+export interface SamplingRun extends DiffusionProcess {
+  readonly cfg: LabConfig;
+  /** options for ddim / ddpm / ddimInvert; `rng` where the sampler draws noise */
+  options(rng?: Rng): Omit<DdimOptions, "eta">;
+  /** frees the mollifier's per-grid tensors */
+  dispose(): void;
+}
+
+/** prepare: the schedule, the mollifier and the shared sampler options of `cfg`. */
+export function prepareSampling(cfg: LabConfig): SamplingRun {
+  const process = diffusionProcess(cfg);
+  return {
+    cfg,
+    ...process,
+    options: (rng?: Rng) => ({
+      schedule: process.schedule, mollifier: process.mollifier, rng,
+      parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: cfg.diffusion.clipTx0,
+    }),
+    dispose: () => process.mollifier.dispose(),
+  };
+}
+
+/**
+ * prior: x_T = T(c·ξ) [B,H,W,C] with ξ drawn from `rng`, or read from `noise` (unit-variance white noise, B·H·W·C
+ * values) when given.
+ */
+export function priorOf(run: DiffusionProcess, shape: [number, number, number, number], rng: Rng, noise?: Float32Array): tf.Tensor4D {
+  const { mollifier } = run;
+  if (!noise) return priorSample(shape, rng, mollifier);
+  const [, H, W] = shape;
+  return tf.tidy(() => mollifier.apply(tf.mul(tf.tensor4d(noise, shape), mollifier.noiseMultiplier(H, W)) as tf.Tensor4D));
+}
+
+/** sampler: DDIM (default; η = 0 is deterministic) or DDPM from x_T over `timesteps` (descending, original T). */
+export function runSampler(
+  kind: SamplerKind, denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions,
+): Promise<SampleResult> {
+  if (kind === "ddpm") {
+    const { eta: _eta, ...rest } = opts;
+    return ddpm(denoise, xT, timesteps, rest);
+  }
+  return ddim(denoise, xT, timesteps, { ...opts, eta: opts.eta ?? 0 });
+}
+
+/** clip: x₀ to the data range [−1, 1], in place (the Wiener filter's high-frequency gain can ring past it). */
+export function clipToDataRange(x: Float32Array): Float32Array {
+  for (let i = 0; i < x.length; i++) x[i] = Math.max(-1, Math.min(1, x[i]));
+  return x;
+}
+
+/**
+ * batch: runs `draw(start, b)` for consecutive batches of at most `batch` of `n` images; each call returns its [b,…]
+ * blocks (x₀, and Tx₀ where kept), each `perImage` values an image, which land in [n,…] arrays in order.
+ */
+export async function inBatches(
+  n: number, batch: number, perImage: number, draw: (start: number, b: number) => Promise<Float32Array[]>,
+): Promise<Float32Array[]> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch size must be a positive integer, got ${batch}`);
+  const out: Float32Array[] = [];
+  for (let start = 0; start < n; start += batch) {
+    const b = Math.min(batch, n - start);
+    const parts = await draw(start, b);
+    parts.forEach((part, i) => {
+      if (part.length !== b * perImage) throw new Error(`a batch of ${b} returned ${part.length} values, expected ${b * perImage}`);
+      (out[i] ??= new Float32Array(n * perImage)).set(part, start * perImage);
+    });
+  }
+  return out;
+}
