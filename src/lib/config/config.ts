@@ -80,7 +80,8 @@ export interface DiffusionConfig {
   wienerInvSnr: number;
   /**
    * DDIM step grid used by sampleModel (convention; absent in old checkpoints = "even"). Default "ddim-stride", the
-   * authors' grid: on the shipped model at 25 steps, n = 500, FID 132.8 against 139.4 for "even" (README, "Conventions").
+   * authors' grid: on the shipped model at 25 steps, n = 500, FID 132.8 against 139.4 for "even"; a tie at 100 steps
+   * (n = 200: 133.3 vs 133.9; README, "Conventions").
    * Some step counts have no integer stride (45, …): choose "even" for those.
    */
   ddimGrid: DdimGrid;
