@@ -3,7 +3,7 @@
  * ships it), the webgpu backend forced, and cpu references computed from the same plain arrays (tensors are never
  * moved between backends: moving data off webgpu would need a synchronous read, which Node lacks).
  */
-import { initBackend, tf, useSwiftShader, withBackend, BackendInfo } from "infty-diff-lab";
+import { initBackend, tf, useSwiftShader, withBackend, BackendInfo, maxRelDiff } from "infty-diff-lab";
 
 /** Forces webgpu (SwiftShader unless VK_ICD_FILENAMES names another driver); skips only when no adapter exists. */
 export async function webgpuOrSkip(ctx: Mocha.Context): Promise<BackendInfo> {
@@ -38,15 +38,7 @@ export async function onCpuAndWebgpu(fn: () => tf.Tensor | tf.Tensor[]): Promise
 }
 
 /** max |a − b| / max |b| (b the reference). */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return m === 0 ? d : d / m;
-}
+export const relErr = maxRelDiff;
 
 /** Counts the backend's GPU→CPU reads (`read`, `readSync`) while `fn` runs. */
 export async function countReads<T>(fn: () => Promise<T>): Promise<{ value: T; reads: number }> {

@@ -13,3 +13,12 @@ export function maxAbsDiff(a: Values, b: Values): number {
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
   return m;
 }
+
+/** max |a − b| / max |b| (b the reference; 0/0 → 0): the relative error every kernel-vs-reference test asserts. */
+export function maxRelDiff(a: Values, b: Values): number {
+  const y = valuesOf(b);
+  let m = 0;
+  for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(y[i]));
+  const d = maxAbsDiff(a, y);
+  return m === 0 ? d : d / m;
+}

@@ -12,22 +12,13 @@ import * as path from "path";
 import { tinyConfig, tinyData } from "../../helpers/tiny";
 import {
   Trainer, uniformSubset, initBackend, DiffusionAutoencoder, resolveAutoencoderConfig, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
-  mapAuthorsState, authorsKernelSize, authorsDepthwise, authorsKnnTable, authorsGridSampleTable, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor,
-} from "infty-diff-lab";
+  mapAuthorsState, authorsKernelSize, authorsDepthwise, authorsKnnTable, authorsGridSampleTable, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor, maxRelDiff } from "infty-diff-lab";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors");
 const io = () => decodeSafetensors(fs.readFileSync(path.join(FIX, "io.safetensors")));
 const fixtureConfig = (): LabConfig => authorsConfig(JSON.parse(fs.readFileSync(path.join(FIX, "authors-config.json"), "utf8")));
 
-/** max |a − b| / max |b| */
-function relErr(a: Float32Array | number[], b: Float32Array | number[]): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
+const relErr = maxRelDiff;
 
 /** The peer bench's configuration (../shared/peer-bench/README.md) in the authors' names. */
 const PEER = {

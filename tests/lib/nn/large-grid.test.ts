@@ -9,12 +9,10 @@
 import { strict as assert } from "assert";
 import {
   initBackend, tf, Rng, fullGrid, KernelMap, sparseDepthwiseConv, sparseDepthwiseConvTyped, resampledKernelSize,
-  InftyDiffNetwork, GridDenoiser,
-} from "infty-diff-lab";
+  InftyDiffNetwork, GridDenoiser, maxRelDiff } from "infty-diff-lab";
 import { tinyConfig } from "../../helpers/tiny";
 
-const relErr = (a: tf.Tensor, b: tf.Tensor) =>
-  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1e-30, tf.max(tf.abs(b)).dataSync()[0]));
+const relErr = maxRelDiff;
 
 describe("large-grid sampling: full-grid counts, dense path, image chunks", function () {
   this.timeout(300000);

@@ -5,7 +5,7 @@
  * Error measure: max |wasm − cpu| / max |cpu| ≤ 1e-4.
  */
 import { strict as assert } from "assert";
-import { initBackend, withBackend, tf, Rng, LAB_WASM_KERNELS } from "infty-diff-lab";
+import { initBackend, withBackend, tf, Rng, LAB_WASM_KERNELS, maxRelDiff } from "infty-diff-lab";
 
 type Shape = number[];
 interface Inputs { [name: string]: { shape: Shape; values: Float32Array | Int32Array; dtype?: "int32" } }
@@ -28,15 +28,7 @@ async function runOn(backend: "cpu" | "wasm", inputs: Inputs, f: (t: Record<stri
   });
 }
 
-function relErr(a: Float32Array, ref: Float32Array): number {
-  assert.equal(a.length, ref.length, "output sizes differ");
-  let num = 0, den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - ref[i]));
-    den = Math.max(den, Math.abs(ref[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
+const relErr = maxRelDiff;
 
 async function expectMatch(inputs: Inputs, f: (t: Record<string, tf.Tensor>) => tf.Tensor[], what: string): Promise<void> {
   const ref = await runOn("cpu", inputs, f);
