@@ -75,6 +75,32 @@ const op = {
 };
 
 /**
+ * The loop nest both kernels share: for each of P rows, for c = 0, cStep, … < CB (bytes): `inner`; then every row
+ * pointer in `advance` moves on by its step ([pointer local, step local] pairs). Locals are indices.
+ */
+function rowsAndChannels(l: { P: number; CB: number; c: number }, cStep: number, inner: number[], advance: Array<[number, number]>): number[] {
+  return [
+    ...op.block,
+    ...op.loop,
+    ...op.get(l.P), ...op.eqz, ...op.brIf(1),
+    ...op.i32(0), ...op.set(l.c),
+    ...op.block,
+    ...op.get(l.CB), ...op.eqz, ...op.brIf(0),
+    ...op.loop,
+    ...inner,
+    ...op.get(l.c), ...op.i32(cStep), ...op.add, ...op.tee(l.c),
+    ...op.get(l.CB), ...op.ltU, ...op.brIf(0),
+    ...op.end, // channel loop
+    ...op.end, // channel block
+    ...advance.flatMap(([ptr, step]) => [...op.get(ptr), ...op.get(step), ...op.add, ...op.set(ptr)]),
+    ...op.get(l.P), ...op.i32(1), ...op.sub, ...op.set(l.P),
+    ...op.br(0),
+    ...op.end, // row loop
+    ...op.end, // row block
+  ];
+}
+
+/**
  * Body of fma over bytes: params o a b P CB oStep aStep bStep (CB = row bytes), local c.
  * `lane` bytes per step (16 for f32x4, 4 for scalar); `unroll` copies of the step per inner iteration
  * (CB must be a multiple of lane·unroll).
@@ -95,27 +121,7 @@ function fmaBody(lane: 16 | 4, unroll: number): number[] {
       ...(lane === 16 ? op.vStore(off) : op.f32Store(off)),
     );
   }
-  return [
-    ...op.block,
-    ...op.loop,
-    ...op.get(P), ...op.eqz, ...op.brIf(1),
-    ...op.i32(0), ...op.set(c),
-    ...op.block,
-    ...op.get(CB), ...op.eqz, ...op.brIf(0),
-    ...op.loop,
-    ...step,
-    ...op.get(c), ...op.i32(lane * unroll), ...op.add, ...op.tee(c),
-    ...op.get(CB), ...op.ltU, ...op.brIf(0),
-    ...op.end, // inner loop
-    ...op.end, // inner block
-    ...op.get(o), ...op.get(oStep), ...op.add, ...op.set(o),
-    ...op.get(a), ...op.get(aStep), ...op.add, ...op.set(a),
-    ...op.get(b), ...op.get(bStep), ...op.add, ...op.set(b),
-    ...op.get(P), ...op.i32(1), ...op.sub, ...op.set(P),
-    ...op.br(0),
-    ...op.end, // outer loop
-    ...op.end, // outer block
-  ];
+  return rowsAndChannels({ P, CB, c }, lane * unroll, step, [[o, oStep], [a, aStep], [b, bStep]]);
 }
 
 /**
@@ -136,14 +142,7 @@ function rowFmaBody(lane: 16 | 4, U: number): number[] {
     body.push(...op.get(acc(u)), ...op.get(pa), ...load(u * lane), ...op.get(pb), ...load(u * lane), ...mul, ...add, ...op.set(acc(u)));
     fin.push(...op.get(o), ...op.get(c), ...op.add, ...op.get(acc(u)), ...store(u * lane));
   }
-  return [
-    ...op.block,
-    ...op.loop,
-    ...op.get(P), ...op.eqz, ...op.brIf(1),
-    ...op.i32(0), ...op.set(c),
-    ...op.block,
-    ...op.get(CB), ...op.eqz, ...op.brIf(0),
-    ...op.loop,
+  return rowsAndChannels({ P, CB, c }, lane * U, [
     ...init,
     ...op.get(a), ...op.get(c), ...op.add, ...op.set(pa),
     ...op.get(b), ...op.get(c), ...op.add, ...op.set(pb),
@@ -159,17 +158,7 @@ function rowFmaBody(lane: 16 | 4, U: number): number[] {
     ...op.end, // j loop
     ...op.end, // j block
     ...fin,
-    ...op.get(c), ...op.i32(lane * U), ...op.add, ...op.tee(c),
-    ...op.get(CB), ...op.ltU, ...op.brIf(0),
-    ...op.end, // c loop
-    ...op.end, // c block
-    ...op.get(o), ...op.get(oStep), ...op.add, ...op.set(o),
-    ...op.get(a), ...op.get(aStep), ...op.add, ...op.set(a),
-    ...op.get(P), ...op.i32(1), ...op.sub, ...op.set(P),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
+  ], [[o, oStep], [a, aStep]]);
 }
 
 function assemble(shared: boolean): Uint8Array {
