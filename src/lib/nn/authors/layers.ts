@@ -93,8 +93,11 @@ export class TConvTranspose2d {
   }
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const [B, H, W, C] = x.shape;
-    // zeros between pixels (and one trailing row/column): value (i, j) lands at (2i, 2j)
-    const dil = tf.pad(x.reshape([B, H, 1, W, 1, C]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]).reshape([B, 2 * H, 2 * W, C]);
+    // zeros between pixels (and one trailing row/column): value (i, j) lands at (2i, 2j). Rank 4 on purpose:
+    // tfjs-backend-webgpu 4.22's PadV2 emits invalid WGSL for rank 5 and 6 (it indexes a `vec6` struct), and dawn
+    // then drops the whole command buffer with only a console warning, so a rank-6 pad here silently corrupted the
+    // UNO's output on webgpu. Padding [B·H, 1, W, C] to [B·H, 2, W, 2C] interleaves the same zeros.
+    const dil = tf.pad(x.reshape([B * H, 1, W, C]), [[0, 0], [0, 1], [0, 0], [0, C]]).reshape([B, 2 * H, 2 * W, C]);
     // k − 1 − p = 2 before; 1 after (the trailing zero row supplies the other)
     const padded = tf.pad(dil, [[0, 0], [2, 1], [2, 1], [0, 0]]) as tf.Tensor4D;
     // filter [k,k,out,in] → flipped in space, as [k,k,in,out]
