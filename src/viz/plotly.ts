@@ -33,6 +33,8 @@ export interface BarSeries {
   values: ArrayLike<number>;
   /** ± error per group (e.g. one standard deviation over seeds); omitted → no error bars */
   errors?: ArrayLike<number>;
+  /** with `errors`: the error below each bar when it differs from the one above (an interval, not a ± spread) */
+  errorsMinus?: ArrayLike<number>;
 }
 
 /** Grouped bars with optional symmetric error bars (ablations: one group per setting, one series per source). */
@@ -47,6 +49,7 @@ export function groupedBars(opts: {
   for (const s of opts.series) {
     if (s.values.length !== opts.groups.length) throw new Error(`series '${s.name}' has ${s.values.length} values for ${opts.groups.length} groups`);
     if (s.errors && s.errors.length !== opts.groups.length) throw new Error(`series '${s.name}' has ${s.errors.length} errors for ${opts.groups.length} groups`);
+    if (s.errorsMinus && (!s.errors || s.errorsMinus.length !== opts.groups.length)) throw new Error(`series '${s.name}': errorsMinus needs errors, one per group`);
   }
   return {
     data: opts.series.map((s) => ({
@@ -54,7 +57,9 @@ export function groupedBars(opts: {
       name: s.name,
       x: [...opts.groups],
       y: plain(s.values),
-      ...(s.errors ? { error_y: { type: "data", array: plain(s.errors), visible: true } } : {}),
+      ...(s.errors
+        ? { error_y: { type: "data", array: plain(s.errors), visible: true, ...(s.errorsMinus ? { symmetric: false, arrayminus: plain(s.errorsMinus) } : {}) } }
+        : {}),
     })),
     layout: baseLayout(opts.title, {
       barmode: "group",
@@ -165,4 +170,37 @@ export function sliderFigure(opts: {
       }],
     },
   };
+}
+
+/** One row of the Fig. 2 measurement (experiments/cross-resolution.ts `CrossResRow`), as plain data. */
+export interface CrossResBarRow {
+  dataset: string;
+  variant: string;
+  multiplier: number;
+  rmsMean: number;
+  rmsInterval: [number, number] | null;
+}
+
+/**
+ * The paper's Fig. 2 claim as bars: for one dataset, per variant, the RMS between the m·r₀ sample area-reduced to r₀
+ * and the r₀ sample from the same noise, one series per multiplier, with the 95 % interval of the mean as error bars.
+ */
+export function crossResolutionFigure(rows: CrossResBarRow[], dataset: string): PlotlyFigure {
+  const mine = rows.filter((r) => r.dataset === dataset);
+  if (!mine.length) throw new Error(`crossResolutionFigure: no rows for dataset '${dataset}'`);
+  const variants = [...new Set(mine.map((r) => r.variant))];
+  const multipliers = [...new Set(mine.map((r) => r.multiplier))].sort((a, b) => a - b);
+  const series: BarSeries[] = multipliers.map((m) => {
+    const at = variants.map((v) => mine.find((r) => r.variant === v && r.multiplier === m));
+    return {
+      name: `${m}·r₀ → r₀`,
+      values: at.map((r) => r?.rmsMean ?? NaN),
+      errors: at.map((r) => (r?.rmsInterval ? r.rmsInterval[1] - r.rmsMean : NaN)),
+      errorsMinus: at.map((r) => (r?.rmsInterval ? r.rmsMean - r.rmsInterval[0] : NaN)),
+    };
+  });
+  return groupedBars({
+    groups: variants, series, title: `Fig. 2, measured (${dataset}): the same noise at m·r₀, reduced to r₀, vs the r₀ sample`,
+    yTitle: "RMS per image (lower = more consistent)",
+  });
 }

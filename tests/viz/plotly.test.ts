@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { groupedBars, linePlot, heatmap, sliderFigure, plain } from "infty-diff-lab/viz";
+import { groupedBars, linePlot, heatmap, sliderFigure, plain, crossResolutionFigure } from "infty-diff-lab/viz";
 
 describe("viz: plotly builders", () => {
   it("grouped bars: one bar trace per series, error bars, titles, group mode", () => {
@@ -20,6 +20,25 @@ describe("viz: plotly builders", () => {
     assert.equal((fig.layout.yaxis as any).type, "linear");
     assert.equal((groupedBars({ groups: ["a"], series: [{ name: "s", values: [1] }], logY: true }).layout.yaxis as any).type, "log");
     assert.throws(() => groupedBars({ groups: ["a"], series: [{ name: "s", values: [1, 2] }] }), /2 values for 1 groups/);
+  });
+
+  it("Fig. 2 bars: variants as groups, one series per multiplier, the interval as asymmetric error bars", () => {
+    const rows = [
+      { dataset: "d", variant: "a", multiplier: 4, rmsMean: 0.3, rmsInterval: [0.25, 0.32] as [number, number] },
+      { dataset: "d", variant: "a", multiplier: 2, rmsMean: 0.2, rmsInterval: [0.18, 0.23] as [number, number] },
+      { dataset: "d", variant: "b", multiplier: 2, rmsMean: 0.4, rmsInterval: null },
+      { dataset: "other", variant: "c", multiplier: 2, rmsMean: 9, rmsInterval: null },
+    ];
+    const fig = crossResolutionFigure(rows, "d");
+    assert.deepEqual(fig.data.map((t) => t.name), ["2·r₀ → r₀", "4·r₀ → r₀"]);
+    assert.deepEqual(fig.data[0].x, ["a", "b"]);
+    assert.deepEqual(fig.data[0].y, [0.2, 0.4]);
+    assert.deepEqual(fig.data[1].y, [0.3, null], "a variant without that multiplier is a gap");
+    const e = fig.data[0].error_y as { array: number[]; arrayminus: number[]; symmetric: boolean };
+    assert.equal(e.symmetric, false);
+    assert.ok(Math.abs(e.array[0] - 0.03) < 1e-12 && Math.abs(e.arrayminus[0] - 0.02) < 1e-12);
+    assert.deepEqual([e.array[1], e.arrayminus[1]], [null, null], "no interval, no bar");
+    assert.throws(() => crossResolutionFigure(rows, "none"), /no rows for dataset 'none'/);
   });
 
   it("line plot: lines+markers per series, log axes on request, NaN → gap", () => {
