@@ -22,6 +22,7 @@ const FLAGS = {
   seed: int("seed (overrides train.seed)", { min: 0, max: SEED_MAX }),
   backend: backendFlag(),
   workers: int("gradient worker threads, each with its own backend (same results up to float order; 2 on an idle 2-core CPU)", { min: 1, max: 64, default: 1 }),
+  "keep-every": int("also keep the checkpoint every N steps as <run>/snapshots/step-N.bin (for a quality curve)", { min: 1, max: 1e9, why: "a step count" }),
   quiet: bool("no progress bar"),
 };
 
@@ -61,7 +62,7 @@ export const trainCommand: Command = {
     await startBackend(f.backend);
     recordCommand(runDir, ["infty", "train", ...argv]);
     try {
-      const res = await train({ runDir, config, steps: f.steps, progress: !f.quiet, workers: f.workers });
+      const res = await train({ runDir, config, steps: f.steps, progress: !f.quiet, workers: f.workers, keepEvery: f["keep-every"] });
       const last = res.rows[res.rows.length - 1];
       console.error(`trained ${res.resumedFrom ? `from step ${res.resumedFrom} ` : ""}to step ${res.step}` +
         (last ? ` (last loss ${last.loss.toFixed(4)})` : "") + `; checkpoint ${ckptFile}`);

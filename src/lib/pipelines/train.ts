@@ -318,6 +318,8 @@ export interface TrainOptions {
   onLog?: (row: LogRow) => void;
   /** gradient workers (TrainerOptions.workers); default 1 */
   workers?: number;
+  /** also keep a copy of the checkpoint every this many steps, as snapshots/step-N.bin (a quality curve needs them) */
+  keepEvery?: number;
 }
 
 export interface TrainResult {
@@ -329,6 +331,12 @@ export interface TrainResult {
 
 export const CHECKPOINT_FILE = "checkpoint.bin";
 export const LOG_FILE = "log.jsonl";
+export const SNAPSHOT_DIR = "snapshots";
+
+/** Where `train({ keepEvery })` keeps the checkpoint of `step`. */
+export function snapshotFile(runDir: string, step: number): string {
+  return path.join(runDir, SNAPSHOT_DIR, `step-${step}.bin`);
+}
 export const CONFIG_FILE = "config.json";
 
 /** Reads a run's log, keeping whole lines with step ≤ `upTo` (drops a torn last line and steps past a checkpoint). */
@@ -391,6 +399,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const resuming = fs.existsSync(ckptFile);
   // temps of checkpoint/log writes that a kill or a full disk interrupted
   removeStaleTemps(opts.runDir);
+  if (fs.existsSync(path.join(opts.runDir, SNAPSHOT_DIR))) removeStaleTemps(path.join(opts.runDir, SNAPSHOT_DIR));
   let cfg: LabConfig;
   if (resuming) {
     const stored = resolveStoredConfig(loadCheckpoint(ckptFile).meta.config);
@@ -427,7 +436,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (opts.killAfter !== undefined && done >= opts.killAfter) {
         return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };
       }
-      if (trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) await trainer.saveAsync(ckptFile);
+      const keep = opts.keepEvery !== undefined && trainer.step % opts.keepEvery === 0;
+      if (keep || trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) await trainer.saveAsync(ckptFile);
+      if (keep) {
+        // a copy of the checkpoint just written (atomic: a kill leaves no half snapshot); a resume rewrites it identically
+        fs.mkdirSync(path.join(opts.runDir, SNAPSHOT_DIR), { recursive: true });
+        writeFileAtomic(snapshotFile(opts.runDir, trainer.step), fs.readFileSync(ckptFile));
+      }
     }
     bar.finish({ loss: smoothed });
     return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };

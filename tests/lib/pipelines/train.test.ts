@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { initBackend, tf, Trainer, train, readLog, loadCheckpoint, NonFiniteLossError, CHECKPOINT_FILE, learningRate } from "infty-diff-lab";
+import { initBackend, tf, Trainer, train, readLog, loadCheckpoint, NonFiniteLossError, CHECKPOINT_FILE, learningRate, snapshotFile } from "infty-diff-lab";
 import { tinyConfig, tinyData } from "../../helpers/tiny";
 
 const tmpDir = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `infty-${tag}-`));
@@ -61,6 +61,22 @@ describe("training on coordinate subsets", function () {
     assert.deepEqual(resumed.rows.map((r) => r.loss), straight.rows.slice(4).map((r) => r.loss));
     // the log holds each step once, identical to the straight run's
     assert.deepEqual(readLog(dir).map((r) => [r.step, r.loss]), straight.rows.map((r) => [r.step, r.loss]));
+  });
+
+  it("keeps a snapshot every keepEvery steps, equal to the checkpoint a run stopped at that step writes", async () => {
+    const cfg = tinyConfig({ steps: 6, checkpointEvery: 4 });
+    const data = tinyData(8);
+    const dir = tmpDir("keep");
+    await train({ runDir: dir, config: cfg, data, progress: false, keepEvery: 3 });
+    assert.ok(fs.existsSync(snapshotFile(dir, 3)) && fs.existsSync(snapshotFile(dir, 6)));
+    assert.deepEqual(fs.readdirSync(path.dirname(snapshotFile(dir, 3))).sort(), ["step-3.bin", "step-6.bin"]);
+    const short = tmpDir("keep-short");
+    await train({ runDir: short, config: cfg, data, progress: false, steps: 3 });
+    const a = loadCheckpoint(snapshotFile(dir, 3)), b = loadCheckpoint(path.join(short, CHECKPOINT_FILE));
+    assert.equal(a.meta.step, 3);
+    for (const group of ["params", "ema"]) {
+      for (const [name, t] of Object.entries(b.groups[group])) assert.deepEqual(a.groups[group][name].values, t.values, `${group}.${name}`);
+    }
   });
 
   it("refuses to resume a run directory with a different config", async () => {
