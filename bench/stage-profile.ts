@@ -7,8 +7,13 @@
  * points. Amdahl's law then predicts the speedup from the fixed fraction at ratio 1.
  *
  *   npm run build && nice -n 10 node dist/bench/stage-profile.js [--spec table3] [--budget full] [--reps 5]
+ *       [--shape configs/shape-ffhq128.json] [--batch 4]
+ *
+ * --shape merges a partial config over each variant's (the variant keeps its ratio): the paper's model shape instead of
+ * the ablation size, to say what ratio that shape would get on this machine. --batch overrides the batch size.
  */
-import { initBackend, tf, Trainer, loadSpec, resolvedConfig, loadFashionMnist, learningRate, mse, BudgetName } from "infty-diff-lab";
+import * as fs from "fs";
+import { initBackend, tf, Trainer, loadSpec, resolvedConfig, resolveConfig, mergeConfig, loadFashionMnist, learningRate, mse, BudgetName, LabConfig } from "infty-diff-lab";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,13 +37,20 @@ function timeIt(reps: number, f: () => void): number {
 
 async function main(): Promise<void> {
   const spec = loadSpec(arg("spec", "table3")), budget = arg("budget", "full") as BudgetName, reps = Number(arg("reps", "5"));
+  const shapeFile = arg("shape", ""), batch = arg("batch", "");
+  const shape = shapeFile ? (JSON.parse(fs.readFileSync(shapeFile, "utf8")) as Record<string, unknown>) : {};
+  const configOf = (v: (typeof spec.variants)[number]): LabConfig => {
+    const c = resolvedConfig(spec, budget, v, 0);
+    if (!shapeFile && !batch) return c;
+    return resolveConfig(mergeConfig(c as unknown as Record<string, unknown>, shape, { train: { coordRatio: c.train.coordRatio, ...(batch ? { batchSize: Number(batch) } : {}) } }));
+  };
   await initBackend(process.env.INFTY_BACKEND ?? "wasm");
-  const data = loadFashionMnist({ split: "train-fit", limit: 512, size: resolvedConfig(spec, budget, spec.variants[0], 0).model.resolution });
+  const data = loadFashionMnist({ split: "train-fit", limit: 512, size: configOf(spec.variants[0]).model.resolution });
   // every variant is built first and the stages are timed in interleaved rounds (the first round discarded), so JIT
   // warm-up and changes of machine load fall on all ratios alike
   type Stage = "step" | "unet" | "ctx" | "opt";
   const setups = spec.variants.map((v) => {
-    const cfg = resolvedConfig(spec, budget, v, 0);
+    const cfg = configOf(v);
     const tr = new Trainer(cfg, data);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const T = tr as any, net = T.net;
@@ -90,6 +102,8 @@ async function main(): Promise<void> {
   for (const s of setups) s.dispose();
   const base = rows.find((r) => r.ratio === 1) ?? rows[0];
   const fixed = (base.unet + base.opt) / base.step;
+  const m = setups[0].cfg.model;
+  if (shapeFile) console.log(`shape ${shapeFile}: ${m.resolution} px, nf ${m.nf}, ${m.sparseBlocks} sparse blocks, U-Net ${m.unet.baseChannels}×[${m.unet.mults}] at ${m.unet.res}², batch ${setups[0].cfg.train.batchSize}`);
   console.log(`${spec.name} (${budget}): CPU ms per training step, median of ${reps} interleaved rounds after a warm-up round (shared machine: noisy)`);
   console.log("ratio | step | U-Net fwd+bwd | point context | Adam+EMA | point-side rest | speedup | Amdahl (fixed = U-Net + Adam/EMA at ratio 1)");
   for (const r of rows) {
