@@ -204,3 +204,32 @@ export function crossResolutionFigure(rows: CrossResBarRow[], dataset: string): 
     yTitle: "RMS per image (lower = more consistent)",
   });
 }
+
+/** One evaluated checkpoint of a quality curve (readQualityCurve's fields that the figure uses). */
+export interface QualityCurvePoint {
+  step: number;
+  fid: number;
+  holdoutFid: number;
+  blurredTestFid: number;
+}
+
+/**
+ * FID against training step (log y), with the two reference levels at the same n as dashed lines: held-out training
+ * images (the floor a perfect model reaches) and the test set blurred by σ = 1 px (a model must beat blur).
+ */
+export function qualityCurveFigure(points: QualityCurvePoint[], title = "FID along training"): PlotlyFigure {
+  const steps = points.map((p) => p.step);
+  const level = (name: string, ys: number[], color: string): PlotlyTrace =>
+    ({ type: "scatter", mode: "lines", name, x: plain(steps), y: plain(ys), line: { dash: "dash", color } });
+  return {
+    data: [
+      { type: "scatter", mode: "lines+markers", name: "model (EMA weights)", x: plain(steps), y: plain(points.map((p) => p.fid)) },
+      level("test set blurred σ = 1 px", points.map((p) => p.blurredTestFid), "#d62728"),
+      level("held-out training images", points.map((p) => p.holdoutFid), "#2ca02c"),
+    ],
+    layout: baseLayout(title, {
+      xaxis: { title: { text: "training step" } },
+      yaxis: { title: { text: "FID (lab feature net)" }, type: "log" },
+    }),
+  };
+}

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { groupedBars, linePlot, heatmap, sliderFigure, plain, crossResolutionFigure } from "infty-diff-lab/viz";
+import { groupedBars, linePlot, heatmap, sliderFigure, plain, crossResolutionFigure, qualityCurveFigure } from "infty-diff-lab/viz";
 
 describe("viz: plotly builders", () => {
   it("grouped bars: one bar trace per series, error bars, titles, group mode", () => {
@@ -80,5 +80,18 @@ describe("viz: plotly builders", () => {
 
   it("plain() copies typed arrays and maps non-finite values to null", () => {
     assert.deepEqual(plain(Float64Array.from([1, Infinity, NaN, -2])), [1, null, null, -2]);
+  });
+
+  it("quality curve: the model's FID by step on a log axis, the two reference levels dashed", () => {
+    const fig = qualityCurveFigure([
+      { step: 2500, fid: 112, holdoutFid: 4.9, blurredTestFid: 194 },
+      { step: 5000, fid: 80, holdoutFid: 5.1, blurredTestFid: 193 },
+    ]);
+    assert.deepEqual(fig.data.map((t) => t.x), [[2500, 5000], [2500, 5000], [2500, 5000]]);
+    assert.deepEqual(fig.data[0].y, [112, 80]);
+    assert.deepEqual(fig.data[1].y, [194, 193]);
+    assert.deepEqual(fig.data[2].y, [4.9, 5.1]);
+    assert.deepEqual(fig.data.slice(1).map((t) => (t.line as { dash: string }).dash), ["dash", "dash"]);
+    assert.equal((fig.layout.yaxis as { type: string }).type, "log");
   });
 });

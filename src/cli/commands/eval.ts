@@ -15,6 +15,7 @@ import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
 import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { DdimGrid } from "../../lib/config/config";
+import { tf } from "../../lib/runtime/backend";
 
 const FLAGS = {
   samples: str(".npy of samples [N,H,W,1] in [−1,1] (instead of --checkpoint)"),
@@ -75,7 +76,7 @@ export const evalCommand: Command = {
         source = {
           checkpoint, step: model.step, resolution: [H, W], steps: f.steps, seed: f.seed,
           ddimGrid: f["ddim-grid"] ?? d.ddimGrid, clipTx0: d.clipTx0,
-          knnWeights: model.cfg.model.knnWeights, kernelResampling: model.cfg.model.kernelResampling, sampleSeconds: out.seconds,
+          knnWeights: model.cfg.model.knnWeights, kernelResampling: model.cfg.model.kernelResampling, sampleSeconds: out.seconds, backend: tf.getBackend(),
         };
       } finally {
         model.net.dispose();

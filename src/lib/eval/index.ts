@@ -4,3 +4,4 @@ export * from "./feature-net";
 export * from "./train-feature-net";
 export * from "./metrics";
 export * from "./image-metrics";
+export * from "./quality-curve";

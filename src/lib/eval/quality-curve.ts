@@ -1,0 +1,64 @@
+/**
+ * A training run's quality curve: FID/KID of samples from the checkpoints `infty train --keep-every` kept, one
+ * `infty eval --json` file per step (scripts/quality-curve.sh writes them as <dir>/step-N.json). Reading them here keeps
+ * the README table and notebook 05's figure on the same numbers.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export interface QualityPoint {
+  /** training step of the evaluated checkpoint */
+  step: number;
+  fid: number;
+  kid: number;
+  n: number;
+  /** DDIM steps */
+  steps: number;
+  /** FID of held-out training images and of the σ = 1 px blurred test set, at the same n (the quality bar) */
+  holdoutFid: number;
+  blurredTestFid: number;
+  /** wall seconds of sampling, and the backend it ran on ("?" for files written before evals recorded it) */
+  sampleSeconds: number;
+  backend: string;
+  file: string;
+}
+
+const FILE = /^step-(\d+)\.json$/;
+
+/** Every step-N.json in `dir`, sorted by step; a file without the fields a curve needs is an error naming it. */
+export function readQualityCurve(dir: string): QualityPoint[] {
+  if (!fs.existsSync(dir)) return [];
+  const points: QualityPoint[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = FILE.exec(name);
+    if (!m) continue;
+    const file = path.join(dir, name);
+    const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const b = (r.baselines ?? {}) as Record<string, unknown>;
+    const num = (v: unknown, what: string): number => {
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${file}: '${what}' missing or not a finite number (run infty eval with --baselines --json)`);
+      return v;
+    };
+    const step = num(r.step, "step");
+    if (step !== Number(m[1])) throw new Error(`${file}: holds step ${step}, its name says ${m[1]}`);
+    points.push({
+      step, fid: num(r.fid, "fid"), kid: num(r.kid, "kid"), n: num(r.n, "n"), steps: num(r.steps, "steps"),
+      holdoutFid: num(b.holdoutFid, "baselines.holdoutFid"), blurredTestFid: num(b.blurredTestFid, "baselines.blurredTestFid"),
+      sampleSeconds: num(r.sampleSeconds, "sampleSeconds"), backend: typeof r.backend === "string" ? r.backend : "?", file,
+    });
+  }
+  return points.sort((a, b) => a.step - b.step);
+}
+
+/** The README's table: one row per evaluated checkpoint. */
+export function qualityCurveMarkdown(points: QualityPoint[]): string {
+  const lines = [
+    "| step | FID | KID | n | DDIM steps | held-out FID | blurred-test FID | sampling wall time | backend |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const p of points) {
+    lines.push(`| ${p.step.toLocaleString("en-US")} | ${p.fid.toFixed(1)} | ${p.kid.toFixed(2)} | ${p.n} | ${p.steps} | ${p.holdoutFid.toFixed(1)} | ` +
+      `${p.blurredTestFid.toFixed(1)} | ${(p.sampleSeconds / 60).toFixed(1)} min | ${p.backend} |`);
+  }
+  return lines.join("\n");
+}
