@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   // every variant is built first and the stages are timed in interleaved rounds (the first round discarded), so JIT
   // warm-up and changes of machine load fall on all ratios alike
   type Stage = "step" | "unet" | "ctx" | "opt";
-  const setups = spec.variants.map((v) => {
+  const setup = (v: (typeof spec.variants)[number]) => {
     const cfg = configOf(v);
     const tr = new Trainer(cfg, data);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -85,26 +85,42 @@ async function main(): Promise<void> {
     };
     const times: Record<Stage, number[]> = { step: [], unet: [], ctx: [], opt: [] };
     return { v, cfg, tr, stages, times, dispose: () => { tf.dispose([grid, temb]); tr.dispose(); } };
-  });
-  for (let round = 0; round <= reps; round++) {
-    for (const s of setups) {
-      for (const k of ["step", "unet", "ctx", "opt"] as Stage[]) {
-        const c0 = cpuMs();
-        s.stages[k]();
-        if (round > 0) s.times[k].push(cpuMs() - c0);
+  };
+  const timeRounds = (list: ReturnType<typeof setup>[]) => {
+    for (let round = 0; round <= reps; round++) {
+      for (const s of list) {
+        for (const k of ["step", "unet", "ctx", "opt"] as Stage[]) {
+          const c0 = cpuMs();
+          s.stages[k]();
+          if (round > 0) s.times[k].push(cpuMs() - c0);
+        }
       }
     }
+  };
+  // a large shape does not fit four models in the wasm heap (4 GB): then one variant at a time, not interleaved
+  const sequential = !!shapeFile;
+  const setups: ReturnType<typeof setup>[] = [];
+  if (sequential) {
+    for (const v of spec.variants) {
+      const s = setup(v);
+      timeRounds([s]);
+      s.dispose();
+      setups.push(s);
+    }
+  } else {
+    setups.push(...spec.variants.map(setup));
+    timeRounds(setups);
   }
   void mse; void timeIt;
   const rows = setups.map((s) => ({
     label: s.v.label, ratio: s.cfg.train.coordRatio, step: median(s.times.step), unet: median(s.times.unet), ctx: median(s.times.ctx), opt: median(s.times.opt),
   }));
-  for (const s of setups) s.dispose();
+  if (!sequential) for (const s of setups) s.dispose();
   const base = rows.find((r) => r.ratio === 1) ?? rows[0];
   const fixed = (base.unet + base.opt) / base.step;
   const m = setups[0].cfg.model;
   if (shapeFile) console.log(`shape ${shapeFile}: ${m.resolution} px, nf ${m.nf}, ${m.sparseBlocks} sparse blocks, U-Net ${m.unet.baseChannels}×[${m.unet.mults}] at ${m.unet.res}², batch ${setups[0].cfg.train.batchSize}`);
-  console.log(`${spec.name} (${budget}): CPU ms per training step, median of ${reps} interleaved rounds after a warm-up round (shared machine: noisy)`);
+  console.log(`${spec.name} (${budget}): CPU ms per training step, median of ${reps} ${sequential ? "rounds, one variant after another" : "interleaved rounds"} after a warm-up round (shared machine: noisy)`);
   console.log("ratio | step | U-Net fwd+bwd | point context | Adam+EMA | point-side rest | speedup | Amdahl (fixed = U-Net + Adam/EMA at ratio 1)");
   for (const r of rows) {
     const rest = r.step - r.unet - r.ctx - r.opt;
