@@ -12,6 +12,8 @@
  */
 import { tf } from "../runtime/backend";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
+import { ptr } from "../runtime/wasm-kernels/heap";
+import { wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
 
@@ -39,6 +41,16 @@ registerTypedKernel<Attrs>({
         }
       }
     }
+  },  // wasm: f32x4 rows with float32 sums (wasm-kernels/pointwise.ts), float32 rounding away from this loop
+  runWasm: (be, [x, g, bt, sc, sh], [y, stats], { B, M, C, eps }) => {
+    const pw = wasmPointwise(be);
+    if (pw == null || C % 4 !== 0) return false;
+    const X = ptr(be, x), Y = ptr(be, y), S = ptr(be, stats), G = ptr(be, g), Bt = ptr(be, bt), Sc = ptr(be, sc), Sh = ptr(be, sh);
+    for (let b = 0; b < B; b++) {
+      const o = b * M * C * 4;
+      pw.modLayerNorm(Y + o, S + b * M * 8, X + o, G, Bt, Sc + b * C * 4, Sh + b * C * 4, M, C, eps);
+    }
+    return true;
   },
 });
 

@@ -19,6 +19,8 @@ import { gatherRows, unsortedSegmentSum } from "./gather";
 import { batchMatMul } from "./matmul";
 import { slice } from "./slice";
 
+export { setWasmPointwise } from "./pointwise";
+
 /** Kernel names the lab registers for wasm (added or replaced). */
 export const LAB_WASM_KERNELS = [
   "Conv2DBackpropFilter", "Conv2DBackpropInput",

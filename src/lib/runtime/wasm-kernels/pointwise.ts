@@ -1,0 +1,230 @@
+/**
+ * f32x4 kernels for the network's pointwise layers on the wasm backend, assembled at load time (asm.ts) on the
+ * backend's own memory: GELU (forward and gradient) and the time-modulated LayerNorm forward. They replace the
+ * float64 JS loops of layers.ts / fused-norm.ts on wasm (those stay the cpu backend's kernels and the reference):
+ * at 112² a DDIM step spent ≈ 23 % of its time in GELU and ≈ 12 % in the LayerNorm.
+ *
+ * GELU, tanh form (Hendrycks & Gimpel 2016), rewritten without tanh: ½(1 + tanh u) = σ(2u), so
+ *     gelu(x) = x·σ(2u) = x / (1 + e^{−2u}),   u = c·(x + a·x³),  c = √(2/π), a = 0.044715,
+ *     gelu'(x) = s·(1 + 2x·(e·s)·c·(1 + 3a·x²)),  e = e^{−2u},  s = 1/(1 + e)   (1 − s = e·s: no cancellation),
+ * with e^z by Cody–Waite range reduction and Cephes' expf polynomial (S. Moshier, Cephes Math Library, expf.c):
+ *     n = round(z·log₂e),  r = z − n·C₁ − n·C₂,  e^r ≈ 1 + r + r²·P(r),  e^z = e^r·2ⁿ (2ⁿ built in the exponent bits).
+ * Each step is one or two float32 roundings, so the result is within a few ulp of the float64 formula (measured in
+ * tests/lib/runtime/pointwise.test.ts). Saturation without NaN or overflow: x is clamped to ±20 before the cubic
+ * (beyond it σ(2u) is 1 or below 1e-38 in float32), z to [−87.3, 88] (2ⁿ stays a normal float), and where z would
+ * exceed 88 (x < −10, gelu(x) > −1e-37) s is set to 0.
+ */
+import { F32, I32, V128, WasmMemory, assembleModule, instantiateOn, op } from "./asm";
+import { TensorInfo, WasmBackend, memoryOf } from "./heap";
+
+const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
+const X_CLAMP = 20, Z_LO = -87.3, Z_HI = 88;
+const LOG2E = 1.44269504088896341, C1 = 0.693359375, C2 = -2.12194440e-4;
+// Cephes expf: e^r ≈ 1 + r + r²·(((((P0 r + P1) r + P2) r + P3) r + P4) r + P5) on |r| ≤ ½ ln 2
+const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+
+/** `for (i = n; i ≠ 0; i−−) body` */
+function countdown(i: number, body: number[]): number[] {
+  return [
+    ...op.block, ...op.loop,
+    ...op.get(i), ...op.eqz, ...op.brIf(1),
+    ...body,
+    ...op.get(i), ...op.i32(1), ...op.sub, ...op.set(i),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ];
+}
+
+/** `for (c = 0; c < CB; c += 16) body` (CB a multiple of 16, possibly 0) */
+function overBytes(c: number, CB: number, body: number[]): number[] {
+  return [
+    ...op.i32(0), ...op.set(c),
+    ...op.block, ...op.get(CB), ...op.eqz, ...op.brIf(0),
+    ...op.loop,
+    ...body,
+    ...op.get(c), ...op.i32(16), ...op.add, ...op.tee(c), ...op.get(CB), ...op.ltU, ...op.brIf(0),
+    ...op.end, ...op.end,
+  ];
+}
+
+const addPtr = (p: number, step: number) => [...op.get(p), ...op.i32(step), ...op.add, ...op.set(p)];
+
+/**
+ * Locals (v128) in: vc (x clamped); out: s = σ(2u) (0 where z > Z_HI), e = e^{−2u}; scratch w, z, f.
+ *   w = vc²;  z = −2·vc·(c + c·a·w);  mask = z < Z_HI;  z = clamp(z, Z_LO, Z_HI)
+ *   f = nearest(z·log₂e);  r = (z − f·C₁) − f·C₂;  e = (((r²·P(r)) + r) + 1)·2^f;  s = (1 / (1 + e)) & mask
+ */
+function sigmoid2u(l: { vc: number; w: number; z: number; f: number; e: number; s: number }): number[] {
+  const poly = [...op.f32x4Const(P[0])];
+  for (let k = 1; k < P.length; k++) poly.push(...op.get(l.z), ...op.f32x4Mul, ...op.f32x4Const(P[k]), ...op.f32x4Add);
+  return [
+    ...op.get(l.vc), ...op.get(l.vc), ...op.f32x4Mul, ...op.set(l.w),
+    ...op.get(l.vc), ...op.f32x4Const(-2 * GELU_C), ...op.f32x4Mul,
+    ...op.f32x4Const(1), ...op.get(l.w), ...op.f32x4Const(GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
+    ...op.f32x4Mul, ...op.set(l.z),
+    // mask (all ones where z < Z_HI) parked in s
+    ...op.get(l.z), ...op.f32x4Const(Z_HI), ...op.f32x4Lt, ...op.set(l.s),
+    ...op.get(l.z), ...op.f32x4Const(Z_HI), ...op.f32x4Pmin, ...op.f32x4Const(Z_LO), ...op.f32x4Pmax, ...op.set(l.z),
+    ...op.get(l.z), ...op.f32x4Const(LOG2E), ...op.f32x4Mul, ...op.f32x4Nearest, ...op.set(l.f),
+    // r = (z − f·C₁) − f·C₂, kept in z
+    ...op.get(l.z), ...op.get(l.f), ...op.f32x4Const(C1), ...op.f32x4Mul, ...op.f32x4Sub,
+    ...op.get(l.f), ...op.f32x4Const(C2), ...op.f32x4Mul, ...op.f32x4Sub, ...op.set(l.z),
+    // e^r = P(r)·r² + r + 1
+    ...poly, ...op.get(l.z), ...op.get(l.z), ...op.f32x4Mul, ...op.f32x4Mul,
+    ...op.get(l.z), ...op.f32x4Add, ...op.f32x4Const(1), ...op.f32x4Add,
+    // · 2^f: (f + 127) << 23 is the float32 bit pattern of 2^f
+    ...op.get(l.f), ...op.i32x4TruncSatF32x4S, ...op.i32x4Const(127), ...op.i32x4Add, ...op.i32(23), ...op.i32x4Shl,
+    ...op.f32x4Mul, ...op.set(l.e),
+    ...op.f32x4Const(1), ...op.f32x4Const(1), ...op.get(l.e), ...op.f32x4Add, ...op.f32x4Div,
+    ...op.get(l.s), ...op.v128And, ...op.set(l.s),
+  ];
+}
+
+/**
+ * geluForward(y, x, n): for n vectors of 4 at byte offsets y, x:
+ *   v = x[i];  vc = clamp(v, ±X_CLAMP);  s = σ(2u(vc));  y[i] = v·s
+ */
+function geluForwardBody(): number[] {
+  const [y, x, n] = [0, 1, 2];
+  const l = { v: 3, vc: 4, w: 5, z: 6, f: 7, e: 8, s: 9 };
+  return countdown(n, [
+    ...op.get(x), ...op.vLoad(0), ...op.tee(l.v),
+    ...op.f32x4Const(X_CLAMP), ...op.f32x4Pmin, ...op.f32x4Const(-X_CLAMP), ...op.f32x4Pmax, ...op.set(l.vc),
+    ...sigmoid2u(l),
+    ...op.get(y), ...op.get(l.v), ...op.get(l.s), ...op.f32x4Mul, ...op.vStore(0),
+    ...addPtr(x, 16), ...addPtr(y, 16),
+  ]);
+}
+
+/**
+ * geluGrad(dx, dy, x, n): for n vectors of 4:
+ *   vc = clamp(x[i], ±X_CLAMP);  s, e as above;  dx[i] = dy[i]·s·(1 + 2·vc·(e·s)·(c + 3ca·vc²))
+ */
+function geluGradBody(): number[] {
+  const [dx, dy, x, n] = [0, 1, 2, 3];
+  const l = { vc: 4, w: 5, z: 6, f: 7, e: 8, s: 9 };
+  return countdown(n, [
+    ...op.get(x), ...op.vLoad(0),
+    ...op.f32x4Const(X_CLAMP), ...op.f32x4Pmin, ...op.f32x4Const(-X_CLAMP), ...op.f32x4Pmax, ...op.set(l.vc),
+    ...sigmoid2u(l),
+    ...op.get(dx),
+    ...op.get(dy), ...op.vLoad(0), ...op.get(l.s), ...op.f32x4Mul,
+    ...op.f32x4Const(1),
+    ...op.get(l.vc), ...op.f32x4Const(2), ...op.f32x4Mul,
+    ...op.get(l.e), ...op.get(l.s), ...op.f32x4Mul, ...op.f32x4Mul,
+    ...op.f32x4Const(GELU_C), ...op.get(l.w), ...op.f32x4Const(3 * GELU_C * GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
+    ...op.f32x4Mul, ...op.f32x4Add,
+    ...op.f32x4Mul, ...op.vStore(0),
+    ...addPtr(dx, 16), ...addPtr(dy, 16), ...addPtr(x, 16),
+  ]);
+}
+
+/** Σ of the four lanes of local v, as ((l₀ + l₁) + l₂) + l₃ (f32 on the stack) */
+const laneSum = (v: number) => [
+  ...op.get(v), ...op.f32x4ExtractLane(0), ...op.get(v), ...op.f32x4ExtractLane(1), ...op.f32Add,
+  ...op.get(v), ...op.f32x4ExtractLane(2), ...op.f32Add, ...op.get(v), ...op.f32x4ExtractLane(3), ...op.f32Add,
+];
+
+/**
+ * modLayerNorm(y, stats, x, g, be, sc, sh, M, CB, Cf, eps): M rows of C = CB/4 channels (C a multiple of 4) of one
+ * image; g, be [C]; sc, sh [C] this image's modulation; stats [M, 2]:
+ *   for each row:  μ = Σ_c x / C;  rstd = 1/√(Σ_c (x − μ)² / C + ε);  stats = (μ, rstd)
+ *                  y[c] = ((x[c] − μ)·rstd·g[c] + be[c])·(1 + sc[c]) + sh[c]
+ * Sums run in four float32 lanes (two passes over the row, as the float64 JS kernel does).
+ */
+function modLayerNormBody(): number[] {
+  const [y, st, x, g, be, sc, sh, M, CB, Cf, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [c, acc, d, mu, rstd] = [11, 12, 13, 14, 15];
+  const xc = [...op.get(x), ...op.get(c), ...op.add, ...op.vLoad(0)];
+  const at = (p: number) => [...op.get(p), ...op.get(c), ...op.add, ...op.vLoad(0)];
+  return countdown(M, [
+    ...op.f32x4Const(0), ...op.set(acc),
+    ...overBytes(c, CB, [...op.get(acc), ...xc, ...op.f32x4Add, ...op.set(acc)]),
+    ...op.get(st), ...laneSum(acc), ...op.get(Cf), ...op.f32Div, ...op.f32Store(0),
+    ...op.get(st), ...op.f32Load(0), ...op.f32x4Splat, ...op.set(mu),
+    ...op.f32x4Const(0), ...op.set(acc),
+    ...overBytes(c, CB, [...xc, ...op.get(mu), ...op.f32x4Sub, ...op.tee(d), ...op.get(d), ...op.f32x4Mul, ...op.get(acc), ...op.f32x4Add, ...op.set(acc)]),
+    ...op.get(st), ...op.f32(1), ...laneSum(acc), ...op.get(Cf), ...op.f32Div, ...op.get(eps), ...op.f32Add, ...op.f32Sqrt, ...op.f32Div,
+    ...op.f32Store(4),
+    ...op.get(st), ...op.f32Load(4), ...op.f32x4Splat, ...op.set(rstd),
+    ...overBytes(c, CB, [
+      ...op.get(y), ...op.get(c), ...op.add,
+      ...xc, ...op.get(mu), ...op.f32x4Sub, ...op.get(rstd), ...op.f32x4Mul, ...at(g), ...op.f32x4Mul, ...at(be), ...op.f32x4Add,
+      ...op.f32x4Const(1), ...at(sc), ...op.f32x4Add, ...op.f32x4Mul, ...at(sh), ...op.f32x4Add,
+      ...op.vStore(0),
+    ]),
+    ...op.get(x), ...op.get(CB), ...op.add, ...op.set(x),
+    ...op.get(y), ...op.get(CB), ...op.add, ...op.set(y),
+    ...addPtr(st, 8),
+  ]);
+}
+
+function assemble(shared: boolean): Uint8Array {
+  return assembleModule(shared, [
+    [[I32, I32, I32], []],
+    [[I32, I32, I32, I32], []],
+    [[I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], []],
+  ], [
+    { type: 0, locals: [[7, V128]], body: geluForwardBody(), name: "geluForward" },
+    { type: 1, locals: [[6, V128]], body: geluGradBody(), name: "geluGrad" },
+    { type: 2, locals: [[1, I32], [4, V128]], body: modLayerNormBody(), name: "modLayerNorm" },
+  ]);
+}
+
+export interface Pointwise {
+  /** y = gelu(x) over n float32 (n ≥ 4; byte offsets, 4-aligned, y ≠ x) */
+  geluForward(y: number, x: number, n: number): void;
+  /** dx = dy · gelu'(x) over n float32 (n ≥ 4) */
+  geluGrad(dx: number, dy: number, x: number, n: number): void;
+  /** one image's M rows of the modulated LayerNorm (see modLayerNormBody); C a multiple of 4 */
+  modLayerNorm(y: number, stats: number, x: number, g: number, be: number, sc: number, sh: number, M: number, C: number, eps: number): void;
+}
+
+type Fn = (...a: number[]) => void;
+const cache = new WeakMap<WasmMemory, Pointwise>();
+
+/** Instantiates (once per memory) the pointwise kernels on `memory`. */
+export function pointwiseFor(memory: WasmMemory): Pointwise {
+  const hit = cache.get(memory);
+  if (hit) return hit;
+  const ex = instantiateOn(memory, assemble);
+  const fwd = ex.geluForward as Fn, grad = ex.geluGrad as Fn, ln = ex.modLayerNorm as Fn;
+  // n not a multiple of 4: the last vector overlaps the previous one and recomputes the same values
+  const tail = (n: number, run: (d: number) => void) => { if (n % 4 !== 0) run(4 * (n - 4)); };
+  const pw: Pointwise = {
+    geluForward(y, x, n) {
+      if (n < 4) throw new Error("geluForward: fewer than 4 values");
+      fwd(y, x, n >> 2);
+      tail(n, (d) => fwd(y + d, x + d, 1));
+    },
+    geluGrad(dx, dy, x, n) {
+      if (n < 4) throw new Error("geluGrad: fewer than 4 values");
+      grad(dx, dy, x, n >> 2);
+      tail(n, (d) => grad(dx + d, dy + d, x + d, 1));
+    },
+    modLayerNorm(y, stats, x, g, be, sc, sh, M, C, eps) {
+      if (C % 4 !== 0) throw new Error("modLayerNorm: channels not a multiple of 4");
+      ln(y, stats, x, g, be, sc, sh, M, 4 * C, C, eps);
+    },
+  };
+  cache.set(memory, pw);
+  return pw;
+}
+
+let enabled = true;
+
+/**
+ * Switches the wasm backend's GELU and modulated-LayerNorm kernels between these SIMD kernels (default) and the
+ * float64 JS loops (the cpu backend's): for before/after timings in one process (bench/pointwise.ts) and tests.
+ */
+export function setWasmPointwise(on: boolean): void {
+  enabled = on;
+}
+
+/** The kernels for backend `be`, or null when switched off. */
+export function wasmPointwise(be: WasmBackend): Pointwise | null {
+  return enabled ? pointwiseFor(memoryOf(be)) : null;
+}
+
+/** Elements of a tensor. */
+export const sizeOf = (t: TensorInfo): number => t.shape.reduce((a, b) => a * b, 1);
