@@ -159,15 +159,38 @@ function modLayerNormBody(): number[] {
   ]);
 }
 
+/**
+ * scaleShift(o, a, s, bias, P, CB): P rows of C = CB/4 channels (C a multiple of 4):
+ *   o[p, c] = a[p, c] · s[p] + bias[c]      (o may equal a)
+ */
+function scaleShiftBody(): number[] {
+  const [o, a, s, bias, P, CB] = [0, 1, 2, 3, 4, 5];
+  const [c, sv] = [6, 7];
+  return countdown(P, [
+    ...op.get(s), ...op.f32Load(0), ...op.f32x4Splat, ...op.set(sv),
+    ...overBytes(c, CB, [
+      ...op.get(o), ...op.get(c), ...op.add,
+      ...op.get(a), ...op.get(c), ...op.add, ...op.vLoad(0), ...op.get(sv), ...op.f32x4Mul,
+      ...op.get(bias), ...op.get(c), ...op.add, ...op.vLoad(0), ...op.f32x4Add,
+      ...op.vStore(0),
+    ]),
+    ...op.get(o), ...op.get(CB), ...op.add, ...op.set(o),
+    ...op.get(a), ...op.get(CB), ...op.add, ...op.set(a),
+    ...addPtr(s, 4),
+  ]);
+}
+
 function assemble(shared: boolean): Uint8Array {
   return assembleModule(shared, [
     [[I32, I32, I32], []],
     [[I32, I32, I32, I32], []],
     [[I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], []],
+    [[I32, I32, I32, I32, I32, I32], []],
   ], [
     { type: 0, locals: [[7, V128]], body: geluForwardBody(), name: "geluForward" },
     { type: 1, locals: [[6, V128]], body: geluGradBody(), name: "geluGrad" },
     { type: 2, locals: [[1, I32], [4, V128]], body: modLayerNormBody(), name: "modLayerNorm" },
+    { type: 3, locals: [[1, I32], [1, V128]], body: scaleShiftBody(), name: "scaleShift" },
   ]);
 }
 
@@ -178,6 +201,8 @@ export interface Pointwise {
   geluGrad(dx: number, dy: number, x: number, n: number): void;
   /** one image's M rows of the modulated LayerNorm (see modLayerNormBody); C a multiple of 4 */
   modLayerNorm(y: number, stats: number, x: number, g: number, be: number, sc: number, sh: number, M: number, C: number, eps: number): void;
+  /** o[p, c] = a[p, c]·s[p] + bias[c] for P rows of C channels (C a multiple of 4; o may equal a) */
+  scaleShift(o: number, a: number, s: number, bias: number, P: number, C: number): void;
 }
 
 type Fn = (...a: number[]) => void;
@@ -188,7 +213,7 @@ export function pointwiseFor(memory: WasmMemory): Pointwise {
   const hit = cache.get(memory);
   if (hit) return hit;
   const ex = instantiateOn(memory, assemble);
-  const fwd = ex.geluForward as Fn, grad = ex.geluGrad as Fn, ln = ex.modLayerNorm as Fn;
+  const fwd = ex.geluForward as Fn, grad = ex.geluGrad as Fn, ln = ex.modLayerNorm as Fn, ss = ex.scaleShift as Fn;
   // n not a multiple of 4: the last vector overlaps the previous one and recomputes the same values
   const tail = (n: number, run: (d: number) => void) => { if (n % 4 !== 0) run(4 * (n - 4)); };
   const pw: Pointwise = {
@@ -205,6 +230,10 @@ export function pointwiseFor(memory: WasmMemory): Pointwise {
     modLayerNorm(y, stats, x, g, be, sc, sh, M, C, eps) {
       if (C % 4 !== 0) throw new Error("modLayerNorm: channels not a multiple of 4");
       ln(y, stats, x, g, be, sc, sh, M, 4 * C, C, eps);
+    },
+    scaleShift(o, a, s, bias, P, C) {
+      if (C % 4 !== 0) throw new Error("scaleShift: channels not a multiple of 4");
+      ss(o, a, s, bias, P, 4 * C);
     },
   };
   cache.set(memory, pw);

@@ -71,7 +71,7 @@ function fmaBody(lane: 16 | 4, unroll: number): number[] {
  *   for p < P, c < C:  o[p·oStep + c] += Σ_{j<J} a[p·aStep + j·ajStep + c] · b[j·bjStep + c]
  * The sum over j stays in U registers (U independent accumulators hide the add latency).
  */
-function rowFmaBody(lane: 16 | 4, U: number): number[] {
+function rowFmaBody(lane: 16 | 4, U: number, accumulate = true): number[] {
   const [o, a, b, P, CB, oStep, aStep, J, ajStep, bjStep, c, pa, pb, jj] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const acc = (u: number) => 14 + u;
   const load = (off: number) => (lane === 16 ? op.vLoad(off) : op.f32Load(off));
@@ -80,7 +80,8 @@ function rowFmaBody(lane: 16 | 4, U: number): number[] {
   const add = lane === 16 ? op.f32x4Add : op.f32Add;
   const init: number[] = [], body: number[] = [], fin: number[] = [];
   for (let u = 0; u < U; u++) {
-    init.push(...op.get(o), ...op.get(c), ...op.add, ...load(u * lane), ...op.set(acc(u)));
+    // rowSet (accumulate = false) starts the sums at zero instead of o: no zero-fill pass over o beforehand
+    init.push(...(accumulate ? [...op.get(o), ...op.get(c), ...op.add, ...load(u * lane)] : lane === 16 ? op.f32x4Const(0) : op.f32(0)), ...op.set(acc(u)));
     body.push(...op.get(acc(u)), ...op.get(pa), ...load(u * lane), ...op.get(pb), ...load(u * lane), ...mul, ...add, ...op.set(acc(u)));
     fin.push(...op.get(o), ...op.get(c), ...op.add, ...op.get(acc(u)), ...store(u * lane));
   }
@@ -115,6 +116,9 @@ function assemble(shared: boolean): Uint8Array {
     { type: 1, locals: rowLocals(V128, 4), body: rowFmaBody(16, 4), name: "row16" },
     { type: 1, locals: rowLocals(V128, 1), body: rowFmaBody(16, 1), name: "row4" },
     { type: 1, locals: rowLocals(F32, 1), body: rowFmaBody(4, 1), name: "row1" },
+    { type: 1, locals: rowLocals(V128, 4), body: rowFmaBody(16, 4, false), name: "rowSet16" },
+    { type: 1, locals: rowLocals(V128, 1), body: rowFmaBody(16, 1, false), name: "rowSet4" },
+    { type: 1, locals: rowLocals(F32, 1), body: rowFmaBody(4, 1, false), name: "rowSet1" },
   ]);
 }
 
@@ -132,6 +136,8 @@ export interface Simd {
    * in registers (one read-modify-write of o per J taps).
    */
   rowFma(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
+  /** As rowFma with `=` for `+=`: o[p·oStep + c] = Σ_{j<J} a[…] · b[…] (o is only written). */
+  rowSet(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
 }
 
 const cache = new WeakMap<WasmMemory, Simd>();
@@ -163,7 +169,7 @@ export function simdFor(memory: WasmMemory): Simd {
       }
     },
   } as Simd;
-  simd.rowFma = (o, a, b, P, C, oStep, aStep, J, ajStep, bjStep) => {
+  const rows = (row16: RowFn, row4: RowFn, row1: RowFn): Simd["rowFma"] => (o, a, b, P, C, oStep, aStep, J, ajStep, bjStep) => {
     if (P <= 0 || C <= 0) return;
     const os = oStep * 4, as = aStep * 4, aj = ajStep * 4, bj = bjStep * 4;
     const c16 = C - (C % 16);
@@ -178,6 +184,8 @@ export function simdFor(memory: WasmMemory): Simd {
       row1(o + d, a + d, b + d, P, (C - c4) * 4, os, as, J, aj, bj);
     }
   };
+  simd.rowFma = rows(row16, row4, row1);
+  simd.rowSet = rows(inst.exports.rowSet16 as RowFn, inst.exports.rowSet4 as RowFn, inst.exports.rowSet1 as RowFn);
   cache.set(memory, simd);
   return simd;
 }
