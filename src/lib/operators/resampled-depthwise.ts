@@ -8,6 +8,8 @@
  * Work per pixel and channel: ≈ Σ_i |support(a_i) ∪ {h'}| + k·k' instead of k'²: 5× fewer taps at 224² (k' = 57),
  * 10× at 448² (k' = 113). Same function as `sparseDepthwiseConv(feats, kmap, resampleKernel(κ, r₀, r), bias)` up to
  * float32 summation order (tests/lib/operators/resampled-depthwise.test.ts); differentiable (plain tfjs ops).
+ * Outside gradients a fused kernel mixes the k vertical results with κ first and then needs only A's short columns
+ * horizontally too: Σ_i |support(a_i)| + k² + Σ_j |support(a_j)| taps (143 instead of 280 at 112², k' = 29).
  */
 import { tf } from "../runtime/backend";
 import { registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
@@ -77,6 +79,16 @@ let fused = true;
 /** Switches between the fused kernel (default) and the op chain outside gradients: for before/after timings (bench/ddim-step.ts). */
 export function setFusedResampledDepthwise(on: boolean): void {
   fused = on;
+}
+
+/** With the fused kernel (outside gradients) the separable form already pays from k' = 13: one 56² op (k' = 15,
+ *  B = 16, C = 64) took ≈ 60 ms fused vs ≈ 118 ms dense; at 42² (k' = 11) they were even. */
+export const SEPARABLE_MIN_KERNEL_FUSED = 13;
+
+/** The smallest k' for which a full-grid depthwise conv at r ≠ r₀ should take the separable path now. */
+export function separableMinKernel(): number {
+  const fast = fused && !recording() && tf.getKernel("InftyResampledDepthwise", tf.getBackend()) != null;
+  return fast ? SEPARABLE_MIN_KERNEL_FUSED : SEPARABLE_MIN_KERNEL;
 }
 
 /** True while tf.grad / tf.variableGrads record a tape (tfjs-core 4.22's engine state; see the note below). */

@@ -11,10 +11,9 @@
  * pixel and channel: Σ_i |supp a_i| + k² + Σ_j |supp a_j| (143 at 28² → 112², k = 7, k' = 29) instead of the
  * op chain's Σ_i |supp a_i ∪ {h'}| + k·k' (280).
  */
-import { WasmBackend, TensorInfo, alloc, f32, free, ptr } from "./heap";
+import { WasmBackend, TensorInfo, alloc, f32, free, memoryOf, ptr } from "./heap";
 import { simdFor } from "./simd";
 import { pointwiseFor } from "./pointwise";
-import { memoryOf } from "./heap";
 
 export interface SeparableAttrs {
   /** the [k', k] resampling matrix, row-major */
