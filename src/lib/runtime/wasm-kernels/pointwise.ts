@@ -19,6 +19,7 @@ import { TensorInfo, WasmBackend, memoryOf } from "./heap";
 
 const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
 const X_CLAMP = 20, Z_LO = -87.3, Z_HI = 88;
+const ROUND = 12582912, ROUND_BITS = 0x4b400000; // 1.5·2²³ and its float32 bit pattern
 const LOG2E = 1.44269504088896341, C1 = 0.693359375, C2 = -2.12194440e-4;
 // Cephes expf: e^r ≈ 1 + r + r²·(((((P0 r + P1) r + P2) r + P3) r + P4) r + P5) on |r| ≤ ½ ln 2
 const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
@@ -50,73 +51,113 @@ function overBytes(c: number, CB: number, body: number[]): number[] {
 const addPtr = (p: number, step: number) => [...op.get(p), ...op.i32(step), ...op.add, ...op.set(p)];
 
 /**
+ * v128 constants held in locals set once before the loop (V8 materialises a v128.const at every use: several
+ * instructions each, about a third of the GELU loop). `c(v)` reads the local holding v in all four lanes.
+ */
+class ConstPool {
+  private readonly values: Array<[number, "f32" | "i32"]> = [];
+  constructor(private readonly base: number) {}
+  private at(v: number, kind: "f32" | "i32"): number[] {
+    let i = this.values.findIndex(([w, k]) => k === kind && Object.is(w, v));
+    if (i < 0) i = this.values.push([v, kind]) - 1;
+    return op.get(this.base + i);
+  }
+  c(v: number): number[] { return this.at(v, "f32"); }
+  /** the prologue, after checking the pool fits the CONSTS locals reserved for it */
+  i(v: number): number[] { return this.at(v, "i32"); }
+  get count(): number { return this.values.length; }
+  prologue(): number[] {
+    if (this.values.length > CONSTS) throw new Error(`pointwise: ${this.values.length} constants, ${CONSTS} locals reserved`);
+    return this.values.flatMap(([v, k], i) => [...(k === "f32" ? op.f32x4Const(v) : op.i32x4Const(v)), ...op.set(this.base + i)]);
+  }
+}
+
+/**
  * Locals (v128) in: vc (x clamped); out: s = σ(2u) (0 where z > Z_HI), e = e^{−2u}; scratch w, z, f.
  *   w = vc²;  z = −2·vc·(c + c·a·w);  mask = z < Z_HI;  z = clamp(z, Z_LO, Z_HI)
  *   f = nearest(z·log₂e);  r = (z − f·C₁) − f·C₂;  e = (((r²·P(r)) + r) + 1)·2^f;  s = (1 / (1 + e)) & mask
  */
-function sigmoid2u(l: { vc: number; w: number; z: number; f: number; e: number; s: number }): number[] {
-  const poly = [...op.f32x4Const(P[0])];
-  for (let k = 1; k < P.length; k++) poly.push(...op.get(l.z), ...op.f32x4Mul, ...op.f32x4Const(P[k]), ...op.f32x4Add);
+function sigmoid2u(l: { vc: number; w: number; z: number; f: number; e: number; s: number }, K: ConstPool): number[] {
+  const poly = [...K.c(P[0])];
+  for (let k = 1; k < P.length; k++) poly.push(...op.get(l.z), ...op.f32x4Mul, ...K.c(P[k]), ...op.f32x4Add);
   return [
     ...op.get(l.vc), ...op.get(l.vc), ...op.f32x4Mul, ...op.set(l.w),
-    ...op.get(l.vc), ...op.f32x4Const(-2 * GELU_C), ...op.f32x4Mul,
-    ...op.f32x4Const(1), ...op.get(l.w), ...op.f32x4Const(GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
+    ...op.get(l.vc), ...K.c(-2 * GELU_C), ...op.f32x4Mul,
+    ...K.c(1), ...op.get(l.w), ...K.c(GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
     ...op.f32x4Mul, ...op.set(l.z),
     // mask (all ones where z < Z_HI) parked in s
-    ...op.get(l.z), ...op.f32x4Const(Z_HI), ...op.f32x4Lt, ...op.set(l.s),
-    ...op.get(l.z), ...op.f32x4Const(Z_HI), ...op.f32x4Pmin, ...op.f32x4Const(Z_LO), ...op.f32x4Pmax, ...op.set(l.z),
-    ...op.get(l.z), ...op.f32x4Const(LOG2E), ...op.f32x4Mul, ...op.f32x4Nearest, ...op.set(l.f),
+    ...op.get(l.z), ...K.c(Z_HI), ...op.f32x4Lt, ...op.set(l.s),
+    ...op.get(l.z), ...K.c(Z_HI), ...op.f32x4Pmin, ...K.c(Z_LO), ...op.f32x4Pmax, ...op.set(l.z),
+    // f = nearest(z·log₂e) by the 1.5·2²³ trick (the float add rounds to an integer, ties to even, as f32x4.nearest
+    // does; m's low mantissa bits then hold f, which saves a float→int conversion below); m parked in e
+    ...op.get(l.z), ...K.c(LOG2E), ...op.f32x4Mul, ...K.c(ROUND), ...op.f32x4Add, ...op.tee(l.e),
+    ...K.c(ROUND), ...op.f32x4Sub, ...op.set(l.f),
     // r = (z − f·C₁) − f·C₂, kept in z
-    ...op.get(l.z), ...op.get(l.f), ...op.f32x4Const(C1), ...op.f32x4Mul, ...op.f32x4Sub,
-    ...op.get(l.f), ...op.f32x4Const(C2), ...op.f32x4Mul, ...op.f32x4Sub, ...op.set(l.z),
+    ...op.get(l.z), ...op.get(l.f), ...K.c(C1), ...op.f32x4Mul, ...op.f32x4Sub,
+    ...op.get(l.f), ...K.c(C2), ...op.f32x4Mul, ...op.f32x4Sub, ...op.set(l.z),
     // e^r = P(r)·r² + r + 1
     ...poly, ...op.get(l.z), ...op.get(l.z), ...op.f32x4Mul, ...op.f32x4Mul,
-    ...op.get(l.z), ...op.f32x4Add, ...op.f32x4Const(1), ...op.f32x4Add,
-    // · 2^f: (f + 127) << 23 is the float32 bit pattern of 2^f
-    ...op.get(l.f), ...op.i32x4TruncSatF32x4S, ...op.i32x4Const(127), ...op.i32x4Add, ...op.i32(23), ...op.i32x4Shl,
+    ...op.get(l.z), ...op.f32x4Add, ...K.c(1), ...op.f32x4Add,
+    // · 2^f: (f + 127) << 23 is the float32 bit pattern of 2^f, and f = bits(m) − bits(1.5·2²³)
+    ...op.get(l.e), ...K.i(127 - ROUND_BITS), ...op.i32x4Add, ...op.i32(23), ...op.i32x4Shl,
     ...op.f32x4Mul, ...op.set(l.e),
-    ...op.f32x4Const(1), ...op.f32x4Const(1), ...op.get(l.e), ...op.f32x4Add, ...op.f32x4Div,
+    ...K.c(1), ...K.c(1), ...op.get(l.e), ...op.f32x4Add, ...op.f32x4Div,
     ...op.get(l.s), ...op.v128And, ...op.set(l.s),
   ];
 }
 
+/** Locals of vector u of an unrolled body, from `base` on. */
+const vecLocals = (base: number, u: number) => {
+  const b = base + 7 * u;
+  return { v: b, vc: b + 1, w: b + 2, z: b + 3, f: b + 4, e: b + 5, s: b + 6 };
+};
+
 /**
- * geluForward(y, x, n): for n vectors of 4 at byte offsets y, x:
+ * geluForward(y, x, n): for n groups of U vectors of 4 at byte offsets y, x (U independent chains per iteration
+ * keep the long exp/divide dependency chain from idling the core):
  *   v = x[i];  vc = clamp(v, ±X_CLAMP);  s = σ(2u(vc));  y[i] = v·s
  */
-function geluForwardBody(): number[] {
+function geluForwardBody(U: number): number[] {
   const [y, x, n] = [0, 1, 2];
-  const l = { v: 3, vc: 4, w: 5, z: 6, f: 7, e: 8, s: 9 };
-  return countdown(n, [
-    ...op.get(x), ...op.vLoad(0), ...op.tee(l.v),
-    ...op.f32x4Const(X_CLAMP), ...op.f32x4Pmin, ...op.f32x4Const(-X_CLAMP), ...op.f32x4Pmax, ...op.set(l.vc),
-    ...sigmoid2u(l),
-    ...op.get(y), ...op.get(l.v), ...op.get(l.s), ...op.f32x4Mul, ...op.vStore(0),
-    ...addPtr(x, 16), ...addPtr(y, 16),
-  ]);
+  const K = new ConstPool(3 + 7 * U), body: number[] = [];
+  for (let u = 0; u < U; u++) {
+    const l = vecLocals(3, u);
+    body.push(
+      ...op.get(x), ...op.vLoad(16 * u), ...op.tee(l.v),
+      ...K.c(X_CLAMP), ...op.f32x4Pmin, ...K.c(-X_CLAMP), ...op.f32x4Pmax, ...op.set(l.vc),
+      ...sigmoid2u(l, K),
+      ...op.get(y), ...op.get(l.v), ...op.get(l.s), ...op.f32x4Mul, ...op.vStore(16 * u),
+    );
+  }
+  const loop = countdown(n, [...body, ...addPtr(x, 16 * U), ...addPtr(y, 16 * U)]);
+  return [...K.prologue(), ...loop];
 }
 
 /**
- * geluGrad(dx, dy, x, n): for n vectors of 4:
+ * geluGrad(dx, dy, x, n): for n groups of U vectors of 4:
  *   vc = clamp(x[i], ±X_CLAMP);  s, e as above;  dx[i] = dy[i]·s·(1 + 2·vc·(e·s)·(c + 3ca·vc²))
  */
-function geluGradBody(): number[] {
+function geluGradBody(U: number): number[] {
   const [dx, dy, x, n] = [0, 1, 2, 3];
-  const l = { vc: 4, w: 5, z: 6, f: 7, e: 8, s: 9 };
-  return countdown(n, [
-    ...op.get(x), ...op.vLoad(0),
-    ...op.f32x4Const(X_CLAMP), ...op.f32x4Pmin, ...op.f32x4Const(-X_CLAMP), ...op.f32x4Pmax, ...op.set(l.vc),
-    ...sigmoid2u(l),
-    ...op.get(dx),
-    ...op.get(dy), ...op.vLoad(0), ...op.get(l.s), ...op.f32x4Mul,
-    ...op.f32x4Const(1),
-    ...op.get(l.vc), ...op.f32x4Const(2), ...op.f32x4Mul,
-    ...op.get(l.e), ...op.get(l.s), ...op.f32x4Mul, ...op.f32x4Mul,
-    ...op.f32x4Const(GELU_C), ...op.get(l.w), ...op.f32x4Const(3 * GELU_C * GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
-    ...op.f32x4Mul, ...op.f32x4Add,
-    ...op.f32x4Mul, ...op.vStore(0),
-    ...addPtr(dx, 16), ...addPtr(dy, 16), ...addPtr(x, 16),
-  ]);
+  const K = new ConstPool(4 + 7 * U), body: number[] = [];
+  for (let u = 0; u < U; u++) {
+    const l = vecLocals(4, u);
+    body.push(
+      ...op.get(x), ...op.vLoad(16 * u),
+      ...K.c(X_CLAMP), ...op.f32x4Pmin, ...K.c(-X_CLAMP), ...op.f32x4Pmax, ...op.set(l.vc),
+      ...sigmoid2u(l, K),
+      ...op.get(dx),
+      ...op.get(dy), ...op.vLoad(16 * u), ...op.get(l.s), ...op.f32x4Mul,
+      ...K.c(1),
+      ...op.get(l.vc), ...K.c(2), ...op.f32x4Mul,
+      ...op.get(l.e), ...op.get(l.s), ...op.f32x4Mul, ...op.f32x4Mul,
+      ...K.c(GELU_C), ...op.get(l.w), ...K.c(3 * GELU_C * GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
+      ...op.f32x4Mul, ...op.f32x4Add,
+      ...op.f32x4Mul, ...op.vStore(16 * u),
+    );
+  }
+  const loop = countdown(n, [...body, ...addPtr(dx, 16 * U), ...addPtr(dy, 16 * U), ...addPtr(x, 16 * U)]);
+  return [...K.prologue(), ...loop];
 }
 
 /** Σ of the four lanes of local v, as ((l₀ + l₁) + l₂) + l₃ (f32 on the stack) */
@@ -180,6 +221,10 @@ function scaleShiftBody(): number[] {
   ]);
 }
 
+const GELU_UNROLL = 2;
+/** v128 locals reserved for each GELU body's ConstPool (checked when the body is built) */
+const CONSTS = 24;
+
 function assemble(shared: boolean): Uint8Array {
   return assembleModule(shared, [
     [[I32, I32, I32], []],
@@ -187,8 +232,10 @@ function assemble(shared: boolean): Uint8Array {
     [[I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], []],
     [[I32, I32, I32, I32, I32, I32], []],
   ], [
-    { type: 0, locals: [[7, V128]], body: geluForwardBody(), name: "geluForward" },
-    { type: 1, locals: [[6, V128]], body: geluGradBody(), name: "geluGrad" },
+    { type: 0, locals: [[7 + CONSTS, V128]], body: geluForwardBody(1), name: "geluForward" },
+    { type: 1, locals: [[7 + CONSTS, V128]], body: geluGradBody(1), name: "geluGrad" },
+    { type: 0, locals: [[7 * GELU_UNROLL + CONSTS, V128]], body: geluForwardBody(GELU_UNROLL), name: "geluForwardU" },
+    { type: 1, locals: [[7 * GELU_UNROLL + CONSTS, V128]], body: geluGradBody(GELU_UNROLL), name: "geluGradU" },
     { type: 2, locals: [[1, I32], [4, V128]], body: modLayerNormBody(), name: "modLayerNorm" },
     { type: 3, locals: [[1, I32], [1, V128]], body: scaleShiftBody(), name: "scaleShift" },
   ]);
@@ -213,7 +260,19 @@ export function pointwiseFor(memory: WasmMemory): Pointwise {
   const hit = cache.get(memory);
   if (hit) return hit;
   const ex = instantiateOn(memory, assemble);
-  const fwd = ex.geluForward as Fn, grad = ex.geluGrad as Fn, ln = ex.modLayerNorm as Fn, ss = ex.scaleShift as Fn;
+  const fwd1 = ex.geluForward as Fn, grad1 = ex.geluGrad as Fn, ln = ex.modLayerNorm as Fn, ss = ex.scaleShift as Fn;
+  const fwdU = ex.geluForwardU as Fn, gradU = ex.geluGradU as Fn;
+  // nv vectors: groups of GELU_UNROLL, then the rest one by one (same arithmetic: results do not depend on the split)
+  const fwd = (y: number, x: number, nv: number) => {
+    const g = Math.floor(nv / GELU_UNROLL), d = 16 * GELU_UNROLL * g;
+    fwdU(y, x, g);
+    fwd1(y + d, x + d, nv - g * GELU_UNROLL);
+  };
+  const grad = (dx: number, dy: number, x: number, nv: number) => {
+    const g = Math.floor(nv / GELU_UNROLL), d = 16 * GELU_UNROLL * g;
+    gradU(dx, dy, x, g);
+    grad1(dx + d, dy + d, x + d, nv - g * GELU_UNROLL);
+  };
   // n not a multiple of 4: the last vector overlaps the previous one and recomputes the same values
   const tail = (n: number, run: (d: number) => void) => { if (n % 4 !== 0) run(4 * (n - 4)); };
   const pw: Pointwise = {
