@@ -4,7 +4,7 @@
  * "before" switches both off (the float64 JS loops and the op chain), "after" on, alternating rep by rep so load
  * drift hits both alike. Not a test; writes bench/ddim-step.json.
  *
- *   npm run build && nice -n 10 node dist/bench/ddim-step.js [--res 28,56,112] [--reps 3] [--sample-batch 16]
+ *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16]
  *
  * Medians of process CPU time (the steadier clock on a shared machine) and wall time per step, after one warm-up
  * step of each variant. Also checks that both variants give the same output within float32 rounding.
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   setWasmPointwise(true);
   setFusedResampledDepthwise(true);
   const out = {
-    command: "npm run build && nice -n 10 node dist/bench/ddim-step.js " + process.argv.slice(2).join(" "),
+    command: "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
     what: "one DDIM step (GridDenoiser.denoise, full grid) on wasm, 1 thread; before = float64 JS GELU/LayerNorm and the separable op chain, after = f32x4 kernels and the fused separable kernel; interleaved rep by rep",
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     loadavgAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
