@@ -7,7 +7,8 @@
 import { strict as assert } from "assert";
 import {
   initBackend, withBackend, tf, Rng, fullGrid, KernelMap, sparseDepthwiseConv, resampleKernel, resampledKernelSize,
-  resampledFullGridDepthwiseConv, resampledFullGridDepthwiseConvReference, setWasmPointwise, maxRelDiff } from "infty-diff-lab";
+  resampledFullGridDepthwiseConv, resampledFullGridDepthwiseConvReference, setWasmPointwise, maxRelDiff,
+  hatPlan, kernelResampleMatrix } from "infty-diff-lab";
 
 const relErr = maxRelDiff;
 
@@ -39,7 +40,9 @@ describe("separable full-grid depthwise conv with a resampled kernel", function 
     });
   }
 
-  for (const [backend, r, mode, C] of [["wasm", 84, "extent", 12], ["wasm", 60, "authors", 4], ["cpu", 56, "extent", 3]] as const) {
+  // wasm: 84 (s = 3), 56 (s = 2, every column a hat) and 224 (s = 8) take the shifted-hat path, 60 / authors the direct taps
+  for (const [backend, r, mode, C] of [["wasm", 84, "extent", 12], ["wasm", 56, "extent", 4], ["wasm", 224, "extent", 4],
+    ["wasm", 60, "authors", 4], ["cpu", 56, "extent", 3]] as const) {
     it(`fused kernel vs the op chain: values (and gradients wrt x, κ, bias, taken through the chain); no leaks (${backend}, ${r}×${r}, ${mode}, C = ${C})`, async () => {
       await withBackend(backend, () => {
         const rng = new Rng(C);
@@ -61,6 +64,19 @@ describe("separable full-grid depthwise conv with a resampled kernel", function 
       });
     });
   }
+
+  it("hatPlan finds A's shifted hats at integer scales and declines where they do not save taps", () => {
+    const plan = (r: number, mode: "extent" | "authors" = "extent") => {
+      const k2 = resampledKernelSize(7, 28, r, mode), p = hatPlan(kernelResampleMatrix(7, 28, r, mode), 7, k2);
+      return p && { i0: p.i0, i1: p.i1, s: p.s, L: p.h.length };
+    };
+    assert.deepEqual(plan(56), { i0: 0, i1: 6, s: 2, L: 3 });
+    assert.deepEqual(plan(112), { i0: 1, i1: 5, s: 4, L: 7 });
+    assert.deepEqual(plan(224), { i0: 1, i1: 5, s: 8, L: 15 });
+    assert.deepEqual(plan(84), { i0: 1, i1: 5, s: 3, L: 5 });
+    assert.equal(plan(112, "authors"), null);
+    assert.equal(plan(60), null);
+  });
 
   it("the wasm kernel does not depend on the pointwise switch (scale/shift runs in it)", async () => {
     await withBackend("wasm", () => {
