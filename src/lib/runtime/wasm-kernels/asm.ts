@@ -79,7 +79,6 @@ export const op = {
   f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
   f32x4Lt: simd(0x43),
   v128And: simd(0x4e),
-  f32x4Nearest: simd(0x6a),
   i32x4Shl: simd(0xab),
   i32x4Add: simd(0xae),
   f32x4Add: simd(0xe4),
@@ -89,7 +88,6 @@ export const op = {
   /** pmin(a, b) = b < a ? b : a (one minps on x86; NaN in a passes through) */
   f32x4Pmin: simd(0xea),
   f32x4Pmax: simd(0xeb),
-  i32x4TruncSatF32x4S: simd(0xf8),
   i32x4Const: (v: number) => [...simd(0x0c), ...[v, v, v, v].flatMap((x) => Array.from(new Uint8Array(Int32Array.of(x).buffer)))],
 };
 

@@ -63,9 +63,8 @@ class ConstPool {
     return op.get(this.base + i);
   }
   c(v: number): number[] { return this.at(v, "f32"); }
-  /** the prologue, after checking the pool fits the CONSTS locals reserved for it */
   i(v: number): number[] { return this.at(v, "i32"); }
-  get count(): number { return this.values.length; }
+  /** the prologue, after checking the pool fits the CONSTS locals reserved for it */
   prologue(): number[] {
     if (this.values.length > CONSTS) throw new Error(`pointwise: ${this.values.length} constants, ${CONSTS} locals reserved`);
     return this.values.flatMap(([v, k], i) => [...(k === "f32" ? op.f32x4Const(v) : op.i32x4Const(v)), ...op.set(this.base + i)]);
