@@ -4,7 +4,7 @@
  * "before" switches both off (the float64 JS loops and the op chain), "after" on, alternating rep by rep so load
  * drift hits both alike. Not a test; writes bench/ddim-step.json.
  *
- *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16]
+ *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16] [--out bench/ddim-step.json]
  *
  * Medians of process CPU time (the steadier clock on a shared machine) and wall time per step, after one warm-up
  * step of each variant. Also checks that both variants give the same output within float32 rounding.
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     note: "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
     rows,
   };
-  fs.writeFileSync(path.join(__dirname, "..", "..", "bench", "ddim-step.json"), JSON.stringify(out, null, 2) + "\n");
+  fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", "ddim-step.json")), JSON.stringify(out, null, 2) + "\n");
   den.dispose();
   tr.dispose();
 }
