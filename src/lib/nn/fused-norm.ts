@@ -12,8 +12,9 @@
  */
 import { tf } from "../runtime/backend";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
-import { ptr } from "../runtime/wasm-kernels/heap";
+import { alloc, f32, free, memoryOf, ptr } from "../runtime/wasm-kernels/heap";
 import { wasmPointwise } from "../runtime/wasm-kernels/pointwise";
+import { simdFor } from "../runtime/wasm-kernels/simd";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
 
@@ -164,6 +165,45 @@ registerTypedKernel<GnAttrs>({
         }
       }
     }
+  },
+  // wasm: per image, channel sums and centred squares in f32x4 (group totals and rstd in float64 from those C
+  // partial sums), then u = (x − μ)·(rstd·γ·(1 + scale)) + (β·(1 + scale) + shift) and u·σ(u) in one f32x4 pass
+  runWasm: (be, [x, g, bt, sc, sh], [y, stats], { B, N, C, G, eps, mod }) => {
+    const pw = wasmPointwise(be);
+    if (pw == null || C % 4 !== 0) return false;
+    const simd = simdFor(memoryOf(be));
+    const rows = alloc(be, [6, C], "float32", false); // S, Q, M, A, Bv, ones
+    const R = ptr(be, rows), X = ptr(be, x), Y = ptr(be, y), c4 = 4 * C;
+    const [S, Q, M, A, Bv, one] = [0, 1, 2, 3, 4, 5].map((r) => new Float32Array(f32(be, rows).buffer, R + r * c4, C));
+    const gv = f32(be, g), bv = f32(be, bt), scv = f32(be, sc), shv = f32(be, sh), st = f32(be, stats);
+    one.fill(1);
+    const cg = C / G, cnt = N * cg;
+    for (let b = 0; b < B; b++) {
+      const Xb = X + b * N * c4;
+      simd.rowSet(R, Xb, R + 5 * c4, 1, C, C, C, N, C, 0); // S[c] = Σ_n x[n, c]
+      for (let q = 0; q < G; q++) {
+        let s = 0;
+        for (let c = q * cg; c < (q + 1) * cg; c++) s += S[c];
+        M.fill(s / cnt, q * cg, (q + 1) * cg);
+      }
+      Q.fill(0);
+      pw.centeredSq(R + c4, Xb, R + 2 * c4, N, C);
+      for (let q = 0; q < G; q++) {
+        let v = 0;
+        for (let c = q * cg; c < (q + 1) * cg; c++) v += Q[c];
+        const rstd = 1 / Math.sqrt(v / cnt + eps);
+        st[2 * (b * G + q)] = M[q * cg];
+        st[2 * (b * G + q) + 1] = rstd;
+        for (let c = q * cg; c < (q + 1) * cg; c++) {
+          const a = mod ? 1 + scv[b * C + c] : 1;
+          A[c] = rstd * gv[c] * a;
+          Bv[c] = mod ? bv[c] * a + shv[b * C + c] : bv[c];
+        }
+      }
+      pw.affineSilu(Y + b * N * c4, Xb, R + 2 * c4, R + 3 * c4, R + 4 * c4, N, C);
+    }
+    free(be, rows);
+    return true;
   },
 });
 

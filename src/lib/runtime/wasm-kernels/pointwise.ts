@@ -77,13 +77,20 @@ class ConstPool {
  *   f = nearest(z·log₂e);  r = (z − f·C₁) − f·C₂;  e = (((r²·P(r)) + r) + 1)·2^f;  s = (1 / (1 + e)) & mask
  */
 function sigmoid2u(l: { vc: number; w: number; z: number; f: number; e: number; s: number }, K: ConstPool): number[] {
-  const poly = [...K.c(P[0])];
-  for (let k = 1; k < P.length; k++) poly.push(...op.get(l.z), ...op.f32x4Mul, ...K.c(P[k]), ...op.f32x4Add);
   return [
     ...op.get(l.vc), ...op.get(l.vc), ...op.f32x4Mul, ...op.set(l.w),
     ...op.get(l.vc), ...K.c(-2 * GELU_C), ...op.f32x4Mul,
     ...K.c(1), ...op.get(l.w), ...K.c(GELU_A), ...op.f32x4Mul, ...op.f32x4Add,
     ...op.f32x4Mul, ...op.set(l.z),
+    ...expAndSigmoid(l, K),
+  ];
+}
+
+/** From z (local): s = (1 / (1 + e^z)) & (z < Z_HI), e = e^z (z clamped to [Z_LO, Z_HI]); scratch f. */
+function expAndSigmoid(l: { z: number; f: number; e: number; s: number }, K: ConstPool): number[] {
+  const poly = [...K.c(P[0])];
+  for (let k = 1; k < P.length; k++) poly.push(...op.get(l.z), ...op.f32x4Mul, ...K.c(P[k]), ...op.f32x4Add);
+  return [
     // mask (all ones where z < Z_HI) parked in s
     ...op.get(l.z), ...K.c(Z_HI), ...op.f32x4Lt, ...op.set(l.s),
     ...op.get(l.z), ...K.c(Z_HI), ...op.f32x4Pmin, ...K.c(Z_LO), ...op.f32x4Pmax, ...op.set(l.z),
@@ -220,6 +227,47 @@ function scaleShiftBody(): number[] {
   ]);
 }
 
+/**
+ * centeredSq(o, a, m, P, CB): P rows of C = CB/4 channels:  o[c] += (a[p, c] − m[c])²   (o accumulates)
+ */
+function centeredSqBody(): number[] {
+  const [o, a, m, P, CB] = [0, 1, 2, 3, 4];
+  const [c, d] = [5, 6];
+  const at = (q: number) => [...op.get(q), ...op.get(c), ...op.add];
+  return countdown(P, [
+    ...overBytes(c, CB, [
+      ...at(o),
+      ...at(a), ...op.vLoad(0), ...at(m), ...op.vLoad(0), ...op.f32x4Sub, ...op.tee(d), ...op.get(d), ...op.f32x4Mul,
+      ...at(o), ...op.vLoad(0), ...op.f32x4Add, ...op.vStore(0),
+    ]),
+    ...op.get(a), ...op.get(CB), ...op.add, ...op.set(a),
+  ]);
+}
+
+/**
+ * affineSilu(y, x, m, A, Bv, P, CB): P rows of C = CB/4 channels:
+ *   u = (x[p, c] − m[c])·A[c] + Bv[c];  y[p, c] = u·σ(u)   (σ(u) by the GELU path's exp, e^{−u}; 0 below u = −88)
+ */
+function affineSiluBody(): number[] {
+  const [y, x, m, A, Bv, P, CB] = [0, 1, 2, 3, 4, 5, 6];
+  const c = 7;
+  const l = { u: 8, z: 9, f: 10, e: 11, s: 12 };
+  const K = new ConstPool(13);
+  const at = (q: number) => [...op.get(q), ...op.get(c), ...op.add, ...op.vLoad(0)];
+  const loop = countdown(P, [
+    ...overBytes(c, CB, [
+      ...at(x), ...at(m), ...op.f32x4Sub, ...at(A), ...op.f32x4Mul, ...at(Bv), ...op.f32x4Add, ...op.tee(l.u),
+      // z = −u, then s = 1/(1 + e^z) as in sigmoid2u (mask: z < Z_HI)
+      ...K.c(-1), ...op.f32x4Mul, ...op.set(l.z),
+      ...expAndSigmoid(l, K),
+      ...op.get(y), ...op.get(c), ...op.add, ...op.get(l.u), ...op.get(l.s), ...op.f32x4Mul, ...op.vStore(0),
+    ]),
+    ...op.get(x), ...op.get(CB), ...op.add, ...op.set(x),
+    ...op.get(y), ...op.get(CB), ...op.add, ...op.set(y),
+  ]);
+  return [...K.prologue(), ...loop];
+}
+
 const GELU_UNROLL = 2;
 /** v128 locals reserved for each GELU body's ConstPool (checked when the body is built) */
 const CONSTS = 24;
@@ -230,6 +278,8 @@ function assemble(shared: boolean): Uint8Array {
     [[I32, I32, I32, I32], []],
     [[I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32], []],
     [[I32, I32, I32, I32, I32, I32], []],
+    [[I32, I32, I32, I32, I32], []],
+    [[I32, I32, I32, I32, I32, I32, I32], []],
   ], [
     { type: 0, locals: [[7 + CONSTS, V128]], body: geluForwardBody(1), name: "geluForward" },
     { type: 1, locals: [[7 + CONSTS, V128]], body: geluGradBody(1), name: "geluGrad" },
@@ -237,6 +287,8 @@ function assemble(shared: boolean): Uint8Array {
     { type: 1, locals: [[7 * GELU_UNROLL + CONSTS, V128]], body: geluGradBody(GELU_UNROLL), name: "geluGradU" },
     { type: 2, locals: [[1, I32], [4, V128]], body: modLayerNormBody(), name: "modLayerNorm" },
     { type: 3, locals: [[1, I32], [1, V128]], body: scaleShiftBody(), name: "scaleShift" },
+    { type: 4, locals: [[1, I32], [1, V128]], body: centeredSqBody(), name: "centeredSq" },
+    { type: 5, locals: [[1, I32], [5 + CONSTS, V128]], body: affineSiluBody(), name: "affineSilu" },
   ]);
 }
 
@@ -249,6 +301,10 @@ export interface Pointwise {
   modLayerNorm(y: number, stats: number, x: number, g: number, be: number, sc: number, sh: number, M: number, C: number, eps: number): void;
   /** o[p, c] = a[p, c]·s[p] + bias[c] for P rows of C channels (C a multiple of 4; o may equal a) */
   scaleShift(o: number, a: number, s: number, bias: number, P: number, C: number): void;
+  /** o[c] += Σ_p (a[p, c] − m[c])² over P rows of C channels (C a multiple of 4) */
+  centeredSq(o: number, a: number, m: number, P: number, C: number): void;
+  /** y[p, c] = silu((x[p, c] − m[c])·A[c] + Bv[c]) over P rows of C channels (C a multiple of 4) */
+  affineSilu(y: number, x: number, m: number, A: number, Bv: number, P: number, C: number): void;
 }
 
 type Fn = (...a: number[]) => void;
@@ -292,6 +348,14 @@ export function pointwiseFor(memory: WasmMemory): Pointwise {
     scaleShift(o, a, s, bias, P, C) {
       if (C % 4 !== 0) throw new Error("scaleShift: channels not a multiple of 4");
       ss(o, a, s, bias, P, 4 * C);
+    },
+    centeredSq(o, a, m, P, C) {
+      if (C % 4 !== 0) throw new Error("centeredSq: channels not a multiple of 4");
+      (ex.centeredSq as Fn)(o, a, m, P, 4 * C);
+    },
+    affineSilu(y, x, m, A, Bv, P, C) {
+      if (C % 4 !== 0) throw new Error("affineSilu: channels not a multiple of 4");
+      (ex.affineSilu as Fn)(y, x, m, A, Bv, P, 4 * C);
     },
   };
   cache.set(memory, pw);
