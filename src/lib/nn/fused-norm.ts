@@ -13,7 +13,7 @@
 import { tf } from "../runtime/backend";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
 import { alloc, f32, free, memoryOf, ptr } from "../runtime/wasm-kernels/heap";
-import { wasmPointwise } from "../runtime/wasm-kernels/pointwise";
+import { GN_ROW, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 import { simdFor } from "../runtime/wasm-kernels/simd";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
@@ -251,6 +251,50 @@ registerTypedKernel<GnAttrs>({
       if (mod) for (let c = 0; c < C; c++) { dsc[b * C + c] = accS[c]; dsh[b * C + c] = accH[c]; }
     }
     for (let c = 0; c < C; c++) { dg[c] = accG[c]; db[c] = accB[c]; }
+  },
+  // wasm: the same two passes per image in f32x4 (pointwise.ts gnSiluGrad1/2; per-image channel sums in float32, the
+  // group means and the sums over images in float64)
+  runWasm: (be, [dy, x, st, g, bt, sc, sh], [dx, dg, db, dsc, dsh], { B, N, C, G, mod }) => {
+    const pw = wasmPointwise(be);
+    if (pw == null || C % 4 !== 0) return false;
+    const rows = alloc(be, [Object.keys(GN_ROW).length, C], "float32", false);
+    const R = ptr(be, rows), DX = ptr(be, dx), DY = ptr(be, dy), X = ptr(be, x), c4 = 4 * C;
+    const heapRow = (name: keyof typeof GN_ROW) => new Float32Array(f32(be, rows).buffer, R + GN_ROW[name] * c4, C);
+    const [M, Rs, Gm, Bt, Av, Sh, accH, accS, accB, accG, accMg, accMgx, MG, MGX] =
+      (Object.keys(GN_ROW) as Array<keyof typeof GN_ROW>).map(heapRow);
+    const stv = f32(be, st), scv = f32(be, sc), shv = f32(be, sh);
+    const dgv = f32(be, dg), dbv = f32(be, db), dscv = f32(be, dsc), dshv = f32(be, dsh);
+    Gm.set(f32(be, g));
+    Bt.set(f32(be, bt));
+    const sumG = new Float64Array(C), sumB = new Float64Array(C);
+    const cg = C / G, cnt = N * cg;
+    if (!mod) { dscv.fill(0); dshv.fill(0); }
+    for (let b = 0; b < B; b++) {
+      for (let q = 0; q < G; q++) {
+        M.fill(stv[2 * (b * G + q)], q * cg, (q + 1) * cg);
+        Rs.fill(stv[2 * (b * G + q) + 1], q * cg, (q + 1) * cg);
+      }
+      for (let c = 0; c < C; c++) { Av[c] = mod ? 1 + scv[b * C + c] : 1; Sh[c] = mod ? shv[b * C + c] : 0; }
+      for (const a of [accH, accS, accB, accG, accMg, accMgx]) a.fill(0);
+      const o = b * N * c4;
+      pw.gnSiluGrad1(DX + o, DY + o, X + o, R, N, C);
+      for (let q = 0; q < G; q++) {
+        let mg = 0, mgx = 0;
+        for (let c = q * cg; c < (q + 1) * cg; c++) { mg += accMg[c]; mgx += accMgx[c]; }
+        MG.fill(mg / cnt, q * cg, (q + 1) * cg);
+        MGX.fill(mgx / cnt, q * cg, (q + 1) * cg);
+      }
+      pw.gnSiluGrad2(DX + o, X + o, R, N, C);
+      for (let c = 0; c < C; c++) {
+        sumG[c] += accG[c];
+        sumB[c] += accB[c];
+        if (mod) { dscv[b * C + c] = accS[c]; dshv[b * C + c] = accH[c]; }
+      }
+    }
+    dgv.set(sumG);
+    dbv.set(sumB);
+    free(be, rows);
+    return true;
   },
 });
 

@@ -118,24 +118,31 @@ describe("wasm f32x4 pointwise kernels", () => {
   }
 
   for (const [B, H, C, G, mod, spread] of [[3, 8, 32, 8, true, 2], [2, 5, 16, 2, false, 2], [2, 4, 8, 4, true, 200], [1, 3, 6, 3, true, 2]] as const) {
-    it(`GroupNorm → modulation → SiLU forward: SIMD vs the float64 JS kernel ([${B},${H},${H},${C}], ${G} groups, ${mod ? "" : "no "}modulation, |x| ~ ${spread})`, async () => {
+    it(`GroupNorm → modulation → SiLU, value and gradients: SIMD vs the float64 JS kernels ([${B},${H},${H},${C}], ${G} groups, ${mod ? "" : "no "}modulation, |x| ~ ${spread})`, async () => {
       await withBackend("wasm", () => {
         const rng = new Rng(B * C + G);
         // spread 200: u reaches ±hundreds, where σ(u) saturates (u·σ(u) must be u or −0, never NaN)
         const x = tf.add(tf.mul(rng.normalTensor<tf.Rank.R4>([B, H, H, C]), spread), 0.7) as tf.Tensor4D;
         const g = tf.mul(tf.add(rng.normalTensor([C]), 1), spread > 10 ? 100 : 1), b = rng.normalTensor([C]);
         const sc = mod ? tf.mul(rng.normalTensor([B, 1, 1, C]), 0.3) : null, sh = mod ? rng.normalTensor([B, 1, 1, C]) : null;
-        const y = groupNormSilu(x, g, b, G, 1e-5, sc, sh).dataSync();
-        const yJs = run(false, () => groupNormSilu(x, g, b, G, 1e-5, sc, sh).dataSync());
-        let worst = 0, scale = 0;
-        for (let i = 0; i < y.length; i++) {
-          assert.ok(Number.isFinite(y[i]), `non-finite output at ${i}`);
-          worst = Math.max(worst, Math.abs(y[i] - yJs[i]));
-          scale = Math.max(scale, Math.abs(yJs[i]));
-        }
-        // float32 sums over H·W·C/G values and a float32 σ: a few ulp of the largest output
-        assert.ok(worst <= 16 * 2 ** -23 * scale, `max |Δ| ${worst} at scale ${scale}`);
-        tf.dispose([x, g, b, ...(sc && sh ? [sc, sh] : [])]);
+        const w = rng.normalTensor([B, H, H, C]);
+        const ins = sc && sh ? [x, g, b, sc, sh] : [x, g, b];
+        const loss = (...a: tf.Tensor[]) => tf.sum(tf.mul(groupNormSilu(a[0] as tf.Tensor4D, a[1], a[2], G, 1e-5, a[3] ?? null, a[4] ?? null), w));
+        const both = () => [groupNormSilu(x, g, b, G, 1e-5, sc, sh), ...tf.grads(loss)(ins)].map((t) => t.dataSync());
+        const simd = both(), js = run(false, both);
+        ["y", "∂x", "∂γ", "∂β", "∂scale", "∂shift"].slice(0, simd.length).forEach((what, k) => {
+          let worst = 0, scale = 0;
+          for (let i = 0; i < simd[k].length; i++) {
+            assert.ok(Number.isFinite(simd[k][i]), `${what}: non-finite at ${i}`);
+            worst = Math.max(worst, Math.abs(simd[k][i] - js[k][i]));
+            scale = Math.max(scale, Math.abs(js[k][i]));
+          }
+          // float32 sums over H·W·C/G values and a float32 σ vs float64: a few ulp of the largest entry (values),
+          // more for the gradients, which are sums over the image of products of those
+          const bound = (k === 0 ? 16 : 256) * 2 ** -23 * scale;
+          assert.ok(worst <= bound, `${what}: max |Δ| ${worst} at scale ${scale}`);
+        });
+        tf.dispose([...ins, w]);
       });
     });
   }

@@ -268,6 +268,85 @@ function affineSiluBody(): number[] {
   return [...K.prologue(), ...loop];
 }
 
+/** Per-channel rows of the GroupNorm-SiLU gradient, CB bytes apart from `rows` on (see gnSiluGrad1Body). */
+const GN_ROWS = ["M", "Rs", "Gm", "Bt", "Av", "Sh", "accH", "accS", "accB", "accG", "accMg", "accMgx", "MG", "MGX"] as const;
+export const GN_ROW = Object.fromEntries(GN_ROWS.map((n, i) => [n, i])) as Record<(typeof GN_ROWS)[number], number>;
+
+/** Locals r_k = rows + k·CB for the GN rows (so each access is one add). */
+function gnRowPtrs(rows: number, CB: number, base: number): number[] {
+  return GN_ROWS.flatMap((_, k) => [...op.get(rows), ...op.get(CB), ...op.i32(k), ...op.mul, ...op.add, ...op.set(base + k)]);
+}
+
+/**
+ * gnSiluGrad1(dx, dy, x, rows, P, CB): first pass of the GroupNorm → modulation → SiLU gradient over one image's
+ * P pixels (C = CB/4 channels), with the per-channel rows M = μ, Rs = rstd (of the channel's group), Gm = γ, Bt = β,
+ * Av = 1 + scale, Sh = shift:
+ *   h = (x − M)·Rs;  z = h·Gm + Bt;  u = z·Av + Sh;  σ = σ(u), e = e^{−u};  du = dy·σ·(1 + u·e·σ)   (1 − σ = e·σ)
+ *   accH += du;  accS += du·z;  dz = du·Av;  accB += dz;  accG += dz·h;  g = dz·Gm;  accMg += g;  accMgx += g·h;  dx = g
+ */
+function gnSiluGrad1Body(): number[] {
+  const [dx, dy, x, rows, P, CB] = [0, 1, 2, 3, 4, 5];
+  const c = 6, r0 = 7; // r0 … r0 + 13: row pointers
+  const v = 7 + GN_ROWS.length;
+  const l = { h: v, zn: v + 1, u: v + 2, z: v + 3, f: v + 4, e: v + 5, s: v + 6, du: v + 7, dz: v + 8, g: v + 9 };
+  const K = new ConstPool(v + 10);
+  const row = (name: keyof typeof GN_ROW) => [...op.get(r0 + GN_ROW[name]), ...op.get(c), ...op.add];
+  const load = (name: keyof typeof GN_ROW) => [...row(name), ...op.vLoad(0)];
+  const acc = (name: keyof typeof GN_ROW, value: number[]) => [...row(name), ...load(name), ...value, ...op.f32x4Add, ...op.vStore(0)];
+  const at = (p: number) => [...op.get(p), ...op.get(c), ...op.add];
+  const loop = countdown(P, [
+    ...overBytes(c, CB, [
+      ...at(x), ...op.vLoad(0), ...load("M"), ...op.f32x4Sub, ...load("Rs"), ...op.f32x4Mul, ...op.set(l.h),
+      ...op.get(l.h), ...load("Gm"), ...op.f32x4Mul, ...load("Bt"), ...op.f32x4Add, ...op.set(l.zn),
+      ...op.get(l.zn), ...load("Av"), ...op.f32x4Mul, ...load("Sh"), ...op.f32x4Add, ...op.tee(l.u),
+      ...K.c(-1), ...op.f32x4Mul, ...op.set(l.z),
+      ...expAndSigmoid(l, K),
+      // du = dy·σ·(1 + u·(e·σ)); e·σ first: e may be 1.6e38 where σ was zeroed, and u·e would overflow
+      ...at(dy), ...op.vLoad(0), ...op.get(l.s), ...op.f32x4Mul,
+      ...K.c(1), ...op.get(l.u), ...op.get(l.e), ...op.get(l.s), ...op.f32x4Mul, ...op.f32x4Mul, ...op.f32x4Add,
+      ...op.f32x4Mul, ...op.set(l.du),
+      ...acc("accH", op.get(l.du)),
+      ...acc("accS", [...op.get(l.du), ...op.get(l.zn), ...op.f32x4Mul]),
+      ...op.get(l.du), ...load("Av"), ...op.f32x4Mul, ...op.set(l.dz),
+      ...acc("accB", op.get(l.dz)),
+      ...acc("accG", [...op.get(l.dz), ...op.get(l.h), ...op.f32x4Mul]),
+      ...op.get(l.dz), ...load("Gm"), ...op.f32x4Mul, ...op.set(l.g),
+      ...acc("accMg", op.get(l.g)),
+      ...acc("accMgx", [...op.get(l.g), ...op.get(l.h), ...op.f32x4Mul]),
+      ...at(dx), ...op.get(l.g), ...op.vStore(0),
+    ]),
+    ...op.get(dx), ...op.get(CB), ...op.add, ...op.set(dx),
+    ...op.get(dy), ...op.get(CB), ...op.add, ...op.set(dy),
+    ...op.get(x), ...op.get(CB), ...op.add, ...op.set(x),
+  ]);
+  return [...gnRowPtrs(rows, CB, r0), ...K.prologue(), ...loop];
+}
+
+/**
+ * gnSiluGrad2(dx, x, rows, P, CB): second pass, with MG = mean of g and MGX = mean of g·h over the channel's group:
+ *   dx = Rs·(dx − MG − (x − M)·Rs·MGX)      (dx holds g from the first pass)
+ */
+function gnSiluGrad2Body(): number[] {
+  const [dx, x, rows, P, CB] = [0, 1, 2, 3, 4];
+  const c = 5, r0 = 6;
+  const load = (name: keyof typeof GN_ROW) => [...op.get(r0 + GN_ROW[name]), ...op.get(c), ...op.add, ...op.vLoad(0)];
+  const at = (p: number) => [...op.get(p), ...op.get(c), ...op.add];
+  return [
+    ...gnRowPtrs(rows, CB, r0),
+    ...countdown(P, [
+      ...overBytes(c, CB, [
+        ...at(dx),
+        ...at(dx), ...op.vLoad(0), ...load("MG"), ...op.f32x4Sub,
+        ...at(x), ...op.vLoad(0), ...load("M"), ...op.f32x4Sub, ...load("Rs"), ...op.f32x4Mul, ...load("MGX"), ...op.f32x4Mul,
+        ...op.f32x4Sub, ...load("Rs"), ...op.f32x4Mul,
+        ...op.vStore(0),
+      ]),
+      ...op.get(dx), ...op.get(CB), ...op.add, ...op.set(dx),
+      ...op.get(x), ...op.get(CB), ...op.add, ...op.set(x),
+    ]),
+  ];
+}
+
 const GELU_UNROLL = 2;
 /** v128 locals reserved for each GELU body's ConstPool (checked when the body is built) */
 const CONSTS = 24;
@@ -289,6 +368,8 @@ function assemble(shared: boolean): Uint8Array {
     { type: 3, locals: [[1, I32], [1, V128]], body: scaleShiftBody(), name: "scaleShift" },
     { type: 4, locals: [[1, I32], [1, V128]], body: centeredSqBody(), name: "centeredSq" },
     { type: 5, locals: [[1, I32], [5 + CONSTS, V128]], body: affineSiluBody(), name: "affineSilu" },
+    { type: 3, locals: [[1 + GN_ROWS.length, I32], [10 + CONSTS, V128]], body: gnSiluGrad1Body(), name: "gnSiluGrad1" },
+    { type: 4, locals: [[1 + GN_ROWS.length, I32]], body: gnSiluGrad2Body(), name: "gnSiluGrad2" },
   ]);
 }
 
@@ -305,6 +386,9 @@ export interface Pointwise {
   centeredSq(o: number, a: number, m: number, P: number, C: number): void;
   /** y[p, c] = silu((x[p, c] − m[c])·A[c] + Bv[c]) over P rows of C channels (C a multiple of 4) */
   affineSilu(y: number, x: number, m: number, A: number, Bv: number, P: number, C: number): void;
+  /** the two passes of the GroupNorm-SiLU gradient over one image (rows: the GN_ROW block, C a multiple of 4) */
+  gnSiluGrad1(dx: number, dy: number, x: number, rows: number, P: number, C: number): void;
+  gnSiluGrad2(dx: number, x: number, rows: number, P: number, C: number): void;
 }
 
 type Fn = (...a: number[]) => void;
@@ -356,6 +440,14 @@ export function pointwiseFor(memory: WasmMemory): Pointwise {
     affineSilu(y, x, m, A, Bv, P, C) {
       if (C % 4 !== 0) throw new Error("affineSilu: channels not a multiple of 4");
       (ex.affineSilu as Fn)(y, x, m, A, Bv, P, 4 * C);
+    },
+    gnSiluGrad1(dx, dy, x, rows, P, C) {
+      if (C % 4 !== 0) throw new Error("gnSiluGrad1: channels not a multiple of 4");
+      (ex.gnSiluGrad1 as Fn)(dx, dy, x, rows, P, 4 * C);
+    },
+    gnSiluGrad2(dx, x, rows, P, C) {
+      if (C % 4 !== 0) throw new Error("gnSiluGrad2: channels not a multiple of 4");
+      (ex.gnSiluGrad2 as Fn)(dx, x, rows, P, 4 * C);
     },
   };
   cache.set(memory, pw);
