@@ -4,7 +4,10 @@
  * "before" switches both off (the float64 JS loops and the op chain), "after" on, alternating rep by rep so load
  * drift hits both alike. Not a test; writes bench/ddim-step.json.
  *
- *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16] [--out bench/ddim-step.json]
+ *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16] [--train 1,0.25] [--out bench/ddim-step.json]
+ *
+ * --train adds training steps (batch 32, the given coordinate ratios) with the pointwise kernels off/on alternating
+ * (GELU and the two norms forward and backward; the separable conv does not run when training at r₀).
  *
  * Medians of process CPU time (the steadier clock on a shared machine) and wall time per step, after one warm-up
  * step of each variant. Also checks that both variants give the same output within float32 rounding.
@@ -60,6 +63,25 @@ async function main(): Promise<void> {
     rows.push(row);
     tf.dispose([xt, t]);
   }
+  const trainRows: object[] = [];
+  for (const ratio of arg("train", "").split(",").filter((v) => v !== "").map(Number)) {
+    const trainer = new Trainer(resolveConfig({ train: { coordRatio: ratio, batchSize: 32 } }), loadFashionMnist({ split: "train-fit", limit: 512 }));
+    const times: Record<string, number[]> = { before: [], after: [] };
+    trainer.trainStep(); // warm-up
+    for (let i = 0; i < reps; i++) {
+      for (const name of ["before", "after"] as const) {
+        setWasmPointwise(variants[name]);
+        const c0 = cpuMs();
+        trainer.trainStep();
+        times[name].push(cpuMs() - c0);
+      }
+    }
+    const row = { trainRatio: ratio, batch: 32, reps, beforeCpuMs: Math.round(median(times.before)), afterCpuMs: Math.round(median(times.after)),
+      speedupCpu: Number((median(times.before) / median(times.after)).toFixed(2)) };
+    console.log(JSON.stringify(row));
+    trainRows.push(row);
+    trainer.dispose();
+  }
   setWasmPointwise(true);
   setFusedResampledDepthwise(true);
   const out = {
@@ -69,6 +91,7 @@ async function main(): Promise<void> {
     loadavgAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
     note: "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
     rows,
+    trainRows,
   };
   fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", "ddim-step.json")), JSON.stringify(out, null, 2) + "\n");
   den.dispose();
