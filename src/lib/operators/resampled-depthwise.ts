@@ -65,7 +65,7 @@ registerTypedKernel<SeparableAttrs>({
   },
 });
 
-/** Below this many k'² taps the dense path (one depthwise conv) is as fast: 2 × 7 extra convs and adds cost more. */
+/** The op chain (under gradients): below this k' the dense path (one depthwise conv) is as fast (2 × 7 extra convs and adds). */
 export const SEPARABLE_MIN_KERNEL = 21;
 
 /** The dense path's count normaliser of a full grid, [1, H, W, 1] (per image identical). */
