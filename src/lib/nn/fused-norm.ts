@@ -12,6 +12,9 @@
  */
 import { tf } from "../runtime/backend";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
+import { alloc, f32, free, memoryOf, ptr } from "../runtime/wasm-kernels/heap";
+import { GN_ROW, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
+import { simdFor } from "../runtime/wasm-kernels/simd";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
 
@@ -39,6 +42,16 @@ registerTypedKernel<Attrs>({
         }
       }
     }
+  },  // wasm: f32x4 rows with float32 sums (wasm-kernels/pointwise.ts), float32 rounding away from this loop
+  runWasm: (be, [x, g, bt, sc, sh], [y, stats], { B, M, C, eps }) => {
+    const pw = wasmPointwise(be);
+    if (pw == null || C % 4 !== 0) return false;
+    const X = ptr(be, x), Y = ptr(be, y), S = ptr(be, stats), G = ptr(be, g), Bt = ptr(be, bt), Sc = ptr(be, sc), Sh = ptr(be, sh);
+    for (let b = 0; b < B; b++) {
+      const o = b * M * C * 4;
+      pw.modLayerNorm(Y + o, S + b * M * 8, X + o, G, Bt, Sc + b * C * 4, Sh + b * C * 4, M, C, eps);
+    }
+    return true;
   },
 });
 
@@ -153,6 +166,45 @@ registerTypedKernel<GnAttrs>({
       }
     }
   },
+  // wasm: per image, channel sums and centred squares in f32x4 (group totals and rstd in float64 from those C
+  // partial sums), then u = (x − μ)·(rstd·γ·(1 + scale)) + (β·(1 + scale) + shift) and u·σ(u) in one f32x4 pass
+  runWasm: (be, [x, g, bt, sc, sh], [y, stats], { B, N, C, G, eps, mod }) => {
+    const pw = wasmPointwise(be);
+    if (pw == null || C % 4 !== 0) return false;
+    const simd = simdFor(memoryOf(be));
+    const rows = alloc(be, [6, C], "float32", false); // S, Q, M, A, Bv, ones
+    const R = ptr(be, rows), X = ptr(be, x), Y = ptr(be, y), c4 = 4 * C;
+    const [S, Q, M, A, Bv, one] = [0, 1, 2, 3, 4, 5].map((r) => new Float32Array(f32(be, rows).buffer, R + r * c4, C));
+    const gv = f32(be, g), bv = f32(be, bt), scv = f32(be, sc), shv = f32(be, sh), st = f32(be, stats);
+    one.fill(1);
+    const cg = C / G, cnt = N * cg;
+    for (let b = 0; b < B; b++) {
+      const Xb = X + b * N * c4;
+      simd.rowSet(R, Xb, R + 5 * c4, 1, C, C, C, N, C, 0); // S[c] = Σ_n x[n, c]
+      for (let q = 0; q < G; q++) {
+        let s = 0;
+        for (let c = q * cg; c < (q + 1) * cg; c++) s += S[c];
+        M.fill(s / cnt, q * cg, (q + 1) * cg);
+      }
+      Q.fill(0);
+      pw.centeredSq(R + c4, Xb, R + 2 * c4, N, C);
+      for (let q = 0; q < G; q++) {
+        let v = 0;
+        for (let c = q * cg; c < (q + 1) * cg; c++) v += Q[c];
+        const rstd = 1 / Math.sqrt(v / cnt + eps);
+        st[2 * (b * G + q)] = M[q * cg];
+        st[2 * (b * G + q) + 1] = rstd;
+        for (let c = q * cg; c < (q + 1) * cg; c++) {
+          const a = mod ? 1 + scv[b * C + c] : 1;
+          A[c] = rstd * gv[c] * a;
+          Bv[c] = mod ? bv[c] * a + shv[b * C + c] : bv[c];
+        }
+      }
+      pw.affineSilu(Y + b * N * c4, Xb, R + 2 * c4, R + 3 * c4, R + 4 * c4, N, C);
+    }
+    free(be, rows);
+    return true;
+  },
 });
 
 registerTypedKernel<GnAttrs>({
@@ -199,6 +251,50 @@ registerTypedKernel<GnAttrs>({
       if (mod) for (let c = 0; c < C; c++) { dsc[b * C + c] = accS[c]; dsh[b * C + c] = accH[c]; }
     }
     for (let c = 0; c < C; c++) { dg[c] = accG[c]; db[c] = accB[c]; }
+  },
+  // wasm: the same two passes per image in f32x4 (pointwise.ts gnSiluGrad1/2; per-image channel sums in float32, the
+  // group means and the sums over images in float64)
+  runWasm: (be, [dy, x, st, g, bt, sc, sh], [dx, dg, db, dsc, dsh], { B, N, C, G, mod }) => {
+    const pw = wasmPointwise(be);
+    if (pw == null || C % 4 !== 0) return false;
+    const rows = alloc(be, [Object.keys(GN_ROW).length, C], "float32", false);
+    const R = ptr(be, rows), DX = ptr(be, dx), DY = ptr(be, dy), X = ptr(be, x), c4 = 4 * C;
+    const heapRow = (name: keyof typeof GN_ROW) => new Float32Array(f32(be, rows).buffer, R + GN_ROW[name] * c4, C);
+    const [M, Rs, Gm, Bt, Av, Sh, accH, accS, accB, accG, accMg, accMgx, MG, MGX] =
+      (Object.keys(GN_ROW) as Array<keyof typeof GN_ROW>).map(heapRow);
+    const stv = f32(be, st), scv = f32(be, sc), shv = f32(be, sh);
+    const dgv = f32(be, dg), dbv = f32(be, db), dscv = f32(be, dsc), dshv = f32(be, dsh);
+    Gm.set(f32(be, g));
+    Bt.set(f32(be, bt));
+    const sumG = new Float64Array(C), sumB = new Float64Array(C);
+    const cg = C / G, cnt = N * cg;
+    if (!mod) { dscv.fill(0); dshv.fill(0); }
+    for (let b = 0; b < B; b++) {
+      for (let q = 0; q < G; q++) {
+        M.fill(stv[2 * (b * G + q)], q * cg, (q + 1) * cg);
+        Rs.fill(stv[2 * (b * G + q) + 1], q * cg, (q + 1) * cg);
+      }
+      for (let c = 0; c < C; c++) { Av[c] = mod ? 1 + scv[b * C + c] : 1; Sh[c] = mod ? shv[b * C + c] : 0; }
+      for (const a of [accH, accS, accB, accG, accMg, accMgx]) a.fill(0);
+      const o = b * N * c4;
+      pw.gnSiluGrad1(DX + o, DY + o, X + o, R, N, C);
+      for (let q = 0; q < G; q++) {
+        let mg = 0, mgx = 0;
+        for (let c = q * cg; c < (q + 1) * cg; c++) { mg += accMg[c]; mgx += accMgx[c]; }
+        MG.fill(mg / cnt, q * cg, (q + 1) * cg);
+        MGX.fill(mgx / cnt, q * cg, (q + 1) * cg);
+      }
+      pw.gnSiluGrad2(DX + o, X + o, R, N, C);
+      for (let c = 0; c < C; c++) {
+        sumG[c] += accG[c];
+        sumB[c] += accB[c];
+        if (mod) { dscv[b * C + c] = accS[c]; dshv[b * C + c] = accH[c]; }
+      }
+    }
+    dgv.set(sumG);
+    dbv.set(sumB);
+    free(be, rows);
+    return true;
   },
 });
 

@@ -8,6 +8,8 @@ import { addBias } from "./lean-ops";
 import { Params, fanInUniform } from "./params";
 import { Rng, RngState } from "../runtime/rng";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
+import { ptr } from "../runtime/wasm-kernels/heap";
+import { sizeOf, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 
 /** x·W + b over the last axis. x [..., inF] → [..., outF] */
 export class Linear {
@@ -112,6 +114,13 @@ registerTypedKernel<Record<string, never>>({
       y[i] = 0.5 * v * (1 + tanhExp(GELU_C * (v + GELU_A * v * v * v)));
     }
   },
+  // wasm: an f32x4 kernel (σ(2u) form, a few ulp from this float64 loop; wasm-kernels/pointwise.ts)
+  runWasm: (be, [x], [y]) => {
+    const pw = wasmPointwise(be), n = sizeOf(x);
+    if (pw == null || n < 4) return false;
+    pw.geluForward(ptr(be, y), ptr(be, x), n);
+    return true;
+  },
 });
 
 registerTypedKernel<Record<string, never>>({
@@ -124,6 +133,12 @@ registerTypedKernel<Record<string, never>>({
       const v = x[i], th = tanhExp(GELU_C * (v + GELU_A * v * v * v));
       dx[i] = dy[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * GELU_C * (1 + 3 * GELU_A * v * v));
     }
+  },
+  runWasm: (be, [dy, x], [dx]) => {
+    const pw = wasmPointwise(be), n = sizeOf(x);
+    if (pw == null || n < 4) return false;
+    pw.geluGrad(ptr(be, dx), ptr(be, dy), ptr(be, x), n);
+    return true;
   },
 });
 

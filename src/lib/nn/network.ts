@@ -17,7 +17,7 @@ import { KernelMap } from "../operators/kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../operators/sparse-conv";
 import { KernelResampleMode, resampleKernel, resampledKernelSize } from "../operators/kernel-resample";
 import { gridResolution } from "../config/grid";
-import { resampledFullGridDepthwiseConv, SEPARABLE_MIN_KERNEL } from "../operators/resampled-depthwise";
+import { resampledFullGridDepthwiseConv, separableMinKernel } from "../operators/resampled-depthwise";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../operators/interpolation";
 import { Params, fanInUniform } from "./params";
 import { LayerNorm, Linear, gelu, sinusoidalEmbedding } from "./layers";
@@ -90,7 +90,7 @@ class SparseOperatorLayer {
     switch (this.kind) {
       case "depthwise":
         // a full grid at r ≠ r₀ with a large resampled kernel (sampling at 112² and up): the separable form
-        if (r !== r0 && ctx.kmap.set.M === ctx.kmap.set.H * ctx.kmap.set.W && ctx.kmap.k >= SEPARABLE_MIN_KERNEL) {
+        if (r !== r0 && ctx.kmap.set.M === ctx.kmap.set.H * ctx.kmap.set.W && ctx.kmap.k >= separableMinKernel()) {
           return resampledFullGridDepthwiseConv(feats, ctx.kmap, this.kernels[0] as unknown as tf.Tensor3D, this.biases[0] as tf.Tensor1D, r0, r, ctx.kernelResampling);
         }
         return sparseDepthwiseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor3D, this.biases[0] as tf.Tensor1D);

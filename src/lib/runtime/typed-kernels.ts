@@ -7,6 +7,7 @@
  * typed kernels, wired with tf.customGrad by the callers, so everything trains on wasm.
  */
 import { tf, requireKernel } from "./backend";
+import type { WasmBackend } from "./wasm-kernels/heap";
 
 export type TypedArrayIn = Float32Array | Int32Array;
 
@@ -18,6 +19,12 @@ export interface TypedKernel<A> {
   outputs(inputShapes: number[][], attrs: A): number[][];
   /** fills `outs`, which arrive zeroed */
   run(ins: TypedArrayIn[], outs: Float32Array[], attrs: A): void;
+  /**
+   * Optional fast path on the wasm backend (SIMD kernels over the heap, wasm-kernels/pointwise.ts): called with the
+   * inputs and the freshly allocated, NOT zeroed outputs, which it must fill completely; returns false to fall back
+   * to `run` (e.g. a shape it does not handle).
+   */
+  runWasm?(be: WasmBackend, ins: tf.TensorInfo[], outs: tf.TensorInfo[], attrs: A): boolean;
 }
 
 const sizeOf = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
@@ -37,6 +44,7 @@ export function registerTypedKernel<A>(k: TypedKernel<A>): void {
         if (backendName === "wasm") {
           // allocate first: malloc may grow the heap and detach earlier views
           const outs: tf.TensorInfo[] = shapes.map((s) => be.makeOutput(s, "float32"));
+          if (k.runWasm?.(be as WasmBackend, infos, outs, attrs as unknown as A)) return outs.length === 1 ? outs[0] : outs;
           const ins = infos.map((i) => be.typedArrayFromHeap(i) as TypedArrayIn);
           const arrs = outs.map((o) => {
             const a = be.typedArrayFromHeap(o) as Float32Array;

@@ -9,6 +9,9 @@
  *   gradient tape clones every tensor it saves for the backward pass, which doubled a training step's peak heap;
  *   the lab's shares the data (reference-counted, as Reshape already does on wasm and Identity on cpu; no wasm
  *   kernel writes into its inputs). Each is checked against tfjs-backend-cpu in tests/lib/runtime/wasm-kernels.test.ts.
+ * The lab's own typed kernels take f32x4 paths here through `runWasm` (typed-kernels.ts): GELU and the modulated
+ * LayerNorm (pointwise.ts, tests/lib/runtime/pointwise.test.ts) and the separable resampled depthwise conv
+ * (separable.ts, tests/lib/operators/resampled-depthwise.test.ts).
  */
 import { tf, onWasmReady } from "../backend";
 import { WasmBackend, TensorInfo, memoryOf, runOriginal, saveOriginal } from "./heap";
@@ -18,6 +21,9 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseForward } fro
 import { gatherRows, unsortedSegmentSum } from "./gather";
 import { batchMatMul } from "./matmul";
 import { slice } from "./slice";
+
+export { setWasmPointwise } from "./pointwise";
+export { hatPlan } from "./separable";
 
 /** Kernel names the lab registers for wasm (added or replaced). */
 export const LAB_WASM_KERNELS = [

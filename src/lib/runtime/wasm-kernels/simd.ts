@@ -12,67 +12,9 @@
  * place and sees the heap's growth.
  */
 
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+import { F32, I32, V128, WasmMemory, assembleModule, instantiateOn, op } from "./asm";
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-function str(s: string): number[] {
-  const bytes = Array.from(Buffer.from(s, "utf8"));
-  return [...uleb(bytes.length), ...bytes];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-// Opcodes used below (WebAssembly core 2.0 + fixed-width SIMD).
-const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (l: number) => [0x0c, ...uleb(l)],
-  brIf: (l: number) => [0x0d, ...uleb(l)],
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  eqz: [0x45],
-  ltU: [0x49],
-  add: [0x6a],
-  sub: [0x6b],
-  f32Load: (offset: number) => [0x2a, 0x00, ...uleb(offset)],
-  f32Store: (offset: number) => [0x38, 0x00, ...uleb(offset)],
-  f32Add: [0x92],
-  f32Mul: [0x94],
-  vLoad: (offset: number) => [0xfd, ...uleb(0x00), 0x00, ...uleb(offset)],
-  vStore: (offset: number) => [0xfd, ...uleb(0x0b), 0x00, ...uleb(offset)],
-  f32x4Add: [0xfd, ...uleb(0xe4)],
-  f32x4Mul: [0xfd, ...uleb(0xe6)],
-};
+export type { WasmMemory };
 
 /**
  * The loop nest both kernels share: for each of P rows, for c = 0, cStep, … < CB (bytes): `inner`; then every row
@@ -129,7 +71,7 @@ function fmaBody(lane: 16 | 4, unroll: number): number[] {
  *   for p < P, c < C:  o[p·oStep + c] += Σ_{j<J} a[p·aStep + j·ajStep + c] · b[j·bjStep + c]
  * The sum over j stays in U registers (U independent accumulators hide the add latency).
  */
-function rowFmaBody(lane: 16 | 4, U: number): number[] {
+function rowFmaBody(lane: 16 | 4, U: number, accumulate = true): number[] {
   const [o, a, b, P, CB, oStep, aStep, J, ajStep, bjStep, c, pa, pb, jj] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const acc = (u: number) => 14 + u;
   const load = (off: number) => (lane === 16 ? op.vLoad(off) : op.f32Load(off));
@@ -138,7 +80,8 @@ function rowFmaBody(lane: 16 | 4, U: number): number[] {
   const add = lane === 16 ? op.f32x4Add : op.f32Add;
   const init: number[] = [], body: number[] = [], fin: number[] = [];
   for (let u = 0; u < U; u++) {
-    init.push(...op.get(o), ...op.get(c), ...op.add, ...load(u * lane), ...op.set(acc(u)));
+    // rowSet (accumulate = false) starts the sums at zero instead of o: no zero-fill pass over o beforehand
+    init.push(...(accumulate ? [...op.get(o), ...op.get(c), ...op.add, ...load(u * lane)] : lane === 16 ? op.f32x4Const(0) : op.f32(0)), ...op.set(acc(u)));
     body.push(...op.get(acc(u)), ...op.get(pa), ...load(u * lane), ...op.get(pb), ...load(u * lane), ...mul, ...add, ...op.set(acc(u)));
     fin.push(...op.get(o), ...op.get(c), ...op.add, ...op.get(acc(u)), ...store(u * lane));
   }
@@ -162,35 +105,21 @@ function rowFmaBody(lane: 16 | 4, U: number): number[] {
 }
 
 function assemble(shared: boolean): Uint8Array {
-  const fmaType = [0x60, ...vec(Array(8).fill([I32])), ...vec([])];
-  const rowType = [0x60, ...vec(Array(10).fill([I32])), ...vec([])];
-  const fmaLocals = vec([[...uleb(1), I32]]);
-  const rowLocals = (t: number, U: number) => vec([[...uleb(4), I32], [...uleb(U), t]]);
-  const funcs: Array<[number, number[], number[]]> = [
-    [0, fmaLocals, fmaBody(16, 4)], [0, fmaLocals, fmaBody(16, 1)], [0, fmaLocals, fmaBody(4, 1)],
-    [1, rowLocals(V128, 4), rowFmaBody(16, 4)], [1, rowLocals(V128, 1), rowFmaBody(16, 1)], [1, rowLocals(F32, 1), rowFmaBody(4, 1)],
-  ];
-  const code = funcs.map(([, locals, body]) => {
-    const fn = [...locals, ...body, ...op.end];
-    return [...uleb(fn.length), ...fn];
-  });
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fmaType, rowType])),
-    // A shared memory (the threaded build) must be imported as shared, with a maximum: 65536 pages = 4 GiB.
-    ...section(2, vec([[...str("env"), ...str("memory"), 0x02, ...(shared ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)])]])),
-    ...section(3, vec(funcs.map(([t]) => uleb(t)))),
-    ...section(7, vec([
-      [...str("fma16"), 0x00, ...uleb(0)],
-      [...str("fma4"), 0x00, ...uleb(1)],
-      [...str("fma1"), 0x00, ...uleb(2)],
-      [...str("row16"), 0x00, ...uleb(3)],
-      [...str("row4"), 0x00, ...uleb(4)],
-      [...str("row1"), 0x00, ...uleb(5)],
-    ])),
-    ...section(10, vec(code)),
-  ];
-  return new Uint8Array(bytes);
+  const fma = [Array(8).fill(I32), []] as [number[], number[]];
+  const row = [Array(10).fill(I32), []] as [number[], number[]];
+  const fmaLocals: Array<[number, number]> = [[1, I32]];
+  const rowLocals = (t: number, U: number): Array<[number, number]> => [[4, I32], [U, t]];
+  return assembleModule(shared, [fma, row], [
+    { type: 0, locals: fmaLocals, body: fmaBody(16, 4), name: "fma16" },
+    { type: 0, locals: fmaLocals, body: fmaBody(16, 1), name: "fma4" },
+    { type: 0, locals: fmaLocals, body: fmaBody(4, 1), name: "fma1" },
+    { type: 1, locals: rowLocals(V128, 4), body: rowFmaBody(16, 4), name: "row16" },
+    { type: 1, locals: rowLocals(V128, 1), body: rowFmaBody(16, 1), name: "row4" },
+    { type: 1, locals: rowLocals(F32, 1), body: rowFmaBody(4, 1), name: "row1" },
+    { type: 1, locals: rowLocals(V128, 4), body: rowFmaBody(16, 4, false), name: "rowSet16" },
+    { type: 1, locals: rowLocals(V128, 1), body: rowFmaBody(16, 1, false), name: "rowSet4" },
+    { type: 1, locals: rowLocals(F32, 1), body: rowFmaBody(4, 1, false), name: "rowSet1" },
+  ]);
 }
 
 type RowFn = (o: number, a: number, b: number, P: number, CB: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number) => void;
@@ -207,15 +136,9 @@ export interface Simd {
    * in registers (one read-modify-write of o per J taps).
    */
   rowFma(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
+  /** As rowFma with `=` for `+=`: o[p·oStep + c] = Σ_{j<J} a[…] · b[…] (o is only written). */
+  rowSet(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
 }
-
-/** The parts of `WebAssembly` used here (the ES2022 lib has no WebAssembly typings and the lab uses no DOM lib). */
-export interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const cache = new WeakMap<WasmMemory, Simd>();
 
@@ -223,9 +146,8 @@ const cache = new WeakMap<WasmMemory, Simd>();
 export function simdFor(memory: WasmMemory): Simd {
   const hit = cache.get(memory);
   if (hit) return hit;
-  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-  const module = new WA.Module(assemble(shared));
-  const inst = new WA.Instance(module, { env: { memory } });
+  const exports = instantiateOn(memory, assemble);
+  const inst = { exports };
   const fma16 = inst.exports.fma16 as FmaFn;
   const fma4 = inst.exports.fma4 as FmaFn;
   const fma1 = inst.exports.fma1 as FmaFn;
@@ -247,7 +169,7 @@ export function simdFor(memory: WasmMemory): Simd {
       }
     },
   } as Simd;
-  simd.rowFma = (o, a, b, P, C, oStep, aStep, J, ajStep, bjStep) => {
+  const rows = (row16: RowFn, row4: RowFn, row1: RowFn): Simd["rowFma"] => (o, a, b, P, C, oStep, aStep, J, ajStep, bjStep) => {
     if (P <= 0 || C <= 0) return;
     const os = oStep * 4, as = aStep * 4, aj = ajStep * 4, bj = bjStep * 4;
     const c16 = C - (C % 16);
@@ -262,6 +184,8 @@ export function simdFor(memory: WasmMemory): Simd {
       row1(o + d, a + d, b + d, P, (C - c4) * 4, os, as, J, aj, bj);
     }
   };
+  simd.rowFma = rows(row16, row4, row1);
+  simd.rowSet = rows(inst.exports.rowSet16 as RowFn, inst.exports.rowSet4 as RowFn, inst.exports.rowSet1 as RowFn);
   cache.set(memory, simd);
   return simd;
 }

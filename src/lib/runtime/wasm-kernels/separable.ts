@@ -1,0 +1,151 @@
+/**
+ * The separable resampled depthwise conv (operators/resampled-depthwise.ts) as one pass over the image on the wasm
+ * heap, row by row, with every intermediate row kept in cache (the op chain wrote k vertical maps, k horizontal
+ * maps, their padded copies and k − 1 sums, each a full [B, H, W, C] tensor). For output row y of image b:
+ *
+ *   V_i[x, c]  = Σ_{p ∈ supp A[·,i]} A[p, i] · x[y + p − h', x, c]          i < k   (rowSet; rows outside the image skipped)
+ *   U_j[x, c]  = Σ_{i<k} κ[i, j, c] · V_i[x, c]                              j < k   (rowSet over i)
+ *   out[x, c]  = (Σ_j Σ_{q ∈ supp A[·,j]} A[q, j] · U_j[x + q − h', c]) / count[y, x] + bias[c]
+ *                                                                          (rowSet/rowFma into out, U zero-padded by h')
+ * which is Σ_{p,q} (A κ Aᵀ)[p, q, c] x[y+p−h', x+q−h', c] / count + bias — Eq. 20 with the resampled kernel. Taps per
+ * pixel and channel: Σ_i |supp a_i| + k² + Σ_j |supp a_j| (143 at 28² → 112², k = 7, k' = 29) instead of the
+ * op chain's Σ_i |supp a_i ∪ {h'}| + k·k' (280).
+ *
+ * Shifted hats (`hatPlan`): at an integer scale s = r/r₀ the interior columns i₀ ≤ i ≤ i₁ of A are one profile h
+ * (L ≈ 2s − 1 taps) shifted by s·i: A[p, i] = h[p − d_i], d_i = d_{i₀} + s·(i − i₀). Then every V_i of those columns is
+ * a row of one vertical conv G = h ∗ x (G[g] = Σ_t h[t] x[g + t], computed once per image), V_i = G[y + d_i − h'], and
+ * on the way out Σ_{j interior} Σ_t h[t] U_j[x + d_j + t − h'] = Σ_t h[t] Z[x + t + d_{i₀} − h'] with
+ * Z[x''] = Σ_j U_j[x'' + s·(j − i₀)]. Boundary columns (clipped or folded hats) keep the direct taps. Taps: L + k² +
+ * (i₁ − i₀ + 1) + L + 2·Σ_{boundary} |supp| (92 at 112², 132 instead of 247 at 224²); used when it is fewer.
+ */
+import { WasmBackend, TensorInfo, alloc, f32, free, memoryOf, ptr } from "./heap";
+import { simdFor } from "./simd";
+import { pointwiseFor } from "./pointwise";
+
+export interface SeparableAttrs {
+  /** the [k', k] resampling matrix, row-major */
+  A: Float64Array;
+  k: number;
+  k2: number;
+  /** 1 / count of the full grid's k'×k' window at each pixel, [H·W] */
+  invCount: Float32Array;
+  H: number;
+  W: number;
+}
+
+/** [lo, hi] of the non-zeros of column i of A ([k2, k]); lo > hi when the column is zero. */
+export function columnSupport(A: Float64Array, k: number, k2: number, i: number): [number, number] {
+  let lo = k2, hi = -1;
+  for (let p = 0; p < k2; p++) if (A[p * k + i] !== 0) { lo = Math.min(lo, p); hi = Math.max(hi, p); }
+  return [lo, hi];
+}
+
+/** The shifted-hat structure of A (see the module note), or null when it does not save taps. */
+export interface HatPlan { i0: number; i1: number; s: number; h: number[]; d0: number }
+
+export function hatPlan(A: Float64Array, k: number, k2: number): HatPlan | null {
+  const sup = Array.from({ length: k }, (_, i) => columnSupport(A, k, k2, i));
+  const ic = (k - 1) >> 1, [lc, hc] = sup[ic];
+  if (hc < lc) return null;
+  const h = Array.from({ length: hc - lc + 1 }, (_, t) => A[(lc + t) * k + ic]);
+  const tol = 1e-12 * Math.max(...h.map(Math.abs));
+  // column i is the hat at offset d (entire: within the window, nothing else non-zero)
+  const isHat = (i: number, d: number) => {
+    if (d < 0 || d + h.length > k2) return false;
+    for (let p = 0; p < k2; p++) {
+      const want = p >= d && p < d + h.length ? h[p - d] : 0;
+      if (Math.abs(A[p * k + i] - want) > tol) return false;
+    }
+    return true;
+  };
+  if (ic + 1 >= k || sup[ic + 1][1] < sup[ic + 1][0]) return null;
+  const s = sup[ic + 1][0] - lc;
+  if (s <= 0) return null;
+  let i0 = ic, i1 = ic;
+  while (i0 > 0 && isHat(i0 - 1, lc - s * (ic - i0 + 1))) i0--;
+  while (i1 < k - 1 && isHat(i1 + 1, lc + s * (i1 + 1 - ic))) i1++;
+  if (i1 - i0 < 1) return null;
+  const L = h.length;
+  let direct = 0, boundary = 0;
+  for (let i = 0; i < k; i++) {
+    const n = Math.max(0, sup[i][1] - sup[i][0] + 1);
+    direct += 2 * n;
+    if (i < i0 || i > i1) boundary += 2 * n;
+  }
+  const hat = 2 * L + (i1 - i0 + 1) + boundary;
+  return hat < direct ? { i0, i1, s, h, d0: lc - s * (ic - i0) } : null;
+}
+
+/** out [B, H, W, C] from x [B, H, W, C], κ [k, k, C], bias [C] (C a multiple of 4: the caller checks). */
+export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kernel: TensorInfo, bias: TensorInfo, out: TensorInfo, a: SeparableAttrs): void {
+  const [B, H, W, C] = x.shape;
+  const { A, k, k2 } = a, h2 = (k2 - 1) / 2, Wpw = W + 2 * h2;
+  const plan = hatPlan(A, k, k2);
+  const inner = (i: number) => plan != null && i >= plan.i0 && i <= plan.i1;
+  const L = plan ? plan.h.length : 0, ni = plan ? plan.i1 - plan.i0 + 1 : 0;
+  const Gh = plan ? H + plan.s * (ni - 1) : 0; // G rows y + s·(i − i₀), y < H, i₀ ≤ i ≤ i₁
+  const simd = simdFor(memoryOf(be)), pw = pointwiseFor(memoryOf(be));
+  const V = alloc(be, [k, W, C], "float32", false); // boundary rows, fully written by rowSet every row
+  const U = alloc(be, [k, Wpw, C]); // zero pads of h' columns on each side, interior rewritten every row
+  const AW = alloc(be, [k2, k, C], "float32", false); // AW[p, i, :] = A[p, i]: the weights as channel rows
+  const IC = alloc(be, [H * W], "float32", false);
+  const G = alloc(be, [Math.max(1, Gh), W, C], "float32", false); // G = h ∗ x (vertical) of one image
+  const Z = alloc(be, [Math.max(1, W + L - 1), C], "float32", false);
+  const HT = alloc(be, [Math.max(1, L), C], "float32", false); // HT[t, :] = h[t]
+  const ONE = alloc(be, [C], "float32", false);
+  const aw = f32(be, AW);
+  for (let p = 0; p < k2 * k; p++) aw.fill(A[p], p * C, (p + 1) * C);
+  const ht = f32(be, HT);
+  for (let t = 0; t < L; t++) ht.fill((plan as HatPlan).h[t], t * C, (t + 1) * C);
+  f32(be, ONE).fill(1);
+  f32(be, IC).set(a.invCount);
+  const sup = Array.from({ length: k }, (_, i) => columnSupport(A, k, k2, i));
+  const X = ptr(be, x), K = ptr(be, kernel), Bi = ptr(be, bias), O = ptr(be, out);
+  const Vp = ptr(be, V), Up = ptr(be, U), AWp = ptr(be, AW), ICp = ptr(be, IC);
+  const Gp = ptr(be, G), Zp = ptr(be, Z), HTp = ptr(be, HT), ONEp = ptr(be, ONE);
+  const row = W * C * 4, c4 = C * 4;
+  for (let b = 0; b < B; b++) {
+    if (plan) {
+      // G[gi] = Σ_t h[t] x[g + t] for image rows g = gi + d₀ − h' (rows outside the image are zero)
+      for (let gi = 0; gi < Gh; gi++) {
+        const g = gi + plan.d0 - h2, t0 = Math.max(0, -g), t1 = Math.min(L - 1, H - 1 - g);
+        simd.rowSet(Gp + gi * row, X + (b * H + g + t0) * row, HTp + t0 * c4, W, C, C, C, Math.max(0, t1 - t0 + 1), W * C, C);
+      }
+    }
+    for (let y = 0; y < H; y++) {
+      for (let i = 0; i < k; i++) {
+        if (inner(i)) continue;
+        const p0 = Math.max(sup[i][0], h2 - y), p1 = Math.min(sup[i][1], H - 1 - y + h2);
+        const J = Math.max(0, p1 - p0 + 1);
+        simd.rowSet(Vp + i * row, X + (b * H + y + p0 - h2) * row, AWp + (p0 * k + i) * c4, W, C, C, C, J, W * C, k * C);
+      }
+      for (let j = 0; j < k; j++) {
+        const u = Up + (j * Wpw + h2) * c4;
+        if (plan) {
+          // U_j = Σ_{i interior} κ[i, j] G[y + s·(i − i₀)] + Σ_{i boundary} κ[i, j] V_i
+          simd.rowSet(u, Gp + y * row, K + (plan.i0 * k + j) * c4, W, C, C, C, ni, plan.s * W * C, k * C);
+          for (let i = 0; i < k; i++) if (!inner(i)) simd.rowFma(u, Vp + i * row, K + (i * k + j) * c4, W, C, C, C, 1, W * C, k * C);
+        } else {
+          simd.rowSet(u, Vp, K + j * c4, W, C, C, C, k, W * C, k * C);
+        }
+      }
+      const o = O + (b * H + y) * row;
+      let first = true;
+      if (plan) {
+        // Z[z] = Σ_{j interior} U_j[z + d_j] (padded columns), then out[x] = Σ_t h[t] Z[x + t]
+        simd.rowSet(Zp, Up + (plan.i0 * Wpw + plan.d0) * c4, ONEp, W + L - 1, C, C, C, ni, (Wpw + plan.s) * C, 0);
+        simd.rowSet(o, Zp, HTp, W, C, C, C, L, C, C);
+        first = false;
+      }
+      for (let j = 0; j < k; j++) {
+        const [lo, hi] = sup[j];
+        if (inner(j) || hi < lo) continue;
+        (first ? simd.rowSet : simd.rowFma)(o, Up + (j * Wpw + lo) * c4, AWp + (lo * k + j) * c4, W, C, C, C, hi - lo + 1, C, k * C);
+        first = false;
+      }
+      if (first) simd.rowSet(o, Up, AWp, W, C, C, C, 0, C, k * C); // A all zero: out = bias
+      pw.scaleShift(o, o, ICp + y * W * 4, Bi, W, C);
+    }
+  }
+  free(be, V, U, AW, IC, G, Z, HT, ONE);
+}
