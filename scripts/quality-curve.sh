@@ -4,7 +4,7 @@
 # One JSON per step in OUT (step-N.json); a step already evaluated is skipped, so the script is rerun as training goes
 # and a killed evaluation simply redoes its one step. readQualityCurve (src/lib/eval/quality-curve.ts) reads OUT.
 # Usage: bash scripts/quality-curve.sh RUN [N] [STEPS] [OUT]
-#   e.g. nice -n 5 bash scripts/quality-curve.sh /root/infty-runs/fm-issue20 1000 100
+#   e.g. nice -n 5 bash scripts/quality-curve.sh data/checkpoints/fashion-mnist-next.run 1000 100
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:?usage: quality-curve.sh RUN [N] [STEPS] [OUT]}
