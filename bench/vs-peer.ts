@@ -41,6 +41,9 @@ const SIZES: Array<[number, RowName]> = [[28, ROWS[4]], [56, ROWS[5]], [112, ROW
 interface LabResult { mode: string; threads: number; ms: Partial<Record<RowName, number>>; trainPeakRssMb: number; peakRssMb: number }
 
 // ---- the lab side: one mode, one process ---------------------------------------------------------------------------
+/** Untimed training steps before timing, on both sides. */
+const TRAIN_WARMUP = 3;
+
 async function labChild(mode: string, reps: number, out: string): Promise<void> {
   // required here, not at the top: INFTY_WASM_THREADS is read when the backend is first initialised
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -54,7 +57,8 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
   for (const [ratio, row] of RATIOS) {
     const tr = new Trainer(resolveConfig({ train: { coordRatio: ratio } }), data, { workers });
     try {
-      await tr.trainStepAsync();
+      // the first steps run ~4× and ~1.3× slower (worker start-up, JIT, heap growth): untimed, as the peer's --warmup
+      for (let w = 0; w < TRAIN_WARMUP; w++) await tr.trainStepAsync();
       const ts: number[] = [];
       for (let i = 0; i < reps; i++) {
         const t0 = performance.now();
@@ -103,7 +107,7 @@ function runPeer(peerDir: string, official: string, reps: number, out: string): 
   const blas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   const r = spawnSync("/usr/bin/python3", [
     path.join(peerDir, "bench_peer.py"), "--official", official, "--json-out", out,
-    "--warmup", "2", "--steps", String(Math.max(3, 2 * reps)), "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
+    "--warmup", String(TRAIN_WARMUP), "--steps", String(Math.max(3, 2 * reps)), "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
   ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 3 * 3600000 });
   if (r.status !== 0) throw new Error(`bench_peer.py failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-5).join(" ")}`);
   const j = JSON.parse(fs.readFileSync(out, "utf8")) as {
