@@ -121,6 +121,16 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
+/** The tfjs wasm backend's `WebAssembly.Memory` (the slice of `BackendWasm` it reads; see heap.ts). */
+export function memoryOf(be: { wasm: { HEAPU8: Uint8Array; asm: Record<string, unknown>; wasmMemory?: WasmMemory } }): WasmMemory {
+  // The threaded build creates its (shared) memory in JS and imports it: `wasmMemory`, not an export.
+  const mem = (be.wasm.asm.memory ?? be.wasm.wasmMemory) as WasmMemory | undefined;
+  if (mem == null || mem.buffer !== be.wasm.HEAPU8.buffer) {
+    throw new Error("wasm-kernels: cannot find the wasm backend's WebAssembly.Memory (tfjs-backend-wasm version?)");
+  }
+  return mem;
+}
+
 /** Instantiates `bytes(shared)` on `memory` (shared when the threaded build's memory is a SharedArrayBuffer). */
 export function instantiateOn(memory: WasmMemory, bytes: (shared: boolean) => Uint8Array): Record<string, unknown> {
   const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;

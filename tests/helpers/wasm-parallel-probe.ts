@@ -1,0 +1,98 @@
+/**
+ * Run as a script by tests/lib/runtime/wasm-parallel.test.ts with INFTY_WASM_THREADS=2: the lab's kernels that the
+ * parallel pool splits (runtime/wasm-kernels/parallel.ts) on 1, 2 and 3 threads, on shapes above the pool's
+ * thresholds, once before and once after the wasm heap has grown (the inputs of the second round lie in memory the
+ * worker had never seen). Prints one JSON line: per case, the max |Δ| between the split and the one-thread outputs
+ * (must be 0), the number of split calls, and where the second round's tensors lie relative to the old heap size.
+ */
+import {
+  initBackend, tf, Rng, gelu, modulatedLayerNorm, KernelMap, fullGrid, resampledFullGridDepthwiseConv, resampledKernelSize,
+  setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmThreads,
+} from "infty-diff-lab";
+
+type Case = { name: string; run: () => tf.Tensor[] };
+
+function cases(rng: Rng): { cases: Case[]; inputs: tf.Tensor[]; maps: KernelMap[] } {
+  const inputs: tf.Tensor[] = [], maps: KernelMap[] = [];
+  const keep = <T extends tf.Tensor>(t: T) => { inputs.push(t); return t; };
+  const sep = (r: number, B: number, C: number, mode: "extent" | "authors") => {
+    const km = KernelMap.build(fullGrid(B, r, r), resampledKernelSize(7, 28, r, mode));
+    maps.push(km);
+    const x = keep(rng.normalTensor<tf.Rank.R3>([B, r * r, C])), w = keep(rng.normalTensor<tf.Rank.R3>([7, 7, C])), b = keep(rng.normalTensor<tf.Rank.R1>([C]));
+    return { name: `separable ${r}² B=${B} C=${C} ${mode}`, run: () => [resampledFullGridDepthwiseConv(x, km, w, b, 28, r, mode)] };
+  };
+  const n = 200003; // not a multiple of 4 or 8: the last range ends in the overlapping tail vector
+  const gx = keep(tf.mul(rng.normalTensor([n]), 4)), gdy = keep(rng.normalTensor([n]));
+  const [B, M, C] = [3, 2001, 64];
+  const lx = keep(tf.add(tf.mul(rng.normalTensor<tf.Rank.R3>([B, M, C]), 3), 1.5) as tf.Tensor3D);
+  const lg = keep(tf.add(rng.normalTensor([C]), 1)), lb = keep(rng.normalTensor([C]));
+  const lsc = keep(tf.mul(rng.normalTensor([B, 1, C]), 0.3)), lsh = keep(rng.normalTensor([B, 1, C]));
+  return {
+    cases: [
+      sep(112, 3, 8, "extent"), // shifted hats, rows split across image boundaries
+      sep(112, 1, 4, "extent"), // one image: rows split inside it (G rows computed per range)
+      sep(56, 2, 12, "extent"), // every column a hat
+      sep(60, 2, 4, "authors"), // no hat plan: direct taps
+      { name: `GELU forward and gradient, n=${n}`, run: () => {
+        const [y, dx] = tf.tidy(() => { const v = tf.valueAndGrad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), gdy)))(gx); return [gelu(gx), v.grad]; });
+        return [y, dx];
+      } },
+      { name: `modulated LayerNorm B=${B} M=${M} C=${C}`, run: () => [modulatedLayerNorm(lx, lg, lb, lsc, lsh, 1e-5)] },
+    ],
+    inputs, maps,
+  };
+}
+
+function compare(cs: Case[]): Array<{ name: string; maxAbsDiff: Record<string, number>; splitCalls: Record<string, number> }> {
+  return cs.map((c) => {
+    const out: Record<string, Float32Array[]> = {};
+    const calls: Record<string, number> = {};
+    for (const [key, on, threads] of [["1", false, 1], ["2", true, 2], ["3", true, 3]] as const) {
+      setWasmParallel(on, threads);
+      const c0 = wasmParallelCalls();
+      const ts = c.run();
+      calls[key] = wasmParallelCalls() - c0;
+      out[key] = ts.map((t) => t.dataSync().slice() as Float32Array);
+      tf.dispose(ts);
+    }
+    const diff: Record<string, number> = {};
+    for (const key of ["2", "3"]) {
+      let d = 0;
+      out[key].forEach((a, i) => { for (let j = 0; j < a.length; j++) d = Math.max(d, Math.abs(a[j] - out["1"][i][j]) || (Object.is(a[j], out["1"][i][j]) ? 0 : Infinity)); });
+      diff[key] = d;
+    }
+    return { name: c.name, maxAbsDiff: diff, splitCalls: calls };
+  });
+}
+
+async function main(): Promise<void> {
+  await initBackend("wasm", { quiet: true });
+  setWasmParallel(true, 3);
+  const ready = await wasmParallelReady(3);
+  const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array }; dataIdMap: { get(id: object): { memoryOffset: number } } };
+  const heapBytes = () => be.wasm.HEAPU8.buffer.byteLength;
+  const rng = new Rng(14);
+  const first = cases(rng);
+  const round1 = compare(first.cases);
+  // grow the heap well past its size, then build the second round's tensors (freed fillers leave room below them,
+  // so keep the fillers until the inputs exist)
+  const before = heapBytes();
+  const fillers: tf.Tensor[] = [];
+  while (heapBytes() < before + (256 << 20)) fillers.push(tf.zeros([4 << 20]));
+  const second = cases(rng);
+  const lowest = Math.min(...second.inputs.map((t) => be.dataIdMap.get(t.dataId).memoryOffset));
+  const highest = Math.max(...second.inputs.map((t) => be.dataIdMap.get(t.dataId).memoryOffset + 4 * t.size));
+  tf.dispose(fillers);
+  const round2 = compare(second.cases);
+  tf.dispose([...first.inputs, ...second.inputs]);
+  for (const m of [...first.maps, ...second.maps]) m.dispose();
+  process.stdout.write(JSON.stringify({
+    threads: wasmThreads(), ready, heapBefore: before, heapAfter: heapBytes(), secondRoundLowest: lowest, secondRoundHighest: highest,
+    round1, round2,
+  }) + "\n");
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
