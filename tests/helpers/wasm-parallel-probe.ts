@@ -1,13 +1,14 @@
 /**
- * Run as a script by tests/lib/runtime/wasm-parallel.test.ts with INFTY_WASM_THREADS=2: the lab's kernels that the
- * parallel pool splits (runtime/wasm-kernels/parallel.ts) on 1, 2 and 3 threads, on shapes above the pool's
- * thresholds, once before and once after the wasm heap has grown (the inputs of the second round lie in memory the
- * worker had never seen). Prints one JSON line: per case, the max |Δ| between the split and the one-thread outputs
- * (must be 0), the number of split calls, and where the second round's tensors lie relative to the old heap size.
+ * Run as a script by tests/lib/runtime/wasm-parallel.test.ts with INFTY_WASM_THREADS set and `--threads N`: the lab's
+ * kernels that the parallel pool splits (runtime/wasm-kernels/parallel.ts) with the pool off and on N threads, on
+ * shapes above the pool's thresholds, once before and once after the wasm heap has grown (the inputs of the second
+ * round lie in memory the workers had never seen). Prints one JSON line: per case, the max |Δ| between the split and
+ * the one-thread outputs (must be 0), the calls posted to the pool, the chunks the workers ran, and where the second
+ * round's tensors lie relative to the old heap size.
  */
 import {
   initBackend, tf, Rng, gelu, modulatedLayerNorm, KernelMap, fullGrid, resampledFullGridDepthwiseConv, resampledKernelSize,
-  setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmThreads,
+  setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmParallelWorkerChunks, wasmThreads,
 } from "infty-diff-lab";
 
 type Case = { name: string; run: () => tf.Tensor[] };
@@ -43,32 +44,36 @@ function cases(rng: Rng): { cases: Case[]; inputs: tf.Tensor[]; maps: KernelMap[
   };
 }
 
-function compare(cs: Case[]): Array<{ name: string; maxAbsDiff: Record<string, number>; splitCalls: Record<string, number> }> {
+const THREADS = Number(process.argv[process.argv.indexOf("--threads") + 1] ?? 2);
+const REPS = 3; // the split varies with timing (who claims which chunk): compare several runs
+
+function compare(cs: Case[]): Array<{ name: string; maxAbsDiff: number; poolCalls: number; workerChunks: number; offCalls: number }> {
   return cs.map((c) => {
-    const out: Record<string, Float32Array[]> = {};
-    const calls: Record<string, number> = {};
-    for (const [key, on, threads] of [["1", false, 1], ["2", true, 2], ["3", true, 3]] as const) {
-      setWasmParallel(on, threads);
-      const c0 = wasmParallelCalls();
+    const outputs = (on: boolean) => {
+      setWasmParallel(on, THREADS);
       const ts = c.run();
-      calls[key] = wasmParallelCalls() - c0;
-      out[key] = ts.map((t) => t.dataSync().slice() as Float32Array);
+      const out = ts.map((t) => t.dataSync().slice() as Float32Array);
       tf.dispose(ts);
+      return out;
+    };
+    const o0 = wasmParallelCalls();
+    const ref = outputs(false);
+    const offCalls = wasmParallelCalls() - o0;
+    const c0 = wasmParallelCalls(), w0 = wasmParallelWorkerChunks();
+    let d = 0;
+    for (let rep = 0; rep < REPS; rep++) {
+      outputs(true).forEach((a, i) => {
+        for (let j = 0; j < a.length; j++) d = Math.max(d, Object.is(a[j], ref[i][j]) ? 0 : Math.abs(a[j] - ref[i][j]) || Infinity);
+      });
     }
-    const diff: Record<string, number> = {};
-    for (const key of ["2", "3"]) {
-      let d = 0;
-      out[key].forEach((a, i) => { for (let j = 0; j < a.length; j++) d = Math.max(d, Math.abs(a[j] - out["1"][i][j]) || (Object.is(a[j], out["1"][i][j]) ? 0 : Infinity)); });
-      diff[key] = d;
-    }
-    return { name: c.name, maxAbsDiff: diff, splitCalls: calls };
+    return { name: c.name, maxAbsDiff: d, poolCalls: wasmParallelCalls() - c0, workerChunks: wasmParallelWorkerChunks() - w0, offCalls };
   });
 }
 
 async function main(): Promise<void> {
   await initBackend("wasm", { quiet: true });
-  setWasmParallel(true, 3);
-  const ready = await wasmParallelReady(3);
+  setWasmParallel(true, THREADS);
+  const ready = await wasmParallelReady(THREADS, 60_000);
   const be = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array }; dataIdMap: { get(id: object): { memoryOffset: number } } };
   const heapBytes = () => be.wasm.HEAPU8.buffer.byteLength;
   const rng = new Rng(14);
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
   tf.dispose([...first.inputs, ...second.inputs]);
   for (const m of [...first.maps, ...second.maps]) m.dispose();
   process.stdout.write(JSON.stringify({
-    threads: wasmThreads(), ready, heapBefore: before, heapAfter: heapBytes(), secondRoundLowest: lowest, secondRoundHighest: highest,
+    threads: wasmThreads(), poolThreads: THREADS, ready, heapBefore: before, heapAfter: heapBytes(), secondRoundLowest: lowest, secondRoundHighest: highest,
     round1, round2,
   }) + "\n");
 }

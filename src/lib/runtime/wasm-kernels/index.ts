@@ -23,7 +23,7 @@ import { batchMatMul } from "./matmul";
 import { slice } from "./slice";
 
 export { setWasmPointwise } from "./pointwise";
-export { setWasmParallel, wasmParallelReady, wasmParallelCalls, splitRanges } from "./parallel";
+export { setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmParallelWorkerChunks, splitRanges } from "./parallel";
 export { hatPlan } from "./separable";
 
 /** Kernel names the lab registers for wasm (added or replaced). */

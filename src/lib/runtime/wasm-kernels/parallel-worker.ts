@@ -1,26 +1,22 @@
 /**
  * A worker of the parallel pool (parallel.ts): instantiates the lab's kernels on the shared wasm heap once, then
- * runs the slices the main thread posts in its control block, forever (it is unref'ed: it never keeps the process
- * alive). It waits with Atomics.wait and never returns to its event loop; the protocol is in parallel.ts.
+ * for each job the main thread posts claims and runs chunks of it (parallel-protocol.ts), forever. It waits with
+ * Atomics.wait and never returns to its event loop; it is unref'ed, so it never keeps the process alive.
  */
 import { workerData } from "worker_threads";
-import { JOBS, kernelsFor } from "./jobs";
-import { CTL, CTL_INTS } from "./parallel-protocol";
+import { kernelsFor } from "./jobs";
+import { CTL, runChunks } from "./parallel-protocol";
 
 const { memory, control, params, slot } = workerData as { memory: never; control: SharedArrayBuffer; params: SharedArrayBuffer; slot: number };
-const ctl = new Int32Array(control, slot * CTL_INTS * 4, CTL_INTS);
+const ctl = new Int32Array(control);
 const p = new Float64Array(params);
 const kernels = kernelsFor(memory);
-Atomics.store(ctl, CTL.READY, 1);
+Atomics.add(ctl, CTL.READY, 1);
 let seen = Atomics.load(ctl, CTL.SEQ);
 for (;;) {
   Atomics.wait(ctl, CTL.SEQ, seen);
   seen = Atomics.load(ctl, CTL.SEQ);
-  try {
-    JOBS[ctl[CTL.KIND]](kernels, p, ctl[CTL.LO], ctl[CTL.HI], ctl[CTL.T]);
-  } catch {
-    Atomics.store(ctl, CTL.ERROR, 1); // the main thread recomputes this slice and stops using the pool
-  }
-  Atomics.store(ctl, CTL.DONE, seen);
-  Atomics.notify(ctl, CTL.DONE);
+  // the main thread recomputes every chunk of a job that reports an error, and stops using the pool
+  const ran = runChunks(ctl, p, kernels, seen, slot + 1, (chunk) => { Atomics.store(ctl, CTL.ERROR, 1 + chunk); });
+  if (ran > 0) Atomics.add(ctl, CTL.WORKER_CHUNKS, ran);
 }

@@ -4,15 +4,16 @@
  * modulated LayerNorm) ran on the main thread alone: at 112² they were ≈ 40 % of a DDIM step with one core idle.
  *
  * A pool of `wasmThreads() − 1` worker_threads, started on first use, each holding the backend's SHARED
- * WebAssembly.Memory and its own instances of the same assembled kernels (jobs.ts). A call is split into ranges of
- * independent output units (rows, vectors: never a reduction, so the bits do not depend on the split); the main
- * thread posts each worker its range in a SharedArrayBuffer control block (Atomics.notify, ≈ 13 µs a round trip
- * here), runs the first range itself and waits with Atomics.wait: no promise, no event-loop turn, so kernels stay
- * synchronous. Heap growth needs nothing: the workers only run wasm on the shared memory (no JS views to refresh).
+ * WebAssembly.Memory and its own instances of the same assembled kernels (jobs.ts). A call is cut into chunks of
+ * independent output units (rows, vectors: never a reduction, so the bits do not depend on who computes which
+ * chunk); the main thread posts the job in a SharedArrayBuffer control block (Atomics.notify), and it and the
+ * workers claim chunks until none is left (parallel-protocol.ts); then it waits with Atomics.wait for the chunks
+ * still running. No promise, no event-loop turn: kernels stay synchronous. Heap growth needs nothing: the workers
+ * only run wasm on the shared memory (no JS views to refresh).
  *
  * Used only when the backend's memory is shared (the threaded build), `wasmThreads() ≥ 2` (the same rule as XNNPACK's
  * pool: INFTY_WASM_THREADS, or a free core), the workers have finished starting (until then calls run on the main
- * thread) and the call has at least `minUnits` units per thread. `setWasmParallel(false)` switches it off (for
+ * thread) and the call has at least two chunks of `minUnits` units. `setWasmParallel(false)` switches it off (for
  * before/after timings in one process and the equality tests).
  */
 import * as fs from "fs";
@@ -20,9 +21,11 @@ import * as path from "path";
 import { Worker } from "worker_threads";
 import { tf } from "../backend";
 import { WasmMemory, memoryOf } from "./asm";
-import { JOBS, Kernels, kernelsFor } from "./jobs";
-import { CTL, CTL_INTS, PARAMS } from "./parallel-protocol";
+import { JOBS, kernelsFor } from "./jobs";
+import { CTL, CTL_INTS, MAX_CHUNKS, PARAMS, runChunks } from "./parallel-protocol";
 import { wasmThreads } from "../wasm-threads";
+
+export { splitRanges } from "./parallel-protocol";
 
 interface Pool {
   memory: WasmMemory;
@@ -38,9 +41,14 @@ let enabled = true;
 let threadsOverride: number | null = null;
 let splitCalls = 0;
 
-/** Kernel calls split across ≥ 2 threads so far in this process (tests check the pool really ran). */
+/** Kernel calls posted to the pool so far in this process (tests check the pool ran). */
 export function wasmParallelCalls(): number {
   return splitCalls;
+}
+
+/** Chunks the pool's workers have run so far (the rest of the posted calls' chunks ran on the main thread). */
+export function wasmParallelWorkerChunks(): number {
+  return pool == null ? 0 : Atomics.load(pool.ctl, CTL.WORKER_CHUNKS);
 }
 
 /**
@@ -52,7 +60,10 @@ export function setWasmParallel(on: boolean, threads?: number): void {
   threadsOverride = threads ?? null;
 }
 
-/** A job slower than this is taken for a dead worker (its slice is recomputed on the main thread). */
+/** Chunks per thread: enough that a late or slowed worker costs at most about one chunk. */
+const CHUNKS_PER_THREAD = 4;
+
+/** A job slower than this is taken for a dead worker (the main thread recomputes the job alone). */
 const WORKER_TIMEOUT_MS = 120_000;
 
 const workerFile = path.join(__dirname, "parallel-worker.js");
@@ -62,7 +73,7 @@ function isShared(memory: WasmMemory): boolean {
 }
 
 function startPool(memory: WasmMemory, nWorkers: number): Pool {
-  const control = new SharedArrayBuffer(nWorkers * CTL_INTS * 4);
+  const control = new SharedArrayBuffer(CTL_INTS * 4);
   const params = new SharedArrayBuffer(PARAMS * 8);
   const p: Pool = { memory, workers: [], ctl: new Int32Array(control), params: new Float64Array(params), seq: 0, broken: false };
   for (let slot = 0; slot < nWorkers; slot++) {
@@ -76,76 +87,85 @@ function startPool(memory: WasmMemory, nWorkers: number): Pool {
   return p;
 }
 
-/**
- * Threads (≥ 1) a call of `units` units on `memory` will be split across: 1 unless the pool applies and every thread
- * gets ≥ minUnits units. Starts the pool on first use (its workers join once started; until then: 1).
- */
-export function parallelThreads(memory: WasmMemory, units: number, minUnits: number): number {
+/** Threads the pool would use now on `memory` (1: off), starting it on first use (its workers join once started). */
+function poolThreads(memory: WasmMemory): number {
   if (!enabled || !isShared(memory)) return 1;
-  const want = Math.min(threadsOverride ?? wasmThreads(), Math.floor(units / minUnits));
-  if (want < 2) return 1;
+  const threads = threadsOverride ?? wasmThreads();
+  if (threads < 2) return 1;
   if (pool != null && pool.memory === memory && pool.broken) return 1; // a worker failed: the main thread runs all
-  if (pool != null && (pool.memory !== memory || pool.workers.length < want - 1)) {
+  if (pool != null && (pool.memory !== memory || pool.workers.length !== threads - 1)) {
     for (const w of pool.workers) void w.terminate();
     pool = null;
   }
   if (pool == null) {
     if (!fs.existsSync(workerFile)) return 1; // run from sources without a build: no worker script
-    pool = startPool(memory, (threadsOverride ?? wasmThreads()) - 1);
+    pool = startPool(memory, threads - 1);
   }
-  let ready = 1;
-  while (ready < want && ready - 1 < pool.workers.length && Atomics.load(pool.ctl, (ready - 1) * CTL_INTS + CTL.READY) === 1) ready++;
-  return ready;
-}
-
-/** Splits [0, units) into n ranges at multiples of `grain` (the last range ends at units). */
-export function splitRanges(units: number, n: number, grain: number): Array<[number, number]> {
-  const cuts = [0];
-  for (let i = 1; i < n; i++) cuts.push(Math.min(units, Math.round((units * i) / n / grain) * grain));
-  cuts.push(units);
-  return cuts.slice(0, -1).map((c, i) => [c, cuts[i + 1]] as [number, number]);
+  return 1 + Atomics.load(pool.ctl, CTL.READY);
 }
 
 /**
- * Runs job `job` (jobs.ts) over units [0, units) on n threads (from parallelThreads; thread t's range uses scratch
- * t), the main thread taking the first range. Returns when every range is written.
+ * Runs job `job` (jobs.ts) over units [0, units): in chunks of ≥ minUnits units (cut at multiples of grain) shared
+ * with the pool's workers when it applies, else in one piece on the main thread. Returns when every unit is written.
+ * Thread t uses scratch t; units are independent, so the result is the same bits.
  */
-export function runJob(memory: WasmMemory, job: number, params: number[], units: number, n: number, grain = 1): void {
-  const kernels: Kernels = kernelsFor(memory);
-  if (n <= 1 || pool == null || pool.memory !== memory) {
+export function splitJob(memory: WasmMemory, job: number, params: number[], units: number, minUnits: number, grain = 1, scratchThreads = Infinity): void {
+  let threads = poolThreads(memory);
+  // a job with per-thread scratch runs on the pool only if every thread that may claim a chunk has scratch
+  if (pool == null || scratchThreads < pool.workers.length + 1) threads = 1;
+  const chunks = Math.min(MAX_CHUNKS, CHUNKS_PER_THREAD * threads, Math.floor(units / Math.max(1, minUnits)));
+  const kernels = kernelsFor(memory);
+  if (threads < 2 || chunks < 2 || pool == null) {
     JOBS[job](kernels, Float64Array.from(params), 0, units, 0);
     return;
   }
   if (params.length > PARAMS) throw new Error(`parallel: ${params.length} parameters, ${PARAMS} at most`);
-  const P = pool, ranges = splitRanges(units, n, grain);
+  const P = pool, ctl = P.ctl;
   splitCalls++;
+  // the previous job is fully FINISHED: nobody reads the header or parameters until the new CLAIM is published
+  const seq = (P.seq = (P.seq + 1) & 0x7fff);
   P.params.set(params);
-  const seq = ++P.seq;
-  for (let w = 0; w < n - 1; w++) {
-    const c = w * CTL_INTS, [lo, hi] = ranges[w + 1];
-    P.ctl[c + CTL.KIND] = job;
-    P.ctl[c + CTL.LO] = lo;
-    P.ctl[c + CTL.HI] = hi;
-    P.ctl[c + CTL.T] = w + 1;
-    Atomics.store(P.ctl, c + CTL.SEQ, seq); // publishes the writes above and the parameter block
-    Atomics.notify(P.ctl, c + CTL.SEQ);
+  ctl[CTL.KIND] = job;
+  ctl[CTL.UNITS] = units;
+  ctl[CTL.CHUNKS] = chunks;
+  ctl[CTL.GRAIN] = grain;
+  Atomics.store(ctl, CTL.ERROR, 0);
+  Atomics.store(ctl, CTL.FINISHED, 0);
+  Atomics.store(ctl, CTL.CLAIM, seq << 16);
+  Atomics.store(ctl, CTL.SEQ, seq);
+  Atomics.notify(ctl, CTL.SEQ);
+  let mainError: unknown = null;
+  runChunks(ctl, P.params, kernels, seq, 0, (_chunk, e) => { mainError ??= e; });
+  const t0 = Date.now();
+  for (;;) {
+    const done = Atomics.load(ctl, CTL.FINISHED);
+    if (done === chunks) break;
+    if (Date.now() - t0 > WORKER_TIMEOUT_MS) { P.broken = true; break; }
+    Atomics.wait(ctl, CTL.FINISHED, done, 1000);
   }
-  JOBS[job](kernels, P.params, ranges[0][0], ranges[0][1], 0);
-  for (let w = 0; w < n - 1; w++) {
-    const c = w * CTL_INTS, t0 = Date.now();
-    for (;;) {
-      const done = Atomics.load(P.ctl, c + CTL.DONE);
-      if (done === seq) break;
-      if (Date.now() - t0 > WORKER_TIMEOUT_MS) { P.broken = true; break; }
-      Atomics.wait(P.ctl, c + CTL.DONE, done, 1000);
-    }
-    if (P.broken || Atomics.load(P.ctl, c + CTL.ERROR) !== 0) {
-      // the same function on the same range: the same bits, only slower
-      P.broken = true;
-      JOBS[job](kernels, P.params, ranges[w + 1][0], ranges[w + 1][1], w + 1);
-    }
+  if (mainError != null) throw mainError;
+  if (P.broken || Atomics.load(ctl, CTL.ERROR) !== 0) {
+    // a worker threw or died: the same function over every unit gives the same bits, only slower; and the pool
+    // stays off from now on (the job's sequence number moves on, so a late worker claims nothing)
+    P.broken = true;
+    Atomics.store(ctl, CTL.CLAIM, ((seq + 1) & 0x7fff) << 16);
+    JOBS[job](kernels, Float64Array.from(params), 0, units, 0);
   }
 }
+
+/**
+ * Threads that may run chunks of a job on `memory` (thread indices 0 … n − 1): a job with per-thread scratch
+ * (separable.ts) allocates n and passes n to splitJob as scratchThreads.
+ */
+export function parallelThreads(memory: WasmMemory): number {
+  return poolThreads(memory) > 1 && pool != null ? pool.workers.length + 1 : 1;
+}
+
+/**
+ * Float32 values per chunk below which GELU is not cut further (≈ 0.05 ms of work against a few µs per chunk and
+ * ≈ 15–50 µs to wake a worker); the norms use the same figure in values (rows × C).
+ */
+export const MIN_VALUES_PER_CHUNK = 32768;
 
 /**
  * Resolves true once `threads` threads can run a kernel on the wasm backend's heap (false if the pool does not apply
@@ -153,24 +173,13 @@ export function runJob(memory: WasmMemory, job: number, params: number[], units:
  * for it so that no timed call runs before it has joined.
  */
 export async function wasmParallelReady(threads = threadsOverride ?? wasmThreads(), timeoutMs = 30_000): Promise<boolean> {
-  const be = tf.findBackend("wasm") as unknown as Parameters<typeof memoryOf>[0] | null;
   if (threads <= 1) return true;
+  const be = tf.findBackend("wasm") as unknown as Parameters<typeof memoryOf>[0] | null;
   if (be == null) return false;
   const memory = memoryOf(be), t0 = Date.now();
-  while (parallelThreads(memory, threads, 1) < threads) {
+  while (poolThreads(memory) < threads) {
     if (Date.now() - t0 > timeoutMs || !enabled || !isShared(memory)) return false;
     await new Promise((r) => setTimeout(r, 10));
   }
   return true;
 }
-
-/** runJob on as many threads as give each ≥ minUnits units (parallelThreads), ranges cut at multiples of grain. */
-export function splitJob(memory: WasmMemory, job: number, params: number[], units: number, minUnits: number, grain = 1): void {
-  runJob(memory, job, params, units, parallelThreads(memory, units, minUnits), grain);
-}
-
-/**
- * Float32 values per thread below which GELU stays on one thread (≈ 0.1 ms of work against ≈ 15–50 µs to hand a
- * slice over); the norms use the same figure in values (rows × C).
- */
-export const MIN_VALUES_PER_THREAD = 32768;

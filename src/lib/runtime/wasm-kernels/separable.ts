@@ -20,7 +20,7 @@
  */
 import { WasmBackend, TensorInfo, alloc, f32, free, memoryOf, ptr } from "./heap";
 import { JOB } from "./jobs";
-import { parallelThreads, runJob } from "./parallel";
+import { parallelThreads, splitJob } from "./parallel";
 import { SeparableJob, encodeSeparable } from "./separable-rows";
 
 export interface SeparableAttrs {
@@ -78,10 +78,10 @@ export function hatPlan(A: Float64Array, k: number, k2: number): HatPlan | null 
 }
 
 /**
- * Output rows per thread below which a call stays on one thread: one row at 56² (C = 64, ≈ 100 taps) is ≈ 0.1 ms,
- * against ≈ 15–50 µs to hand a slice to a worker.
+ * Output rows per chunk of the parallel pool (parallel.ts): a row at 56² (C = 64, ≈ 100 taps) is ≈ 0.1 ms, against a
+ * few µs per chunk; each chunk also recomputes up to s·(i₁ − i₀) rows of G (16 at 112², ≈ 8 % of 16 output rows).
  */
-const MIN_ROWS_PER_THREAD = 8;
+const MIN_ROWS_PER_CHUNK = 16;
 
 /** out [B, H, W, C] from x [B, H, W, C], κ [k, k, C], bias [C] (C a multiple of 4: the caller checks). */
 export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kernel: TensorInfo, bias: TensorInfo, out: TensorInfo, a: SeparableAttrs): void {
@@ -91,8 +91,8 @@ export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kern
   const L = plan ? plan.h.length : 0, ni = plan ? plan.i1 - plan.i0 + 1 : 0;
   const Gh = plan ? H + plan.s * (ni - 1) : 0; // G rows y + s·(i − i₀), y < H, i₀ ≤ i ≤ i₁
   const memory = memoryOf(be);
-  // rows of the output split across threads (parallel.ts), each thread with its own V, U, G, Z
-  const n = parallelThreads(memory, B * H, MIN_ROWS_PER_THREAD);
+  // rows of the output in chunks shared by the parallel pool's threads (parallel.ts), each with its own V, U, G, Z
+  const n = parallelThreads(memory);
   const nV = k * W * C, nU = k * Wpw * C, nG = Math.max(1, Gh) * W * C, nZ = Math.max(1, W + L - 1) * C;
   const per = nV + nU + nG + nZ;
   const S = alloc(be, [n * per], "float32", false);
@@ -119,6 +119,6 @@ export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kern
     AW: ptr(be, AW), IC: ptr(be, IC), HT: ptr(be, HT), ONE: ptr(be, ONE),
     V: Sp, U: Sp + 4 * nV, G: Sp + 4 * (nV + nU), Z: Sp + 4 * (nV + nU + nG), scratchStride: 4 * per,
   };
-  runJob(memory, JOB.separable, encodeSeparable(job), B * H, n);
+  splitJob(memory, JOB.separable, encodeSeparable(job), B * H, MIN_ROWS_PER_CHUNK, 1, n);
   free(be, S, AW, IC, HT, ONE);
 }
