@@ -13,7 +13,9 @@
  * before/after of the parallel pool); w2 = 1 thread + 2 gradient/sampling workers (training rows and the whole sample
  * only). --rows: only the rows whose key starts with one of the given prefixes (keys: train-1, train-1/2, train-1/4,
  * train-1/8, ddim-28, ddim-56, ddim-112, sample-28; e.g. `--rows ddim` = the three DDIM steps); the peer then runs one
- * untimed-size training step and a 1-step sample where their rows are not asked for. "best lab" per row = the fastest mode; ratio = peer ms ÷ best lab ms (> 1: the lab is faster).
+ * training step (ratio 1/8) and a 10-step sample where their rows are not asked for (its one-step DDIM timing then
+ * uses t index 5 instead of 50: the same network forward). "best lab" per row = the fastest mode; ratio = peer ms ÷
+ * best lab ms (> 1: the lab is faster).
  * Rows: training step, batch 32, ratios 1, ½, ¼, ⅛ (forward + backward + clip + Adam; the lab also updates its EMA);
  * one DDIM step = one full-grid forward at batch 16, 28/56/112 px; a 100-step DDIM sample at 28 px, batch 16.
  */
@@ -126,7 +128,7 @@ function runPeer(peerDir: string, official: string, reps: number, out: string): 
       : ["--ratios", "0.125", "--warmup", "0", "--steps", "1"]),
     ...(SIZES.length > 0 ? ["--sample-res", SIZES.map(([q]) => q).join(",")] : ["--sample-res", "28"]),
     "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
-    ...(sample ? [] : ["--ddim-steps", "1"]),
+    ...(sample ? [] : ["--ddim-steps", "10"]),
   ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 3 * 3600000 });
   if (r.status !== 0) throw new Error(`bench_peer.py failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-5).join(" ")}`);
   const j = JSON.parse(fs.readFileSync(out, "utf8")) as {

@@ -16,7 +16,7 @@ import { alloc, f32, free, memoryOf, ptr } from "../runtime/wasm-kernels/heap";
 import { GN_ROW, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 import { simdFor } from "../runtime/wasm-kernels/simd";
 import { JOB } from "../runtime/wasm-kernels/jobs";
-import { MIN_VALUES_PER_CHUNK, splitJob } from "../runtime/wasm-kernels/parallel";
+import { POINTWISE_SPLIT, splitJob } from "../runtime/wasm-kernels/parallel";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
 
@@ -50,7 +50,8 @@ registerTypedKernel<Attrs>({
     if (pw == null || C % 4 !== 0) return false;
     // rows split across the parallel pool's threads (each row's statistics stay on one thread: the same bits)
     const params = [ptr(be, y), ptr(be, stats), ptr(be, x), ptr(be, g), ptr(be, bt), ptr(be, sc), ptr(be, sh), M, C, eps];
-    splitJob(memoryOf(be), JOB.modLayerNorm, params, B * M, Math.ceil(MIN_VALUES_PER_CHUNK / C));
+    splitJob(memoryOf(be), JOB.modLayerNorm, params, B * M,
+      { minChunk: Math.ceil(POINTWISE_SPLIT.minChunk / C), minTotal: Math.ceil((POINTWISE_SPLIT.minTotal ?? 0) / C) });
     return true;
   },
 });

@@ -10,7 +10,7 @@ import { Rng, RngState } from "../runtime/rng";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
 import { memoryOf, ptr } from "../runtime/wasm-kernels/heap";
 import { JOB } from "../runtime/wasm-kernels/jobs";
-import { MIN_VALUES_PER_CHUNK, splitJob } from "../runtime/wasm-kernels/parallel";
+import { POINTWISE_SPLIT, splitJob } from "../runtime/wasm-kernels/parallel";
 import { sizeOf, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 
 /** x·W + b over the last axis. x [..., inF] → [..., outF] */
@@ -121,7 +121,7 @@ registerTypedKernel<Record<string, never>>({
     const pw = wasmPointwise(be), n = sizeOf(x);
     if (pw == null || n < 4) return false;
     // split across the parallel pool's threads (by values: the same bits on any split), 8 values = one unrolled step
-    splitJob(memoryOf(be), JOB.geluForward, [ptr(be, y), ptr(be, x), n], n, MIN_VALUES_PER_CHUNK, 8);
+    splitJob(memoryOf(be), JOB.geluForward, [ptr(be, y), ptr(be, x), n], n, { ...POINTWISE_SPLIT, grain: 8 });
     return true;
   },
 });
@@ -140,7 +140,7 @@ registerTypedKernel<Record<string, never>>({
   runWasm: (be, [dy, x], [dx]) => {
     const pw = wasmPointwise(be), n = sizeOf(x);
     if (pw == null || n < 4) return false;
-    splitJob(memoryOf(be), JOB.geluGrad, [ptr(be, dx), ptr(be, dy), ptr(be, x), n], n, MIN_VALUES_PER_CHUNK, 8);
+    splitJob(memoryOf(be), JOB.geluGrad, [ptr(be, dx), ptr(be, dy), ptr(be, x), n], n, { ...POINTWISE_SPLIT, grain: 8 });
     return true;
   },
 });

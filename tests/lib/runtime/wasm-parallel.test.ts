@@ -13,7 +13,7 @@ import { splitRanges } from "infty-diff-lab";
 const PROBE = path.resolve(__dirname, "..", "..", "helpers", "wasm-parallel-probe.js");
 
 interface Row { name: string; maxAbsDiff: number; poolCalls: number; workerChunks: number; offCalls: number }
-interface Probe { threads: number; ready: boolean; heapBefore: number; heapAfter: number; secondRoundHighest: number; round1: Row[]; round2: Row[] }
+interface Probe { threads: number; ready: boolean; heapBefore: number; heapAfter: number; secondRoundHighest: number; round1: Row[]; round2: Row[]; smallCalls: number }
 
 function probe(wasmThreads: string, poolThreads: number): Probe {
   const r = spawnSync(process.execPath, [PROBE, "--threads", String(poolThreads)],
@@ -39,6 +39,10 @@ describe("parallel pool for the lab's wasm kernels", function () {
       it("the pool's workers start and join", () => {
         assert.equal(p.threads, 2);
         assert.equal(p.ready, true);
+      });
+
+      it("calls below the floors (a 28²-sized GELU, a 16-row separable conv) stay on the main thread", () => {
+        assert.equal(p.smallCalls, 0);
       });
 
       it("the second round's tensors lie beyond the heap size the workers first saw", () => {

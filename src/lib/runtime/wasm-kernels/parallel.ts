@@ -104,16 +104,28 @@ function poolThreads(memory: WasmMemory): number {
   return 1 + Atomics.load(pool.ctl, CTL.READY);
 }
 
+/** How splitJob may cut a call (units: the job's, e.g. rows or values). */
+export interface SplitOptions {
+  /** units per chunk at least */
+  minChunk: number;
+  /** units of the whole call below which it stays on the main thread (default: 2 chunks) */
+  minTotal?: number;
+  /** chunk boundaries at multiples of this (default 1) */
+  grain?: number;
+  /** threads that have scratch (a job with per-thread scratch runs on the pool only if every thread that may claim a chunk has some) */
+  scratchThreads?: number;
+}
+
 /**
- * Runs job `job` (jobs.ts) over units [0, units): in chunks of ≥ minUnits units (cut at multiples of grain) shared
- * with the pool's workers when it applies, else in one piece on the main thread. Returns when every unit is written.
- * Thread t uses scratch t; units are independent, so the result is the same bits.
+ * Runs job `job` (jobs.ts) over units [0, units): in chunks shared with the pool's workers when it applies, else in
+ * one piece on the main thread. Returns when every unit is written. Thread t uses scratch t; units are
+ * independent, so the result is the same bits.
  */
-export function splitJob(memory: WasmMemory, job: number, params: number[], units: number, minUnits: number, grain = 1, scratchThreads = Infinity): void {
+export function splitJob(memory: WasmMemory, job: number, params: number[], units: number, opts: SplitOptions): void {
+  const { minChunk, minTotal = 0, grain = 1, scratchThreads = Infinity } = opts;
   let threads = poolThreads(memory);
-  // a job with per-thread scratch runs on the pool only if every thread that may claim a chunk has scratch
-  if (pool == null || scratchThreads < pool.workers.length + 1) threads = 1;
-  const chunks = Math.min(MAX_CHUNKS, CHUNKS_PER_THREAD * threads, Math.floor(units / Math.max(1, minUnits)));
+  if (pool == null || scratchThreads < pool.workers.length + 1 || units < minTotal) threads = 1;
+  const chunks = Math.min(MAX_CHUNKS, CHUNKS_PER_THREAD * threads, Math.floor(units / Math.max(1, minChunk)));
   const kernels = kernelsFor(memory);
   if (threads < 2 || chunks < 2 || pool == null) {
     JOBS[job](kernels, Float64Array.from(params), 0, units, 0);
@@ -162,10 +174,13 @@ export function parallelThreads(memory: WasmMemory): number {
 }
 
 /**
- * Float32 values per chunk below which GELU is not cut further (≈ 0.05 ms of work against a few µs per chunk and
- * ≈ 15–50 µs to wake a worker); the norms use the same figure in values (rows × C).
+ * Pointwise kernels (GELU, the norms) in values: a chunk ≥ 32768 values (≈ 0.05 ms of GELU against a few µs per
+ * chunk), and calls of < 2²⁰ values (≈ 1.5 ms of GELU, 0.7 ms of LayerNorm) stay on the main thread. Why a floor
+ * that high: at 28² (batch 16: GELU 0.8 M values, LayerNorm 0.4 M) splitting made a DDIM step ≈ 4 % slower in
+ * bench/vs-peer-ddim-parallel.json although the kernels alone ran ≈ 1.8× faster: between XNNPACK ops its pool
+ * thread still spins on the second core, and a third runnable thread there costs more than these calls save.
  */
-export const MIN_VALUES_PER_CHUNK = 32768;
+export const POINTWISE_SPLIT: SplitOptions = { minChunk: 32768, minTotal: 1 << 20 };
 
 /**
  * Resolves true once `threads` threads can run a kernel on the wasm backend's heap (false if the pool does not apply

@@ -119,6 +119,6 @@ export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kern
     AW: ptr(be, AW), IC: ptr(be, IC), HT: ptr(be, HT), ONE: ptr(be, ONE),
     V: Sp, U: Sp + 4 * nV, G: Sp + 4 * (nV + nU), Z: Sp + 4 * (nV + nU + nG), scratchStride: 4 * per,
   };
-  splitJob(memory, JOB.separable, encodeSeparable(job), B * H, MIN_ROWS_PER_CHUNK, 1, n);
+  splitJob(memory, JOB.separable, encodeSeparable(job), B * H, { minChunk: MIN_ROWS_PER_CHUNK, scratchThreads: n });
   free(be, S, AW, IC, HT, ONE);
 }
