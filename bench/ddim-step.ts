@@ -7,9 +7,10 @@
  *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16] [--train 1,0.25] [--out bench/ddim-step.json]
  *   INFTY_WASM_THREADS=2 npm run bench:ddim-step -- --compare parallel [--out bench/ddim-step-parallel.json]
  *
- * --compare parallel: "before" = the lab's kernels on the main thread only (setWasmParallel(false)), "after" = split
- * across the parallel pool's threads (runtime/wasm-kernels/parallel.ts); both with the f32x4 kernels and the fused
- * separable conv, XNNPACK on its wasmThreads() threads either way. Read wall time there: CPU time sums the threads.
+ * --compare parallel: "before" = the lab's kernels on the main thread only (setWasmParallel(false)) and tfjs-wasm's
+ * own Concat (setWasmConcat(false)), "after" = split across the parallel pool's threads (runtime/wasm-kernels/
+ * parallel.ts) and the lab's memory.copy Concat (concat.ts); both with the f32x4 kernels and the fused separable conv,
+ * XNNPACK on its wasmThreads() threads either way. Read wall time there: CPU time sums the threads.
  *
  * --train adds training steps (batch 32, the given coordinate ratios) with the pointwise kernels off/on alternating
  * (GELU and the two norms forward and backward; the separable conv does not run when training at r₀).
@@ -22,7 +23,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, Rng, setWasmPointwise, setFusedResampledDepthwise,
-  setWasmParallel, wasmParallelReady, wasmThreads,
+  setWasmParallel, setWasmConcat, wasmParallelReady, wasmThreads,
 } from "infty-diff-lab";
 
 function arg(name: string, dflt: string): string {
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const select = (on: boolean) => {
     if (parallel) {
       setWasmParallel(on);
+      setWasmConcat(on);
       return;
     }
     setWasmPointwise(on);
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
       beforeCpuMs: Math.round(median(times.before.cpu)), afterCpuMs: Math.round(median(times.after.cpu)),
       beforeWallMs: Math.round(median(times.before.wall)), afterWallMs: Math.round(median(times.after.wall)),
       speedupCpu: Number((median(times.before.cpu) / median(times.after.cpu)).toFixed(2)),
+      speedupWall: Number((median(times.before.wall) / median(times.after.wall)).toFixed(2)),
       maxAbsDiff: diff, maxAbsOutput: scale,
     };
     console.log(JSON.stringify(row));
@@ -88,7 +91,7 @@ async function main(): Promise<void> {
     trainer.trainStep(); // warm-up
     for (let i = 0; i < reps; i++) {
       for (const name of ["before", "after"] as const) {
-        if (parallel) setWasmParallel(variants[name]); else setWasmPointwise(variants[name]);
+        if (parallel) select(variants[name]); else setWasmPointwise(variants[name]);
         const c0 = cpuMs(), w0 = performance.now();
         trainer.trainStep();
         times[name].push(cpuMs() - c0);
@@ -96,7 +99,8 @@ async function main(): Promise<void> {
       }
     }
     const row = { trainRatio: ratio, batch: 32, reps, beforeWallMs: Math.round(median(wall.before)), afterWallMs: Math.round(median(wall.after)), beforeCpuMs: Math.round(median(times.before)), afterCpuMs: Math.round(median(times.after)),
-      speedupCpu: Number((median(times.before) / median(times.after)).toFixed(2)) };
+      speedupCpu: Number((median(times.before) / median(times.after)).toFixed(2)),
+      speedupWall: Number((median(wall.before) / median(wall.after)).toFixed(2)) };
     console.log(JSON.stringify(row));
     trainRows.push(row);
     trainer.dispose();
@@ -104,10 +108,11 @@ async function main(): Promise<void> {
   setWasmPointwise(true);
   setFusedResampledDepthwise(true);
   setWasmParallel(true);
+  setWasmConcat(true);
   const out = {
     command: "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
     what: parallel
-      ? `one DDIM step (GridDenoiser.denoise, full grid) on wasm, ${wasmThreads()} XNNPACK threads; before = the lab's kernels (separable conv, GELU, LayerNorm) on the main thread, after = split across the parallel pool (pool ready: ${poolReady}); interleaved rep by rep; read wall time (CPU time sums the threads)`
+      ? `one DDIM step (GridDenoiser.denoise, full grid) on wasm, ${wasmThreads()} XNNPACK threads; before = the lab's kernels (separable conv, GELU, LayerNorm) on the main thread and tfjs-wasm's Concat, after = split across the parallel pool and the lab's memory.copy Concat (pool ready: ${poolReady}); interleaved rep by rep; read wall time (CPU time sums the threads)`
       : "one DDIM step (GridDenoiser.denoise, full grid) on wasm, 1 thread; before = float64 JS GELU/LayerNorm and the separable op chain, after = f32x4 kernels and the fused separable kernel; interleaved rep by rep",
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     loadavgAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),

@@ -9,9 +9,9 @@
  *
  * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
  * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's own kernels shared by 2 threads too
- * (runtime/wasm-kernels/parallel.ts); t2s = t2 with the lab's kernels on the main thread only (setWasmParallel(false):
- * before/after of the parallel pool); w2 = 1 thread + 2 gradient/sampling workers (training rows and the whole sample
- * only). --rows: only the rows whose key starts with one of the given prefixes (keys: train-1, train-1/2, train-1/4,
+ * (runtime/wasm-kernels/parallel.ts) and the lab's Concat; t2s = t2 with the lab's kernels on the main thread only and
+ * tfjs-wasm's own Concat (setWasmParallel(false), setWasmConcat(false): the code before the parallel pool); w2 = 1
+ * thread + 2 gradient/sampling workers (training rows and the whole sample only). --rows: only the rows whose key starts with one of the given prefixes (keys: train-1, train-1/2, train-1/4,
  * train-1/8, ddim-28, ddim-56, ddim-112, sample-28; e.g. `--rows ddim` = the three DDIM steps); the peer then runs one
  * training step (ratio 1/8) and a 10-step sample where their rows are not asked for (its one-step DDIM timing then
  * uses t index 5 instead of 50: the same network forward). "best lab" per row = the fastest mode; ratio = peer ms ÷
@@ -59,9 +59,10 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
   // required here, not at the top: INFTY_WASM_THREADS is read when the backend is first initialised
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const lab = require("infty-diff-lab") as typeof import("infty-diff-lab");
-  const { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, wasmThreads, setWasmParallel, wasmParallelReady } = lab;
+  const { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, wasmThreads, setWasmParallel, setWasmConcat, wasmParallelReady } = lab;
   await initBackend("wasm", { quiet: true });
   setWasmParallel(mode !== "t2s");
+  setWasmConcat(mode !== "t2s");
   await wasmParallelReady(); // its workers join once started: none of the timed steps runs without them
   const workers = mode === "w2" ? 2 : 1;
   const res: LabResult = { mode, threads: wasmThreads(), ms: {}, trainPeakRssMb: 0, peakRssMb: 0 };
@@ -205,8 +206,8 @@ function write(file: string, perRound: Array<{ round: number; loadBefore: number
     machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}`, node: process.version },
     peer: { code: "samb-t/infty-diff @ abf04d8 (torch_dense backend), /work/shared/peer-bench/bench_peer.py", env: peerEnv },
     modes: Object.fromEntries(modes.map((m) => [m, ({
-      t1: "wasm, 1 thread", t2: "wasm, 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's kernels on 2 threads (parallel pool)",
-      t2s: "wasm, 2 XNNPACK threads, the lab's kernels on the main thread only (parallel pool off)",
+      t1: "wasm, 1 thread", t2: "wasm, 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's kernels on 2 threads (parallel pool), the lab's Concat",
+      t2s: "wasm, 2 XNNPACK threads, the lab's kernels on the main thread only and tfjs-wasm's Concat (parallel pool and lab Concat off)",
       w2: "wasm 1 thread + 2 workers (training, whole sample)",
     } as Record<string, string>)[m] ?? m])),
     ...(rowPrefixes.length ? { rowsSelected: rowPrefixes } : {}),

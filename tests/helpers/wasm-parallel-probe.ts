@@ -1,6 +1,6 @@
 /**
  * Run as a script by tests/lib/runtime/wasm-parallel.test.ts with INFTY_WASM_THREADS set and `--threads N`: the lab's
- * kernels that the parallel pool splits (runtime/wasm-kernels/parallel.ts) with the pool off and on N threads, on
+ * kernels that the parallel pool splits (runtime/wasm-kernels/parallel.ts: separable conv, GELU, LayerNorm, concat) with the pool off and on N threads, on
  * shapes above the pool's thresholds, once before and once after the wasm heap has grown (the inputs of the second
  * round lie in memory the workers had never seen). Prints one JSON line: per case, the max |Δ| between the split and
  * the one-thread outputs (must be 0), the calls posted to the pool, the chunks the workers ran, and where the second
@@ -28,6 +28,7 @@ function cases(rng: Rng): { cases: Case[]; inputs: tf.Tensor[]; maps: KernelMap[
   const lx = keep(tf.add(tf.mul(rng.normalTensor<tf.Rank.R3>([B, M, C]), 3), 1.5) as tf.Tensor3D);
   const lg = keep(tf.add(rng.normalTensor([C]), 1)), lb = keep(rng.normalTensor([C]));
   const lsc = keep(tf.mul(rng.normalTensor([B, 1, C]), 0.3)), lsh = keep(rng.normalTensor([B, 1, C]));
+  const ca = keep(rng.normalTensor([3, 40000, 32])), cb = keep(rng.normalTensor([3, 40000, 13])), cc = keep(rng.normalTensor([3, 40000, 3]));
   return {
     cases: [
       sep(112, 3, 8, "extent"), // shifted hats, rows split across image boundaries
@@ -39,6 +40,7 @@ function cases(rng: Rng): { cases: Case[]; inputs: tf.Tensor[]; maps: KernelMap[
         return [y, dx];
       } },
       { name: `modulated LayerNorm B=${B} M=${M} C=${C}`, run: () => [modulatedLayerNorm(lx, lg, lb, lsc, lsh, 1e-5)] },
+      { name: "channel concat [3, 40000, 32] ‖ [3, 40000, 13] ‖ [3, 40000, 3]", run: () => [tf.concat([ca, cb, cc], 2)] },
     ],
     inputs, maps,
   };

@@ -71,6 +71,8 @@ export const op = {
   f32Div: [0x95],
   f32Sqrt: [0x91],
   f32ConvertI32U: [0xb3],
+  /** memory.copy (bulk memory): [dst, src, n bytes] → [] */
+  memoryCopy: [0xfc, 0x0a, 0x00, 0x00],
   vLoad: (offset: number) => [...simd(0x00), 0x00, ...uleb(offset)],
   vStore: (offset: number) => [...simd(0x0b), 0x00, ...uleb(offset)],
   /** a v128 constant with the same float32 in all four lanes */

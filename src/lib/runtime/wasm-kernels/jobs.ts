@@ -18,7 +18,7 @@ export function kernelsFor(memory: WasmMemory): Kernels {
 export type Job = (k: Kernels, p: Float64Array, lo: number, hi: number, t: number) => void;
 
 /** Job ids (the index into JOBS). */
-export const JOB = { separable: 0, geluForward: 1, geluGrad: 2, modLayerNorm: 3 } as const;
+export const JOB = { separable: 0, geluForward: 1, geluGrad: 2, modLayerNorm: 3, concat: 4 } as const;
 
 export const JOBS: Job[] = [
   // units: output rows of [B·H]; p: encodeSeparable
@@ -33,6 +33,15 @@ export const JOBS: Job[] = [
     for (let b = Math.floor(lo / M); b * M < hi; b++) {
       const m0 = Math.max(lo, b * M), m1 = Math.min(hi, (b + 1) * M);
       k.pw.modLayerNorm(Y + m0 * C * 4, S + m0 * 8, X + m0 * C * 4, G, Bt, Sc + b * C * 4, Sh + b * C * 4, m1 - m0, C, eps);
+    }
+  },
+  // units: rows of the outer dims; p: [out, out row bytes, n, (in_i, row bytes of in_i) × n]
+  (k, p, lo, hi) => {
+    const [O, row, n] = p;
+    for (let i = 0, off = 0; i < n; i++) {
+      const a = p[3 + 2 * i], bytes = p[4 + 2 * i];
+      k.simd.copyRows(O + lo * row + off, a + lo * bytes, hi - lo, bytes, row, bytes);
+      off += bytes;
     }
   },
 ];
