@@ -110,13 +110,15 @@ async function main(): Promise<void> {
   setWasmParallel(true);
   setWasmConcat(true);
   const out = {
-    command: "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
+    command: (parallel ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
     what: parallel
       ? `one DDIM step (GridDenoiser.denoise, full grid) on wasm, ${wasmThreads()} XNNPACK threads; before = the lab's kernels (separable conv, GELU, LayerNorm) on the main thread and tfjs-wasm's Concat, after = split across the parallel pool and the lab's memory.copy Concat (pool ready: ${poolReady}); interleaved rep by rep; read wall time (CPU time sums the threads)`
       : "one DDIM step (GridDenoiser.denoise, full grid) on wasm, 1 thread; before = float64 JS GELU/LayerNorm and the separable op chain, after = f32x4 kernels and the fused separable kernel; interleaved rep by rep",
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     loadavgAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
-    note: "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
+    note: parallel
+      ? "shared 2-core machine (the training job paused with kill -STOP during the run): absolute times drift 10–20 % between runs; wall time and its ratio are the figures to read"
+      : "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
     rows,
     trainRows,
   };

@@ -28,7 +28,7 @@ function cases(rng: Rng): { cases: Case[]; inputs: tf.Tensor[]; maps: KernelMap[
   const lx = keep(tf.add(tf.mul(rng.normalTensor<tf.Rank.R3>([B, M, C]), 3), 1.5) as tf.Tensor3D);
   const lg = keep(tf.add(rng.normalTensor([C]), 1)), lb = keep(rng.normalTensor([C]));
   const lsc = keep(tf.mul(rng.normalTensor([B, 1, C]), 0.3)), lsh = keep(rng.normalTensor([B, 1, C]));
-  const ca = keep(rng.normalTensor([3, 40000, 32])), cb = keep(rng.normalTensor([3, 40000, 13])), cc = keep(rng.normalTensor([3, 40000, 3]));
+  const ca = keep(rng.normalTensor([3, 90000, 32])), cb = keep(rng.normalTensor([3, 90000, 13])), cc = keep(rng.normalTensor([3, 90000, 3]));
   return {
     cases: [
       sep(112, 3, 8, "extent"), // shifted hats, rows split across image boundaries
@@ -40,7 +40,7 @@ function cases(rng: Rng): { cases: Case[]; inputs: tf.Tensor[]; maps: KernelMap[
         return [y, dx];
       } },
       { name: `modulated LayerNorm B=${B} M=${M} C=${C}`, run: () => [modulatedLayerNorm(lx, lg, lb, lsc, lsh, 1e-5)] },
-      { name: "channel concat [3, 40000, 32] ‖ [3, 40000, 13] ‖ [3, 40000, 3]", run: () => [tf.concat([ca, cb, cc], 2)] },
+      { name: "channel concat [3, 90000, 32] ‖ [3, 90000, 13] ‖ [3, 90000, 3]", run: () => [tf.concat([ca, cb, cc], 2)] },
     ],
     inputs, maps,
   };

@@ -14,6 +14,9 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 let enabled = true;
 
+/** Values of a concat below which it stays on the main thread. */
+const CONCAT_MIN_TOTAL = 1 << 22;
+
 /** Switches between this kernel (default) and tfjs-wasm's own Concat: for before/after timings in one process. */
 export function setWasmConcat(on: boolean): void {
   enabled = on;
@@ -35,9 +38,8 @@ export function concat(be: WasmBackend, inputs: TensorInfo[], axisAttr: number |
   const inner = parts.map((t) => size(t.shape.slice(axis)));
   const rowBytes = 4 * inner.reduce((a, b) => a + b, 0);
   const params = [ptr(be, out), rowBytes, parts.length, ...parts.flatMap((t, i) => [ptr(be, t), 4 * inner[i]])];
+  // a copy is bound by memory bandwidth, not arithmetic: split only large calls (≥ 2²² values: 56² and up at batch 16)
   const perRow = rowBytes / 4;
-  splitJob(memoryOf(be), JOB.concat, params, rows, {
-    minChunk: Math.ceil(POINTWISE_SPLIT.minChunk / perRow), minTotal: Math.ceil((POINTWISE_SPLIT.minTotal ?? 0) / perRow),
-  });
+  splitJob(memoryOf(be), JOB.concat, params, rows, { minChunk: Math.ceil(POINTWISE_SPLIT.minChunk / perRow), minTotal: Math.ceil(CONCAT_MIN_TOTAL / perRow) });
   return out;
 }
