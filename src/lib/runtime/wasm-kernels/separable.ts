@@ -17,6 +17,10 @@
  * on the way out Σ_{j interior} Σ_t h[t] U_j[x + d_j + t − h'] = Σ_t h[t] Z[x + t + d_{i₀} − h'] with
  * Z[x''] = Σ_j U_j[x'' + s·(j − i₀)]. Boundary columns (clipped or folded hats) keep the direct taps. Taps: L + k² +
  * (i₁ − i₀ + 1) + L + 2·Σ_{boundary} |supp| (92 at 112², 132 instead of 247 at 224²); used when it is fewer.
+ *
+ * The loop itself is separable-rows.ts (no tfjs imports: the parallel pool's workers run it too); output rows are cut
+ * into chunks shared by the pool's threads, each with its own V, U, G, Z, and each chunk computes the G rows it reads
+ * (so G is no longer "once per image" but once per chunk, up to s·(i₁ − i₀) rows more per chunk).
  */
 import { WasmBackend, TensorInfo, alloc, f32, free, memoryOf, ptr } from "./heap";
 import { JOB } from "./jobs";
