@@ -5,6 +5,12 @@
  * drift hits both alike. Not a test; writes bench/ddim-step.json.
  *
  *   npm run bench:ddim-step -- [--res 28,56,112] [--reps 3] [--sample-batch 16] [--train 1,0.25] [--out bench/ddim-step.json]
+ *   INFTY_WASM_THREADS=2 npm run bench:ddim-step -- --compare parallel [--out bench/ddim-step-parallel.json]
+ *
+ * --compare parallel: "before" = the lab's kernels on the main thread only (setWasmParallel(false)) and tfjs-wasm's
+ * own Concat (setWasmConcat(false)), "after" = split across the parallel pool's threads (runtime/wasm-kernels/
+ * parallel.ts) and the lab's memory.copy Concat (concat.ts); both with the f32x4 kernels and the fused separable conv,
+ * XNNPACK on its wasmThreads() threads either way. Read wall time there: CPU time sums the threads.
  *
  * --train adds training steps (batch 32, the given coordinate ratios) with the pointwise kernels off/on alternating
  * (GELU and the two norms forward and backward; the separable conv does not run when training at r₀).
@@ -17,6 +23,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, Rng, setWasmPointwise, setFusedResampledDepthwise,
+  setWasmParallel, setWasmConcat, wasmParallelReady, wasmThreads,
 } from "infty-diff-lab";
 
 function arg(name: string, dflt: string): string {
@@ -29,6 +36,20 @@ const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.
 async function main(): Promise<void> {
   const resolutions = arg("res", "28,56,112").split(",").map(Number), reps = Number(arg("reps", "3")), B = Number(arg("sample-batch", "16"));
   await initBackend("wasm");
+  const parallel = arg("compare", "kernels") === "parallel";
+  // the pool's workers join once started: wait, so that no timed "after" step runs without them
+  const poolReady = parallel ? await wasmParallelReady() : false;
+  if (parallel) console.log(`wasm threads ${wasmThreads()}, parallel pool ready: ${poolReady}`);
+  /** Sets the code paths of variant `on` (false: before, true: after). */
+  const select = (on: boolean) => {
+    if (parallel) {
+      setWasmParallel(on);
+      setWasmConcat(on);
+      return;
+    }
+    setWasmPointwise(on);
+    setFusedResampledDepthwise(on);
+  };
   const tr = new Trainer(resolveConfig({}), loadFashionMnist({ split: "train-fit", limit: 64 }));
   const den = new GridDenoiser(tr.net);
   const variants = { before: false, after: true } as const;
@@ -39,8 +60,7 @@ async function main(): Promise<void> {
     const times: Record<string, { cpu: number[]; wall: number[] }> = { before: { cpu: [], wall: [] }, after: { cpu: [], wall: [] } };
     const outs: Record<string, Float32Array> = {};
     const step = (name: keyof typeof variants, record: boolean) => {
-      setWasmPointwise(variants[name]);
-      setFusedResampledDepthwise(variants[name]);
+      select(variants[name]);
       const w0 = performance.now(), c0 = cpuMs();
       const y = tf.tidy(() => den.denoise(xt, t));
       const v = y.dataSync() as Float32Array;
@@ -57,6 +77,7 @@ async function main(): Promise<void> {
       beforeCpuMs: Math.round(median(times.before.cpu)), afterCpuMs: Math.round(median(times.after.cpu)),
       beforeWallMs: Math.round(median(times.before.wall)), afterWallMs: Math.round(median(times.after.wall)),
       speedupCpu: Number((median(times.before.cpu) / median(times.after.cpu)).toFixed(2)),
+      speedupWall: Number((median(times.before.wall) / median(times.after.wall)).toFixed(2)),
       maxAbsDiff: diff, maxAbsOutput: scale,
     };
     console.log(JSON.stringify(row));
@@ -66,34 +87,42 @@ async function main(): Promise<void> {
   const trainRows: object[] = [];
   for (const ratio of arg("train", "").split(",").filter((v) => v !== "").map(Number)) {
     const trainer = new Trainer(resolveConfig({ train: { coordRatio: ratio, batchSize: 32 } }), loadFashionMnist({ split: "train-fit", limit: 512 }));
-    const times: Record<string, number[]> = { before: [], after: [] };
+    const times: Record<string, number[]> = { before: [], after: [] }, wall: Record<string, number[]> = { before: [], after: [] };
     trainer.trainStep(); // warm-up
     for (let i = 0; i < reps; i++) {
       for (const name of ["before", "after"] as const) {
-        setWasmPointwise(variants[name]);
-        const c0 = cpuMs();
+        if (parallel) select(variants[name]); else setWasmPointwise(variants[name]);
+        const c0 = cpuMs(), w0 = performance.now();
         trainer.trainStep();
         times[name].push(cpuMs() - c0);
+        wall[name].push(performance.now() - w0);
       }
     }
-    const row = { trainRatio: ratio, batch: 32, reps, beforeCpuMs: Math.round(median(times.before)), afterCpuMs: Math.round(median(times.after)),
-      speedupCpu: Number((median(times.before) / median(times.after)).toFixed(2)) };
+    const row = { trainRatio: ratio, batch: 32, reps, beforeWallMs: Math.round(median(wall.before)), afterWallMs: Math.round(median(wall.after)), beforeCpuMs: Math.round(median(times.before)), afterCpuMs: Math.round(median(times.after)),
+      speedupCpu: Number((median(times.before) / median(times.after)).toFixed(2)),
+      speedupWall: Number((median(wall.before) / median(wall.after)).toFixed(2)) };
     console.log(JSON.stringify(row));
     trainRows.push(row);
     trainer.dispose();
   }
   setWasmPointwise(true);
   setFusedResampledDepthwise(true);
+  setWasmParallel(true);
+  setWasmConcat(true);
   const out = {
-    command: "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
-    what: "one DDIM step (GridDenoiser.denoise, full grid) on wasm, 1 thread; before = float64 JS GELU/LayerNorm and the separable op chain, after = f32x4 kernels and the fused separable kernel; interleaved rep by rep",
+    command: (parallel ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
+    what: parallel
+      ? `one DDIM step (GridDenoiser.denoise, full grid) on wasm, ${wasmThreads()} XNNPACK threads; before = the lab's kernels (separable conv, GELU, LayerNorm) on the main thread and tfjs-wasm's Concat, after = split across the parallel pool and the lab's memory.copy Concat (pool ready: ${poolReady}); interleaved rep by rep; read wall time (CPU time sums the threads)`
+      : "one DDIM step (GridDenoiser.denoise, full grid) on wasm, 1 thread; before = float64 JS GELU/LayerNorm and the separable op chain, after = f32x4 kernels and the fused separable kernel; interleaved rep by rep",
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     loadavgAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
-    note: "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
+    note: parallel
+      ? "shared 2-core machine (the training job paused with kill -STOP during the run): absolute times drift 10–20 % between runs; wall time and its ratio are the figures to read"
+      : "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
     rows,
     trainRows,
   };
-  fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", "ddim-step.json")), JSON.stringify(out, null, 2) + "\n");
+  fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", parallel ? "ddim-step-parallel.json" : "ddim-step.json")), JSON.stringify(out, null, 2) + "\n");
   den.dispose();
   tr.dispose();
 }

@@ -5,10 +5,17 @@
  * every round (a killed run keeps the rounds done) and prints a README table.
  *
  *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes t1,t2,w2] [--official DIR] [--peer-dir DIR] [--append]
+ *                            [--rows ddim-112,…] [--out bench/vs-peer.json]
  *
  * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
- * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2); w2 = 1 thread + 2 gradient/sampling workers (training rows and
- * the whole sample only). "best lab" per row = the fastest mode; ratio = peer ms ÷ best lab ms (> 1: the lab is faster).
+ * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's own kernels shared by 2 threads too
+ * (runtime/wasm-kernels/parallel.ts) and the lab's Concat; t2s = t2 with the lab's kernels on the main thread only and
+ * tfjs-wasm's own Concat (setWasmParallel(false), setWasmConcat(false): the code before the parallel pool); w2 = 1
+ * thread + 2 gradient/sampling workers (training rows and the whole sample only). --rows: only the rows whose key starts with one of the given prefixes (keys: train-1, train-1/2, train-1/4,
+ * train-1/8, ddim-28, ddim-56, ddim-112, sample-28; e.g. `--rows ddim` = the three DDIM steps); the peer then runs one
+ * training step (ratio 1/8) and a 10-step sample where their rows are not asked for (its one-step DDIM timing then
+ * uses t index 5 instead of 50: the same network forward). "best lab" per row = the fastest mode; ratio = peer ms ÷
+ * best lab ms (> 1: the lab is faster).
  * Rows: training step, batch 32, ratios 1, ½, ¼, ⅛ (forward + backward + clip + Adam; the lab also updates its EMA);
  * one DDIM step = one full-grid forward at batch 16, 28/56/112 px; a 100-step DDIM sample at 28 px, batch 16.
  */
@@ -35,8 +42,12 @@ const ROWS = [
   "100-step DDIM sample, 28², batch 16",
 ] as const;
 type RowName = (typeof ROWS)[number];
-const RATIOS: Array<[number, RowName]> = [[1, ROWS[0]], [0.5, ROWS[1]], [0.25, ROWS[2]], [0.125, ROWS[3]]];
-const SIZES: Array<[number, RowName]> = [[28, ROWS[4]], [56, ROWS[5]], [112, ROWS[6]]];
+const KEYS = ["train-1", "train-1/2", "train-1/4", "train-1/8", "ddim-28", "ddim-56", "ddim-112", "sample-28"] as const;
+const rowPrefixes = opt("rows", "").split(",").filter((v) => v !== "");
+const wanted = (row: RowName) => rowPrefixes.length === 0 || rowPrefixes.some((p) => KEYS[ROWS.indexOf(row)].startsWith(p));
+const RATIOS = ([[1, ROWS[0]], [0.5, ROWS[1]], [0.25, ROWS[2]], [0.125, ROWS[3]]] as Array<[number, RowName]>).filter(([, r]) => wanted(r));
+const SIZES = ([[28, ROWS[4]], [56, ROWS[5]], [112, ROWS[6]]] as Array<[number, RowName]>).filter(([, r]) => wanted(r));
+const SELECTED = ROWS.filter(wanted);
 
 interface LabResult { mode: string; threads: number; ms: Partial<Record<RowName, number>>; trainPeakRssMb: number; peakRssMb: number }
 
@@ -48,8 +59,11 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
   // required here, not at the top: INFTY_WASM_THREADS is read when the backend is first initialised
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const lab = require("infty-diff-lab") as typeof import("infty-diff-lab");
-  const { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, wasmThreads } = lab;
+  const { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, wasmThreads, setWasmParallel, setWasmConcat, wasmParallelReady } = lab;
   await initBackend("wasm", { quiet: true });
+  setWasmParallel(mode !== "t2s");
+  setWasmConcat(mode !== "t2s");
+  await wasmParallelReady(); // its workers join once started: none of the timed steps runs without them
   const workers = mode === "w2" ? 2 : 1;
   const res: LabResult = { mode, threads: wasmThreads(), ms: {}, trainPeakRssMb: 0, peakRssMb: 0 };
   const data = loadFashionMnist({ split: "train-fit", limit: 1024 });
@@ -92,9 +106,11 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
         den.dispose();
       }
     }
-    const t0 = performance.now();
-    await sampleModel(tr.net, cfg, { resolution: 28, n: 16, batchSize: 16, steps: 100, progress: false, seed: 1, workers });
-    res.ms[ROWS[7]] = performance.now() - t0;
+    if (wanted(ROWS[7])) {
+      const t0 = performance.now();
+      await sampleModel(tr.net, cfg, { resolution: 28, n: 16, batchSize: 16, steps: 100, progress: false, seed: 1, workers });
+      res.ms[ROWS[7]] = performance.now() - t0;
+    }
   } finally {
     tr.dispose();
   }
@@ -105,9 +121,15 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
 // ---- the peer side ---------------------------------------------------------------------------------------------------
 function runPeer(peerDir: string, official: string, reps: number, out: string): Partial<Record<RowName, number>> & { env?: unknown } {
   const blas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+  // rows not asked for (--rows): the smallest run bench_peer.py allows (it always trains and samples at least once)
+  const train = RATIOS.length > 0, sample = wanted(ROWS[7]);
   const r = spawnSync("/usr/bin/python3", [
     path.join(peerDir, "bench_peer.py"), "--official", official, "--json-out", out,
-    "--warmup", String(TRAIN_WARMUP), "--steps", String(Math.max(3, 2 * reps)), "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
+    ...(train ? ["--ratios", RATIOS.map(([q]) => q).join(","), "--warmup", String(TRAIN_WARMUP), "--steps", String(Math.max(3, 2 * reps))]
+      : ["--ratios", "0.125", "--warmup", "0", "--steps", "1"]),
+    ...(SIZES.length > 0 ? ["--sample-res", SIZES.map(([q]) => q).join(",")] : ["--sample-res", "28"]),
+    "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
+    ...(sample ? [] : ["--ddim-steps", "10"]),
   ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 3 * 3600000 });
   if (r.status !== 0) throw new Error(`bench_peer.py failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-5).join(" ")}`);
   const j = JSON.parse(fs.readFileSync(out, "utf8")) as {
@@ -117,13 +139,14 @@ function runPeer(peerDir: string, official: string, reps: number, out: string): 
   const ms: Partial<Record<RowName, number>> & { env?: unknown } = { env: j.env };
   for (const [ratio, row] of RATIOS) ms[row] = j.train_step.find((x) => x.ratio === ratio)?.median_ms;
   for (const [res, row] of SIZES) ms[row] = j.ddim_step.find((x) => x.res === res)?.median_ms;
-  ms[ROWS[7]] = j.ddim_sample.total_s_median * 1000;
+  if (wanted(ROWS[7])) ms[ROWS[7]] = j.ddim_sample.total_s_median * 1000;
   return ms;
 }
 
 function runLab(mode: string, reps: number, out: string): LabResult {
-  const env = { ...process.env, INFTY_WASM_THREADS: mode === "t2" ? "2" : "1" };
-  const r = spawnSync(process.execPath, [__filename, "--lab", mode, "--reps", String(reps), "--out", out], { encoding: "utf8", env, timeout: 3600000 });
+  const env = { ...process.env, INFTY_WASM_THREADS: mode === "t2" || mode === "t2s" ? "2" : "1" };
+  const r = spawnSync(process.execPath, [__filename, "--lab", mode, "--reps", String(reps), "--out", out, ...(rowPrefixes.length ? ["--rows", rowPrefixes.join(",")] : [])],
+    { encoding: "utf8", env, timeout: 3600000 });
   if (r.status !== 0) throw new Error(`lab mode ${mode} failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-8).join(" ")}`);
   return JSON.parse(fs.readFileSync(out, "utf8")) as LabResult;
 }
@@ -136,7 +159,7 @@ async function main(): Promise<void> {
   const peerDir = opt("peer-dir", process.env.INFTY_PEER_BENCH ?? "/work/shared/peer-bench");
   if (!fs.existsSync(path.join(peerDir, "bench_peer.py"))) throw new Error(`no bench_peer.py in ${peerDir} (give --peer-dir)`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "infty-vs-peer-"));
-  const file = path.join(__dirname, "..", "..", "bench", "vs-peer.json");
+  const file = opt("out", path.join(__dirname, "..", "..", "bench", "vs-peer.json"));
   const perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }> = [];
   let peerEnv: unknown = null;
   // --append: add rounds to the existing file (same modes), so a run can be continued later or after a kill
@@ -167,7 +190,7 @@ async function main(): Promise<void> {
 
 function write(file: string, perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }>,
   modes: string[], peerEnv: unknown, reps: number): void {
-  const rows = ROWS.map((row) => {
+  const rows = SELECTED.map((row) => {
     const peerMs = median(perRound.map((r) => r.peer[row] ?? NaN));
     const lab: Record<string, number> = {};
     for (const m of modes) lab[m] = median(perRound.map((r) => r.lab.find((x) => x.mode === m)?.ms[row] ?? NaN));
@@ -182,7 +205,12 @@ function write(file: string, perRound: Array<{ round: number; loadBefore: number
     date: new Date().toISOString(),
     machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, memGb: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}`, node: process.version },
     peer: { code: "samb-t/infty-diff @ abf04d8 (torch_dense backend), /work/shared/peer-bench/bench_peer.py", env: peerEnv },
-    modes: { t1: "wasm, 1 thread", t2: "wasm, 2 XNNPACK threads (INFTY_WASM_THREADS=2)", w2: "wasm 1 thread + 2 workers (training, whole sample)" },
+    modes: Object.fromEntries(modes.map((m) => [m, ({
+      t1: "wasm, 1 thread", t2: "wasm, 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's kernels on 2 threads (parallel pool), the lab's Concat",
+      t2s: "wasm, 2 XNNPACK threads, the lab's kernels on the main thread only and tfjs-wasm's Concat (parallel pool and lab Concat off)",
+      w2: "wasm 1 thread + 2 workers (training, whole sample)",
+    } as Record<string, string>)[m] ?? m])),
+    ...(rowPrefixes.length ? { rowsSelected: rowPrefixes } : {}),
     rounds: perRound.length, repsPerRound: reps,
     note: "ratio = peer ms ÷ best lab ms (> 1: lab faster). Each cell is the median over rounds of each round's median; lab and peer alternate within a round on the same (shared, loaded) machine.",
     rows,

@@ -15,6 +15,8 @@ import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-
 import { alloc, f32, free, memoryOf, ptr } from "../runtime/wasm-kernels/heap";
 import { GN_ROW, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 import { simdFor } from "../runtime/wasm-kernels/simd";
+import { JOB } from "../runtime/wasm-kernels/jobs";
+import { POINTWISE_SPLIT, splitJob } from "../runtime/wasm-kernels/parallel";
 
 interface Attrs { B: number; M: number; C: number; eps: number }
 
@@ -46,11 +48,10 @@ registerTypedKernel<Attrs>({
   runWasm: (be, [x, g, bt, sc, sh], [y, stats], { B, M, C, eps }) => {
     const pw = wasmPointwise(be);
     if (pw == null || C % 4 !== 0) return false;
-    const X = ptr(be, x), Y = ptr(be, y), S = ptr(be, stats), G = ptr(be, g), Bt = ptr(be, bt), Sc = ptr(be, sc), Sh = ptr(be, sh);
-    for (let b = 0; b < B; b++) {
-      const o = b * M * C * 4;
-      pw.modLayerNorm(Y + o, S + b * M * 8, X + o, G, Bt, Sc + b * C * 4, Sh + b * C * 4, M, C, eps);
-    }
+    // rows split across the parallel pool's threads (each row's statistics stay on one thread: the same bits)
+    const params = [ptr(be, y), ptr(be, stats), ptr(be, x), ptr(be, g), ptr(be, bt), ptr(be, sc), ptr(be, sh), M, C, eps];
+    splitJob(memoryOf(be), JOB.modLayerNorm, params, B * M,
+      { minChunk: Math.ceil(POINTWISE_SPLIT.minChunk / C), minTotal: Math.ceil((POINTWISE_SPLIT.minTotal ?? 0) / C) });
     return true;
   },
 });

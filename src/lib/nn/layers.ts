@@ -8,7 +8,9 @@ import { addBias } from "./lean-ops";
 import { Params, fanInUniform } from "./params";
 import { Rng, RngState } from "../runtime/rng";
 import { customOp, registerTypedKernel, runTypedKernel } from "../runtime/typed-kernels";
-import { ptr } from "../runtime/wasm-kernels/heap";
+import { memoryOf, ptr } from "../runtime/wasm-kernels/heap";
+import { JOB } from "../runtime/wasm-kernels/jobs";
+import { POINTWISE_SPLIT, splitJob } from "../runtime/wasm-kernels/parallel";
 import { sizeOf, wasmPointwise } from "../runtime/wasm-kernels/pointwise";
 
 /** x·W + b over the last axis. x [..., inF] → [..., outF] */
@@ -118,7 +120,8 @@ registerTypedKernel<Record<string, never>>({
   runWasm: (be, [x], [y]) => {
     const pw = wasmPointwise(be), n = sizeOf(x);
     if (pw == null || n < 4) return false;
-    pw.geluForward(ptr(be, y), ptr(be, x), n);
+    // split across the parallel pool's threads (by values: the same bits on any split), 8 values = one unrolled step
+    splitJob(memoryOf(be), JOB.geluForward, [ptr(be, y), ptr(be, x), n], n, { ...POINTWISE_SPLIT, grain: 8 });
     return true;
   },
 });
@@ -137,7 +140,7 @@ registerTypedKernel<Record<string, never>>({
   runWasm: (be, [dy, x], [dx]) => {
     const pw = wasmPointwise(be), n = sizeOf(x);
     if (pw == null || n < 4) return false;
-    pw.geluGrad(ptr(be, dx), ptr(be, dy), ptr(be, x), n);
+    splitJob(memoryOf(be), JOB.geluGrad, [ptr(be, dx), ptr(be, dy), ptr(be, x), n], n, { ...POINTWISE_SPLIT, grain: 8 });
     return true;
   },
 });

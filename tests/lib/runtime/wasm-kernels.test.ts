@@ -229,6 +229,34 @@ describe("wasm kernels (vs tfjs-backend-cpu)", () => {
     });
   });
 
+  describe("concat (memory.copy rows)", () => {
+    // exact: a copy equals tfjs-backend-cpu's bit for bit; odd inner sizes, an empty part, axes 0 / middle / last / −1
+    const cases: Array<[Shape[], number]> = [
+      [[[2, 3, 4, 5], [2, 3, 4, 3]], 3],
+      [[[2, 3, 4, 5], [2, 3, 4, 3], [2, 3, 4, 1]], -1],
+      [[[2, 1, 7], [2, 4, 7]], 1],
+      [[[3, 5], [1, 5], [0, 5]], 0],
+      [[[2, 0, 3], [2, 2, 3], [2, 1, 3]], 1],
+    ];
+    for (const [shapes, axis] of cases) {
+      it(`${shapes.map((s) => s.join("×")).join(" ‖ ")} along axis ${axis}: equal to cpu`, async () => {
+        const rng = new Rng(shapes.length + axis + 9);
+        const inputs: Inputs = Object.fromEntries(shapes.map((sh, i) => [`p${i}`, { shape: sh, values: randn(rng, sh) }]));
+        const f = (t: Record<string, tf.Tensor>) => [tf.concat(shapes.map((_, i) => t[`p${i}`]), axis)];
+        const [ref] = await runOn("cpu", inputs, f), [got] = await runOn("wasm", inputs, f);
+        assert.deepEqual(Array.from(got), Array.from(ref));
+      });
+    }
+    it("int32 parts, and a single non-empty part (the original kernel's identity)", async () => {
+      await withBackend("wasm", () => {
+        const a = tf.tensor2d([[1, 2], [3, 4]], undefined, "int32"), b = tf.tensor2d([[5], [6]], undefined, "int32");
+        assert.deepEqual(tf.concat([a, b], 1).arraySync(), [[1, 2, 5], [3, 4, 6]]);
+        assert.deepEqual(tf.concat([a, tf.zeros([0, 2], "int32")], 0).arraySync(), [[1, 2], [3, 4]]);
+        tf.dispose([a, b]);
+      });
+    });
+  });
+
   it("leaks neither tensors nor wasm heap buffers", async () => {
     await withBackend("wasm", () => {
       const rng = new Rng(11);

@@ -71,6 +71,8 @@ export const op = {
   f32Div: [0x95],
   f32Sqrt: [0x91],
   f32ConvertI32U: [0xb3],
+  /** memory.copy (bulk memory): [dst, src, n bytes] → [] */
+  memoryCopy: [0xfc, 0x0a, 0x00, 0x00],
   vLoad: (offset: number) => [...simd(0x00), 0x00, ...uleb(offset)],
   vStore: (offset: number) => [...simd(0x0b), 0x00, ...uleb(offset)],
   /** a v128 constant with the same float32 in all four lanes */
@@ -120,6 +122,16 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** The tfjs wasm backend's `WebAssembly.Memory` (the slice of `BackendWasm` it reads; see heap.ts). */
+export function memoryOf(be: { wasm: { HEAPU8: Uint8Array; asm: Record<string, unknown>; wasmMemory?: WasmMemory } }): WasmMemory {
+  // The threaded build creates its (shared) memory in JS and imports it: `wasmMemory`, not an export.
+  const mem = (be.wasm.asm.memory ?? be.wasm.wasmMemory) as WasmMemory | undefined;
+  if (mem == null || mem.buffer !== be.wasm.HEAPU8.buffer) {
+    throw new Error("wasm-kernels: cannot find the wasm backend's WebAssembly.Memory (tfjs-backend-wasm version?)");
+  }
+  return mem;
+}
 
 /** Instantiates `bytes(shared)` on `memory` (shared when the threaded build's memory is a SharedArrayBuffer). */
 export function instantiateOn(memory: WasmMemory, bytes: (shared: boolean) => Uint8Array): Record<string, unknown> {

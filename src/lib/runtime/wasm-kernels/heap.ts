@@ -7,7 +7,10 @@
  * after any allocation.
  */
 import { tf } from "../backend";
-import type { WasmMemory } from "./simd";
+import { WasmMemory, memoryOf } from "./asm";
+
+// memoryOf lives in asm.ts (no tfjs import there: the parallel worker loads the kernels without tfjs)
+export { memoryOf };
 
 export type TensorInfo = tf.TensorInfo;
 type DataId = TensorInfo["dataId"];
@@ -25,15 +28,6 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): TensorInfo;
   disposeData(dataId: DataId, force?: boolean): boolean;
   incRef(dataId: DataId): void;
-}
-
-export function memoryOf(be: WasmBackend): WasmMemory {
-  // The threaded build creates its (shared) memory in JS and imports it: `wasmMemory`, not an export.
-  const mem = (be.wasm.asm.memory ?? be.wasm.wasmMemory) as WasmMemory | undefined;
-  if (mem == null || mem.buffer !== be.wasm.HEAPU8.buffer) {
-    throw new Error("wasm-kernels: cannot find the wasm backend's WebAssembly.Memory (tfjs-backend-wasm version?)");
-  }
-  return mem;
 }
 
 /** Byte offset of a tensor's data in the heap. */

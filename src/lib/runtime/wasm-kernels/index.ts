@@ -5,7 +5,7 @@
  * Added (wasm has none): Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter,
  *   DepthwiseConv2dNativeBackpropInput, UnsortedSegmentSum.
  * Replaced (too slow on the training path): Conv2DBackpropInput, DepthwiseConv2dNative, BatchMatMul (transposed
- *   operands), GatherV2, Slice (off the leading axis). Identity (too much memory): wasm's copies the data, and the
+ *   operands), GatherV2, Slice (off the leading axis), Concat (a JS subarray per row; concat.ts). Identity (too much memory): wasm's copies the data, and the
  *   gradient tape clones every tensor it saves for the backward pass, which doubled a training step's peak heap;
  *   the lab's shares the data (reference-counted, as Reshape already does on wasm and Identity on cpu; no wasm
  *   kernel writes into its inputs). Each is checked against tfjs-backend-cpu in tests/lib/runtime/wasm-kernels.test.ts.
@@ -21,15 +21,18 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput, depthwiseForward } fro
 import { gatherRows, unsortedSegmentSum } from "./gather";
 import { batchMatMul } from "./matmul";
 import { slice } from "./slice";
+import { concat } from "./concat";
 
 export { setWasmPointwise } from "./pointwise";
+export { setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmParallelWorkerChunks, splitRanges } from "./parallel";
 export { hatPlan } from "./separable";
+export { setWasmConcat } from "./concat";
 
 /** Kernel names the lab registers for wasm (added or replaced). */
 export const LAB_WASM_KERNELS = [
   "Conv2DBackpropFilter", "Conv2DBackpropInput",
   "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput",
-  "BatchMatMul", "GatherV2", "UnsortedSegmentSum", "Slice", "Identity",
+  "BatchMatMul", "GatherV2", "UnsortedSegmentSum", "Slice", "Identity", "Concat",
 ] as const;
 
 type Args = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> };
@@ -61,6 +64,8 @@ const impls: Record<(typeof LAB_WASM_KERNELS)[number], Impl> = {
     be.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   },
+  Concat: (be, _s, { inputs, attrs }) =>
+    concat(be, Object.values(inputs), attrs.axis as number | number[]) ?? runOriginal(be, "Concat", inputs, attrs),
   Slice: (be, _s, { inputs, attrs }) =>
     inputs.x.dtype === "string"
       ? runOriginal(be, "Slice", inputs, attrs)

@@ -14,8 +14,8 @@
  * (beyond it σ(2u) is 1 or below 1e-38 in float32), z to [−87.3, 88] (2ⁿ stays a normal float), and where z would
  * exceed 88 (x < −10, gelu(x) > −1e-37) s is set to 0.
  */
-import { F32, I32, V128, WasmMemory, assembleModule, instantiateOn, op } from "./asm";
-import { TensorInfo, WasmBackend, memoryOf } from "./heap";
+import { F32, I32, V128, WasmMemory, assembleModule, instantiateOn, memoryOf, op } from "./asm";
+import type { TensorInfo, WasmBackend } from "./heap";
 
 const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
 const X_CLAMP = 20, Z_LO = -87.3, Z_HI = 88;

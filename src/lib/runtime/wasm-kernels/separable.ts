@@ -17,10 +17,15 @@
  * on the way out Σ_{j interior} Σ_t h[t] U_j[x + d_j + t − h'] = Σ_t h[t] Z[x + t + d_{i₀} − h'] with
  * Z[x''] = Σ_j U_j[x'' + s·(j − i₀)]. Boundary columns (clipped or folded hats) keep the direct taps. Taps: L + k² +
  * (i₁ − i₀ + 1) + L + 2·Σ_{boundary} |supp| (92 at 112², 132 instead of 247 at 224²); used when it is fewer.
+ *
+ * The loop itself is separable-rows.ts (no tfjs imports: the parallel pool's workers run it too); output rows are cut
+ * into chunks shared by the pool's threads, each with its own V, U, G, Z, and each chunk computes the G rows it reads
+ * (so G is no longer "once per image" but once per chunk, up to s·(i₁ − i₀) rows more per chunk).
  */
 import { WasmBackend, TensorInfo, alloc, f32, free, memoryOf, ptr } from "./heap";
-import { simdFor } from "./simd";
-import { pointwiseFor } from "./pointwise";
+import { JOB } from "./jobs";
+import { parallelThreads, splitJob } from "./parallel";
+import { SeparableJob, encodeSeparable } from "./separable-rows";
 
 export interface SeparableAttrs {
   /** the [k', k] resampling matrix, row-major */
@@ -76,21 +81,31 @@ export function hatPlan(A: Float64Array, k: number, k2: number): HatPlan | null 
   return hat < direct ? { i0, i1, s, h, d0: lc - s * (ic - i0) } : null;
 }
 
+/**
+ * Output rows per chunk of the parallel pool (parallel.ts): a row at 56² (C = 64, ≈ 100 taps) is ≈ 0.1 ms, against a
+ * few µs per chunk; each chunk also recomputes up to s·(i₁ − i₀) rows of G (16 at 112², ≈ 8 % of 16 output rows).
+ */
+const MIN_ROWS_PER_CHUNK = 16;
+
 /** out [B, H, W, C] from x [B, H, W, C], κ [k, k, C], bias [C] (C a multiple of 4: the caller checks). */
 export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kernel: TensorInfo, bias: TensorInfo, out: TensorInfo, a: SeparableAttrs): void {
   const [B, H, W, C] = x.shape;
   const { A, k, k2 } = a, h2 = (k2 - 1) / 2, Wpw = W + 2 * h2;
   const plan = hatPlan(A, k, k2);
-  const inner = (i: number) => plan != null && i >= plan.i0 && i <= plan.i1;
   const L = plan ? plan.h.length : 0, ni = plan ? plan.i1 - plan.i0 + 1 : 0;
   const Gh = plan ? H + plan.s * (ni - 1) : 0; // G rows y + s·(i − i₀), y < H, i₀ ≤ i ≤ i₁
-  const simd = simdFor(memoryOf(be)), pw = pointwiseFor(memoryOf(be));
-  const V = alloc(be, [k, W, C], "float32", false); // boundary rows, fully written by rowSet every row
-  const U = alloc(be, [k, Wpw, C]); // zero pads of h' columns on each side, interior rewritten every row
+  const memory = memoryOf(be);
+  // rows of the output in chunks shared by the parallel pool's threads (parallel.ts), each with its own V, U, G, Z
+  const n = parallelThreads(memory);
+  const nV = k * W * C, nU = k * Wpw * C, nG = Math.max(1, Gh) * W * C, nZ = Math.max(1, W + L - 1) * C;
+  const per = nV + nU + nG + nZ;
+  const S = alloc(be, [n * per], "float32", false);
+  const s = f32(be, S);
+  // U's h' columns on each side are its zero padding (the interior is rewritten every row); V, G, Z are fully
+  // written before they are read
+  for (let t = 0; t < n; t++) s.fill(0, t * per + nV, t * per + nV + nU);
   const AW = alloc(be, [k2, k, C], "float32", false); // AW[p, i, :] = A[p, i]: the weights as channel rows
   const IC = alloc(be, [H * W], "float32", false);
-  const G = alloc(be, [Math.max(1, Gh), W, C], "float32", false); // G = h ∗ x (vertical) of one image
-  const Z = alloc(be, [Math.max(1, W + L - 1), C], "float32", false);
   const HT = alloc(be, [Math.max(1, L), C], "float32", false); // HT[t, :] = h[t]
   const ONE = alloc(be, [C], "float32", false);
   const aw = f32(be, AW);
@@ -99,53 +114,15 @@ export function separableResampledDepthwise(be: WasmBackend, x: TensorInfo, kern
   for (let t = 0; t < L; t++) ht.fill((plan as HatPlan).h[t], t * C, (t + 1) * C);
   f32(be, ONE).fill(1);
   f32(be, IC).set(a.invCount);
-  const sup = Array.from({ length: k }, (_, i) => columnSupport(A, k, k2, i));
-  const X = ptr(be, x), K = ptr(be, kernel), Bi = ptr(be, bias), O = ptr(be, out);
-  const Vp = ptr(be, V), Up = ptr(be, U), AWp = ptr(be, AW), ICp = ptr(be, IC);
-  const Gp = ptr(be, G), Zp = ptr(be, Z), HTp = ptr(be, HT), ONEp = ptr(be, ONE);
-  const row = W * C * 4, c4 = C * 4;
-  for (let b = 0; b < B; b++) {
-    if (plan) {
-      // G[gi] = Σ_t h[t] x[g + t] for image rows g = gi + d₀ − h' (rows outside the image are zero)
-      for (let gi = 0; gi < Gh; gi++) {
-        const g = gi + plan.d0 - h2, t0 = Math.max(0, -g), t1 = Math.min(L - 1, H - 1 - g);
-        simd.rowSet(Gp + gi * row, X + (b * H + g + t0) * row, HTp + t0 * c4, W, C, C, C, Math.max(0, t1 - t0 + 1), W * C, C);
-      }
-    }
-    for (let y = 0; y < H; y++) {
-      for (let i = 0; i < k; i++) {
-        if (inner(i)) continue;
-        const p0 = Math.max(sup[i][0], h2 - y), p1 = Math.min(sup[i][1], H - 1 - y + h2);
-        const J = Math.max(0, p1 - p0 + 1);
-        simd.rowSet(Vp + i * row, X + (b * H + y + p0 - h2) * row, AWp + (p0 * k + i) * c4, W, C, C, C, J, W * C, k * C);
-      }
-      for (let j = 0; j < k; j++) {
-        const u = Up + (j * Wpw + h2) * c4;
-        if (plan) {
-          // U_j = Σ_{i interior} κ[i, j] G[y + s·(i − i₀)] + Σ_{i boundary} κ[i, j] V_i
-          simd.rowSet(u, Gp + y * row, K + (plan.i0 * k + j) * c4, W, C, C, C, ni, plan.s * W * C, k * C);
-          for (let i = 0; i < k; i++) if (!inner(i)) simd.rowFma(u, Vp + i * row, K + (i * k + j) * c4, W, C, C, C, 1, W * C, k * C);
-        } else {
-          simd.rowSet(u, Vp, K + j * c4, W, C, C, C, k, W * C, k * C);
-        }
-      }
-      const o = O + (b * H + y) * row;
-      let first = true;
-      if (plan) {
-        // Z[z] = Σ_{j interior} U_j[z + d_j] (padded columns), then out[x] = Σ_t h[t] Z[x + t]
-        simd.rowSet(Zp, Up + (plan.i0 * Wpw + plan.d0) * c4, ONEp, W + L - 1, C, C, C, ni, (Wpw + plan.s) * C, 0);
-        simd.rowSet(o, Zp, HTp, W, C, C, C, L, C, C);
-        first = false;
-      }
-      for (let j = 0; j < k; j++) {
-        const [lo, hi] = sup[j];
-        if (inner(j) || hi < lo) continue;
-        (first ? simd.rowSet : simd.rowFma)(o, Up + (j * Wpw + lo) * c4, AWp + (lo * k + j) * c4, W, C, C, C, hi - lo + 1, C, k * C);
-        first = false;
-      }
-      if (first) simd.rowSet(o, Up, AWp, W, C, C, C, 0, C, k * C); // A all zero: out = bias
-      pw.scaleShift(o, o, ICp + y * W * 4, Bi, W, C);
-    }
-  }
-  free(be, V, U, AW, IC, G, Z, HT, ONE);
+  const Sp = ptr(be, S);
+  const job: SeparableJob = {
+    H, W, C, k, k2,
+    plan: plan ? { i0: plan.i0, i1: plan.i1, s: plan.s, L, d0: plan.d0 } : null,
+    sup: Array.from({ length: k }, (_, i) => columnSupport(A, k, k2, i)),
+    X: ptr(be, x), K: ptr(be, kernel), Bi: ptr(be, bias), O: ptr(be, out),
+    AW: ptr(be, AW), IC: ptr(be, IC), HT: ptr(be, HT), ONE: ptr(be, ONE),
+    V: Sp, U: Sp + 4 * nV, G: Sp + 4 * (nV + nU), Z: Sp + 4 * (nV + nU + nG), scratchStride: 4 * per,
+  };
+  splitJob(memory, JOB.separable, encodeSeparable(job), B * H, { minChunk: MIN_ROWS_PER_CHUNK, scratchThreads: n });
+  free(be, S, AW, IC, HT, ONE);
 }

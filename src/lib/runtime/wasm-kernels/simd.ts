@@ -104,12 +104,31 @@ function rowFmaBody(lane: 16 | 4, U: number, accumulate = true): number[] {
   ], [[o, oStep], [a, aStep]]);
 }
 
+/**
+ * Body of copyRows over bytes: params o a P n oStep aStep:  for p < P: memory.copy(o + p·oStep, a + p·aStep, n)
+ * (the strided copies of a concat: tfjs-wasm's Concat makes a subarray per row in JS).
+ */
+function copyRowsBody(): number[] {
+  const [o, a, P, n, oStep, aStep] = [0, 1, 2, 3, 4, 5];
+  return [
+    ...op.block, ...op.loop,
+    ...op.get(P), ...op.eqz, ...op.brIf(1),
+    ...op.get(o), ...op.get(a), ...op.get(n), ...op.memoryCopy,
+    ...op.get(o), ...op.get(oStep), ...op.add, ...op.set(o),
+    ...op.get(a), ...op.get(aStep), ...op.add, ...op.set(a),
+    ...op.get(P), ...op.i32(1), ...op.sub, ...op.set(P),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ];
+}
+
 function assemble(shared: boolean): Uint8Array {
   const fma = [Array(8).fill(I32), []] as [number[], number[]];
   const row = [Array(10).fill(I32), []] as [number[], number[]];
+  const copy = [Array(6).fill(I32), []] as [number[], number[]];
   const fmaLocals: Array<[number, number]> = [[1, I32]];
   const rowLocals = (t: number, U: number): Array<[number, number]> => [[4, I32], [U, t]];
-  return assembleModule(shared, [fma, row], [
+  return assembleModule(shared, [fma, row, copy], [
     { type: 0, locals: fmaLocals, body: fmaBody(16, 4), name: "fma16" },
     { type: 0, locals: fmaLocals, body: fmaBody(16, 1), name: "fma4" },
     { type: 0, locals: fmaLocals, body: fmaBody(4, 1), name: "fma1" },
@@ -119,6 +138,7 @@ function assemble(shared: boolean): Uint8Array {
     { type: 1, locals: rowLocals(V128, 4), body: rowFmaBody(16, 4, false), name: "rowSet16" },
     { type: 1, locals: rowLocals(V128, 1), body: rowFmaBody(16, 1, false), name: "rowSet4" },
     { type: 1, locals: rowLocals(F32, 1), body: rowFmaBody(4, 1, false), name: "rowSet1" },
+    { type: 2, locals: [], body: copyRowsBody(), name: "copyRows" },
   ]);
 }
 
@@ -138,6 +158,8 @@ export interface Simd {
   rowFma(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
   /** As rowFma with `=` for `+=`: o[p·oStep + c] = Σ_{j<J} a[…] · b[…] (o is only written). */
   rowSet(o: number, a: number, b: number, P: number, C: number, oStep: number, aStep: number, J: number, ajStep: number, bjStep: number): void;
+  /** P rows of n BYTES: from a + p·aStep to o + p·oStep (steps in bytes; memory.copy, any alignment) */
+  copyRows(o: number, a: number, P: number, n: number, oStep: number, aStep: number): void;
 }
 
 const cache = new WeakMap<WasmMemory, Simd>();
@@ -186,6 +208,7 @@ export function simdFor(memory: WasmMemory): Simd {
   };
   simd.rowFma = rows(row16, row4, row1);
   simd.rowSet = rows(inst.exports.rowSet16 as RowFn, inst.exports.rowSet4 as RowFn, inst.exports.rowSet1 as RowFn);
+  simd.copyRows = inst.exports.copyRows as Simd["copyRows"];
   cache.set(memory, simd);
   return simd;
 }
