@@ -12,6 +12,10 @@
  * parallel.ts) and the lab's memory.copy Concat (concat.ts); both with the f32x4 kernels and the fused separable conv,
  * XNNPACK on its wasmThreads() threads either way. Read wall time there: CPU time sums the threads.
  *
+ * --compare convgrad: "before" = the conv filter gradient's previous im2col with plane margins, "after" = the exact
+ * im2col (runtime/wasm-kernels/conv2d.ts); everything else as the default path. Use with --train (a DDIM step has
+ * no filter gradient) and --res "" to skip the sampling rows.
+ *
  * --train adds training steps (batch 32, the given coordinate ratios) with the pointwise kernels off/on alternating
  * (GELU and the two norms forward and backward; the separable conv does not run when training at r₀).
  *
@@ -23,7 +27,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, Rng, setWasmPointwise, setFusedResampledDepthwise,
-  setWasmParallel, setWasmConcat, wasmParallelReady, wasmThreads,
+  setWasmParallel, setWasmConcat, setWasmConvFilterExact, wasmParallelReady, wasmThreads,
 } from "infty-diff-lab";
 
 function arg(name: string, dflt: string): string {
@@ -34,14 +38,19 @@ const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) /
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  const resolutions = arg("res", "28,56,112").split(",").map(Number), reps = Number(arg("reps", "3")), B = Number(arg("sample-batch", "16"));
+  const resolutions = arg("res", "28,56,112").split(",").filter((v) => v !== "").map(Number), reps = Number(arg("reps", "3")), B = Number(arg("sample-batch", "16"));
   await initBackend("wasm");
-  const parallel = arg("compare", "kernels") === "parallel";
+  const compare = arg("compare", "kernels");
+  const parallel = compare === "parallel", convgrad = compare === "convgrad";
   // the pool's workers join once started: wait, so that no timed "after" step runs without them
   const poolReady = parallel ? await wasmParallelReady() : false;
   if (parallel) console.log(`wasm threads ${wasmThreads()}, parallel pool ready: ${poolReady}`);
   /** Sets the code paths of variant `on` (false: before, true: after). */
   const select = (on: boolean) => {
+    if (convgrad) {
+      setWasmConvFilterExact(on);
+      return;
+    }
     if (parallel) {
       setWasmParallel(on);
       setWasmConcat(on);
@@ -91,7 +100,7 @@ async function main(): Promise<void> {
     trainer.trainStep(); // warm-up
     for (let i = 0; i < reps; i++) {
       for (const name of ["before", "after"] as const) {
-        if (parallel) select(variants[name]); else setWasmPointwise(variants[name]);
+        if (parallel || convgrad) select(variants[name]); else setWasmPointwise(variants[name]);
         const c0 = cpuMs(), w0 = performance.now();
         trainer.trainStep();
         times[name].push(cpuMs() - c0);
@@ -109,20 +118,23 @@ async function main(): Promise<void> {
   setFusedResampledDepthwise(true);
   setWasmParallel(true);
   setWasmConcat(true);
+  setWasmConvFilterExact(true);
   const out = {
-    command: (parallel ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
-    what: parallel
+    command: (parallel || wasmThreads() > 1 ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
+    what: convgrad
+      ? `training steps on wasm, ${wasmThreads()} XNNPACK thread(s); before = Conv2DBackpropFilter's im2col with plane margins, after = the exact im2col; interleaved rep by rep`
+      : parallel
       ? `one DDIM step (GridDenoiser.denoise, full grid) on wasm, ${wasmThreads()} XNNPACK threads; before = the lab's kernels (separable conv, GELU, LayerNorm) on the main thread and tfjs-wasm's Concat, after = split across the parallel pool and the lab's memory.copy Concat (pool ready: ${poolReady}); interleaved rep by rep; read wall time (CPU time sums the threads)`
       : "one DDIM step (GridDenoiser.denoise, full grid) on wasm, 1 thread; before = float64 JS GELU/LayerNorm and the separable op chain, after = f32x4 kernels and the fused separable kernel; interleaved rep by rep",
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     loadavgAtEnd: os.loadavg().map((x) => Number(x.toFixed(2))),
-    note: parallel
+    note: parallel || convgrad
       ? "shared 2-core machine (the training job paused with kill -STOP during the run): absolute times drift 10–20 % between runs; wall time and its ratio are the figures to read"
       : "shared 2-core machine with background jobs: absolute times are noisy; CPU time and the ratio are the figures to read",
     rows,
     trainRows,
   };
-  fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", parallel ? "ddim-step-parallel.json" : "ddim-step.json")), JSON.stringify(out, null, 2) + "\n");
+  fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", parallel ? "ddim-step-parallel.json" : convgrad ? "ddim-step-convgrad.json" : "ddim-step.json")), JSON.stringify(out, null, 2) + "\n");
   den.dispose();
   tr.dispose();
 }

@@ -27,6 +27,7 @@ export { setWasmPointwise } from "./pointwise";
 export { setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmParallelWorkerChunks, splitRanges } from "./parallel";
 export { hatPlan } from "./separable";
 export { setWasmConcat } from "./concat";
+export { setWasmConvFilterExact } from "./conv2d";
 
 /** Kernel names the lab registers for wasm (added or replaced). */
 export const LAB_WASM_KERNELS = [
@@ -40,8 +41,8 @@ type Impl = (be: WasmBackend, simd: Simd, args: Args) => TensorInfo;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const impls: Record<(typeof LAB_WASM_KERNELS)[number], Impl> = {
-  Conv2DBackpropFilter: (be, _s, { inputs, attrs }) =>
-    conv2dBackpropFilter(be, inputs.x, inputs.dy, attrs.filterShape as number[], attrs as any),
+  Conv2DBackpropFilter: (be, s, { inputs, attrs }) =>
+    conv2dBackpropFilter(be, s, inputs.x, inputs.dy, attrs.filterShape as number[], attrs as any),
   Conv2DBackpropInput: (be, _s, { inputs, attrs }) =>
     conv2dBackpropInput(be, inputs.dy, inputs.filter, attrs.inputShape as number[], attrs as any),
   DepthwiseConv2dNative: (be, s, { inputs, attrs }) => depthwiseForward(be, s, inputs.x, inputs.filter, attrs as any),
