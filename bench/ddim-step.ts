@@ -27,7 +27,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, Rng, setWasmPointwise, setFusedResampledDepthwise,
-  setWasmParallel, setWasmConcat, setWasmConvFilterExact, wasmParallelReady, wasmThreads,
+  setWasmParallel, setWasmConcat, setWasmConvGradFast, wasmParallelReady, wasmThreads,
 } from "infty-diff-lab";
 
 function arg(name: string, dflt: string): string {
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   /** Sets the code paths of variant `on` (false: before, true: after). */
   const select = (on: boolean) => {
     if (convgrad) {
-      setWasmConvFilterExact(on);
+      setWasmConvGradFast(on);
       return;
     }
     if (parallel) {
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   setFusedResampledDepthwise(true);
   setWasmParallel(true);
   setWasmConcat(true);
-  setWasmConvFilterExact(true);
+  setWasmConvGradFast(true);
   const out = {
     command: (parallel || wasmThreads() > 1 ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
     what: convgrad

@@ -5,7 +5,7 @@
  * Error measure: max |wasm − cpu| / max |cpu| ≤ 1e-4.
  */
 import { strict as assert } from "assert";
-import { initBackend, withBackend, tf, Rng, LAB_WASM_KERNELS, maxRelDiff, setWasmConvFilterExact } from "infty-diff-lab";
+import { initBackend, withBackend, tf, Rng, LAB_WASM_KERNELS, maxRelDiff, setWasmConvGradFast } from "infty-diff-lab";
 
 type Shape = number[];
 interface Inputs { [name: string]: { shape: Shape; values: Float32Array | Int32Array; dtype?: "int32" } }
@@ -88,11 +88,12 @@ describe("wasm kernels (vs tfjs-backend-cpu)", () => {
       [[1, 7, 6, 3], 3, 4, 1, [[0, 0], [2, 0], [1, 1], [0, 0]]],
       [[3, 16, 16, 5], 3, 6, 1, "same"], // 16-wide rows: the filter gradient's im2col takes its f32x4×4 copy
       [[2, 16, 15, 4], 3, 5, 2, "same"],
+      [[1, 6, 7, 2], 3, 3, 1, [[0, 0], [3, 1], [0, 2], [0, 0]]], // padding beyond k−1: input gradient's padded-copy path
     ];
-    // the filter gradient's exact im2col (default), and the previous one with plane margins (kept for the benches)
+    // the current conv gradients (default) and the previous ones (kept for the benches): setWasmConvGradFast
     for (const [[xs, k, cout, s, pad], exact] of [...cases.map((c) => [c, true] as const), ...cases.slice(0, 6).map((c) => [c, false] as const)]) {
-      it(`x ${xs.join("×")}, ${k}×${k}→${cout}, stride ${s}, pad ${JSON.stringify(pad)}${exact ? "" : ", im2col with margins"}`, async () => {
-        setWasmConvFilterExact(exact);
+      it(`x ${xs.join("×")}, ${k}×${k}→${cout}, stride ${s}, pad ${JSON.stringify(pad)}${exact ? "" : ", previous gradient paths"}`, async () => {
+        setWasmConvGradFast(exact);
         const rng = new Rng(1000 + xs[1] * 31 + k * 7 + s);
         const op = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.conv2d(x, w, s, pad);
         const yShape = await shapeOf(op, xs, [k, k, xs[3], cout]);
@@ -104,7 +105,7 @@ describe("wasm kernels (vs tfjs-backend-cpu)", () => {
         try {
           await expectMatch(inputs, withGrads(op), "conv2d");
         } finally {
-          setWasmConvFilterExact(true);
+          setWasmConvGradFast(true);
         }
       });
     }

@@ -50,15 +50,19 @@ function zeroedScratch(n: number): Float32Array {
 /** Largest im2col matrix (floats) built at once; larger batches are split (the results summed). */
 const COL_BUDGET = 24 * 1024 * 1024;
 
-let exactIm2col = true;
-/** Selects the filter gradient's im2col (bench comparisons): true = exact (default), false = the previous one with margins. */
-export function setWasmConvFilterExact(on: boolean): void {
-  exactIm2col = on;
+let fastPaths = true;
+/**
+ * Selects the conv gradients' paths (bench comparisons): true (default) = the filter gradient's exact im2col and the
+ * stride-1 input gradient padded inside XNNPACK; false = the previous ones (im2col with plane margins; a padded
+ * copy of dy).
+ */
+export function setWasmConvGradFast(on: boolean): void {
+  fastPaths = on;
 }
 
 // dW [kh, kw, Cin, Cout] from x [B, H, W, Cin] and dy [B, Ho, Wo, Cout].
 export function conv2dBackpropFilter(be: WasmBackend, simd: Simd, x: TensorInfo, dy: TensorInfo, filterShape: number[], a: ConvAttrs): TensorInfo {
-  return exactIm2col ? filterGradExact(be, simd, x, dy, filterShape, a) : filterGradIm2col(be, x, dy, filterShape, a);
+  return fastPaths ? filterGradExact(be, simd, x, dy, filterShape, a) : filterGradIm2col(be, x, dy, filterShape, a);
 }
 
 /**
@@ -240,6 +244,16 @@ export function conv2dBackpropInput(be: WasmBackend, dy: TensorInfo, filter: Ten
           for (let co = 0; co < Cout; co++, dst += S * Cin) wcv[dst] = wv[src + co];
         }
       }
+    }
+  }
+  if (S === 1 && fastPaths) {
+    // stride 1: XNNPACK pads dy itself (no padded copy); the padding is the forward conv's, mirrored
+    const top = kh - 1 - pt, left = kw - 1 - pl, bottom = H + pt - Ho, right = W + pl - Wo;
+    if (top >= 0 && left >= 0 && bottom >= 0 && right >= 0) {
+      const y = runOriginal(be, "Conv2D", { x: dy, filter: wc },
+        { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: "NHWC", dilations: [1, 1] });
+      free(be, wc);
+      return y;
     }
   }
   // dypad[b, r, t] = dy[b, r + a0 − (Mh−1), t + c0 − (Mw−1)], zero outside.

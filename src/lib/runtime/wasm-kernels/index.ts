@@ -27,7 +27,7 @@ export { setWasmPointwise } from "./pointwise";
 export { setWasmParallel, wasmParallelReady, wasmParallelCalls, wasmParallelWorkerChunks, splitRanges } from "./parallel";
 export { hatPlan } from "./separable";
 export { setWasmConcat } from "./concat";
-export { setWasmConvFilterExact } from "./conv2d";
+export { setWasmConvGradFast } from "./conv2d";
 
 /** Kernel names the lab registers for wasm (added or replaced). */
 export const LAB_WASM_KERNELS = [
