@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     what: "conv gradients on wasm, interleaved call by call. Conv2DBackpropFilter: im2col with plane margins + XNNPACK matMul (im2colMs) vs exact im2col built with f32x4 strided copies + matMul (exactMs); Conv2DBackpropInput: padded copy of dy + XNNPACK conv (inputGradBeforeMs) vs XNNPACK padding (inputGradMs); forward conv for scale; batch 32, 3×3 SAME stride 1",
     wasmThreads: wasmThreads(), date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
     loadavgAtEnd: os.loadavg().map((v) => Number(v.toFixed(2))),
+    note: "shared 2-core machine (the training job paused with kill -STOP during the run; other jobs may still load it): read the before/after ratios, interleaved call by call",
     rows, msPerTrainingStep: perStep,
   };
   fs.writeFileSync(arg("out", path.join(__dirname, "..", "..", "bench", "conv-grad.json")), JSON.stringify(out, null, 2) + "\n");

@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   setWasmConcat(true);
   setWasmConvGradFast(true);
   const out = {
-    command: (parallel || wasmThreads() > 1 ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).join(" "),
+    command: (parallel || wasmThreads() > 1 ? `INFTY_WASM_THREADS=${wasmThreads()} ` : "") + "npm run bench:ddim-step -- " + process.argv.slice(2).map((v) => (v === "" ? '""' : v)).join(" "),
     what: convgrad
       ? `training steps on wasm, ${wasmThreads()} XNNPACK thread(s); before = Conv2DBackpropFilter's im2col with plane margins, after = the exact im2col; interleaved rep by rep`
       : parallel

@@ -8,8 +8,9 @@
  *   margins (filterGradIm2col), and faster than XNNPACK's forward conv with batch and channels swapped (x as
  *   [Cin, H, W, B], dy as a [Ho, Wo, B, Cout] kernel dilated by the stride), which runs at ~13 GFLOP/s here
  *   against ~35 for the matMul.
- * Input gradient (wasm's Conv2DBackpropInput is ~10× slower than a forward conv): dx is a forward VALID conv of
- *   dy with the flipped kernel; for stride s the s² output phases are the channel blocks of one conv with a
+ * Input gradient (wasm's Conv2DBackpropInput is ~10× slower than a forward conv): dx is a forward conv of dy
+ *   with the flipped kernel (stride 1: XNNPACK pads dy itself, the forward padding mirrored); for stride s a
+ *   VALID conv of a padded copy of dy, the s² output phases being the channel blocks of one conv with a
  *   rearranged kernel [⌈k/s⌉, ⌈k/s⌉, Cout, s²·Cin], interleaved back (depth-to-space) in JS.
  */
 import { tf } from "../backend";
