@@ -416,6 +416,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     if (resuming) trainer.restore(ckptFile);
     const resumedFrom = trainer.step;
+    // a run folder carried to a fresh machine (its snapshots stay behind) and stopped at a kept step gets that
+    // snapshot back, so its score can still be taken
+    if (resuming && opts.keepEvery !== undefined && resumedFrom > 0 && resumedFrom % opts.keepEvery === 0 && !fs.existsSync(snapshotFile(opts.runDir, resumedFrom))) {
+      fs.mkdirSync(path.join(opts.runDir, SNAPSHOT_DIR), { recursive: true });
+      writeFileAtomic(snapshotFile(opts.runDir, resumedFrom), fs.readFileSync(ckptFile));
+    }
     // keep the log consistent with the checkpoint: steps after it will be redone
     const kept = readLog(opts.runDir, trainer.step);
     writeFileAtomic(path.join(opts.runDir, LOG_FILE), kept.map((r) => JSON.stringify(r)).join("\n") + (kept.length ? "\n" : ""));

@@ -79,6 +79,23 @@ describe("training on coordinate subsets", function () {
     }
   });
 
+  it("a resume at a kept step whose snapshot is missing (run folder moved without snapshots) writes it back", async () => {
+    const cfg = tinyConfig({ steps: 6, checkpointEvery: 3 });
+    const data = tinyData(8);
+    const dir = tmpDir("keep-restore");
+    await train({ runDir: dir, config: cfg, data, progress: false, steps: 3, keepEvery: 3 });
+    const kept = fs.readFileSync(snapshotFile(dir, 3));
+    fs.rmSync(path.dirname(snapshotFile(dir, 3)), { recursive: true });
+    await train({ runDir: dir, config: cfg, data, progress: false, keepEvery: 3 });
+    assert.ok(fs.readFileSync(snapshotFile(dir, 3)).equals(kept), "step-3 snapshot restored byte for byte");
+    assert.ok(fs.existsSync(snapshotFile(dir, 6)));
+    // not at a kept step: nothing is invented
+    const odd = tmpDir("keep-odd");
+    await train({ runDir: odd, config: cfg, data, progress: false, steps: 2, keepEvery: 3 });
+    await train({ runDir: odd, config: cfg, data, progress: false, steps: 2, keepEvery: 3 });
+    assert.ok(!fs.existsSync(path.dirname(snapshotFile(odd, 3))));
+  });
+
   it("refuses to resume a run directory with a different config", async () => {
     const dir = tmpDir("cfg");
     const data = tinyData(8);
