@@ -61,6 +61,40 @@ export function setWasmConvGradFast(on: boolean): void {
   fastPaths = on;
 }
 
+/**
+ * Writes images b0 … b0+nb−1 of x [B, H, W, Cin] into stride-phase planes: plane (ph·sw+pw)·Cin + ci (each
+ * `planeStride` floats) holds xpad[b, hh·sh+ph, ww·sw+pw, ci] at offset at(b, hh) + ww. One input row at a time
+ * (stays in cache), channel by channel, so the writes run along ww; padding positions are left as they are (zero).
+ */
+function scatterPhasePlanes(
+  xs: Float32Array, dst: Float32Array,
+  g: { b0: number; nb: number; H: number; W: number; Cin: number; pt: number; pl: number; sh: number; sw: number; Hq: number; Wq: number },
+  planeStride: number, at: (b: number, hh: number) => number,
+): void {
+  const { b0, nb, H, W, Cin, pt, pl, sh, sw, Hq, Wq } = g;
+  // column part of each input column's destination (−1: never read); (pw, ww) alternate with the stride
+  const wOff = new Int32Array(W);
+  for (let w = 0; w < W; w++) {
+    const wp = w + pl, ww = Math.floor(wp / sw);
+    wOff[w] = ww < Wq ? (wp - ww * sw) * Cin * planeStride + ww : -1;
+  }
+  for (let b = 0; b < nb; b++) {
+    for (let h = 0; h < H; h++) {
+      const hp = h + pt, hh = Math.floor(hp / sh);
+      if (hh >= Hq) break;
+      const row = (((b0 + b) * H + h) * W) * Cin;
+      const base = (hp - hh * sh) * sw * Cin * planeStride + at(b, hh);
+      for (let ci = 0; ci < Cin; ci++) {
+        const d0 = base + ci * planeStride;
+        for (let w = 0; w < W; w++) {
+          const o = wOff[w];
+          if (o >= 0) dst[d0 + o] = xs[row + w * Cin + ci];
+        }
+      }
+    }
+  }
+}
+
 // dW [kh, kw, Cin, Cout] from x [B, H, W, Cin] and dy [B, Ho, Wo, Cout].
 export function conv2dBackpropFilter(be: WasmBackend, simd: Simd, x: TensorInfo, dy: TensorInfo, filterShape: number[], a: ConvAttrs): TensorInfo {
   return fastPaths ? filterGradExact(be, simd, x, dy, filterShape, a) : filterGradIm2col(be, x, dy, filterShape, a);
@@ -90,27 +124,8 @@ function filterGradExact(be: WasmBackend, simd: Simd, x: TensorInfo, dy: TensorI
     const ones = alloc(be, [Wo], "float32", false);
     f32(be, ones).fill(1);
     const xs = f32(be, x), xv = f32(be, xph);
-    // xph[(ph·sw+pw)·Cin + ci][hh][b][ww] = xpad[b, hh·sh+ph, ww·sw+pw, ci]; wOff: column part (−1: never read)
-    const wOff = new Int32Array(W);
-    for (let w = 0; w < W; w++) {
-      const wp = w + pl, ww = Math.floor(wp / sw);
-      wOff[w] = ww < Wq ? (wp - ww * sw) * Cin * PL + ww : -1;
-    }
-    for (let b = 0; b < nb; b++) {
-      for (let h = 0; h < H; h++) {
-        const hp = h + pt, hh = Math.floor(hp / sh);
-        if (hh >= Hq) break;
-        const row = (((b0 + b) * H + h) * W) * Cin;
-        const base = (hp - hh * sh) * sw * Cin * PL + (hh * nb + b) * Wq;
-        for (let ci = 0; ci < Cin; ci++) {
-          const d0 = base + ci * PL;
-          for (let w = 0; w < W; w++) {
-            const o = wOff[w];
-            if (o >= 0) xv[d0 + o] = xs[row + w * Cin + ci];
-          }
-        }
-      }
-    }
+    // xph[(ph·sw+pw)·Cin + ci][hh][b][ww] = xpad[b, hh·sh+ph, ww·sw+pw, ci]
+    scatterPhasePlanes(xs, xv, { b0, nb, H, W, Cin, pt, pl, sh, sw, Hq, Wq }, PL, (b, hh) => (hh * nb + b) * Wq);
     const xp = ptr(be, xph), cp = ptr(be, col), op1 = ptr(be, ones);
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
@@ -166,28 +181,7 @@ function filterGradIm2col(be: WasmBackend, x: TensorInfo, dy: TensorInfo, filter
     const N = nb * plane;
     const xph = zeroedScratch(sh * sw * Cin * N + tail);
     const xs = f32(be, x);
-    // column part of each input column's destination (−1: never read); (pw, ww) alternate with the stride
-    const wOff = new Int32Array(W);
-    for (let w = 0; w < W; w++) {
-      const wp = w + pl, ww = Math.floor(wp / sw);
-      wOff[w] = ww < Wq ? (wp - ww * sw) * Cin * N + ww : -1;
-    }
-    // one input row at a time (8 KB-ish, stays in cache), channel by channel, so the writes run along ww
-    for (let b = 0; b < nb; b++) {
-      for (let h = 0; h < H; h++) {
-        const hp = h + pt, hh = Math.floor(hp / sh);
-        if (hh >= Hq) break;
-        const row = (((b0 + b) * H + h) * W) * Cin;
-        const base = (hp - hh * sh) * sw * Cin * N + b * plane + hh * Wq;
-        for (let ci = 0; ci < Cin; ci++) {
-          const d0 = base + ci * N;
-          for (let w = 0; w < W; w++) {
-            const o = wOff[w];
-            if (o >= 0) xph[d0 + o] = xs[row + w * Cin + ci];
-          }
-        }
-      }
-    }
+    scatterPhasePlanes(xs, xph, { b0, nb, H, W, Cin, pt, pl, sh, sw, Hq, Wq }, N, (b, hh) => b * plane + hh * Wq);
     const col = alloc(be, [1, K * Cin, N], "float32", false);
     const dyq = alloc(be, [1, N, Cout]);
     const colv = f32(be, col), dyqv = f32(be, dyq), dyv = f32(be, dy);
