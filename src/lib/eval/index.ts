@@ -5,3 +5,4 @@ export * from "./train-feature-net";
 export * from "./metrics";
 export * from "./image-metrics";
 export * from "./quality-curve";
+export * from "./shipped-report";

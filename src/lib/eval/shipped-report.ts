@@ -1,0 +1,145 @@
+/**
+ * A shipped model's evaluation folder as the README's tables. scripts/evaluate-shipped.sh writes one `infty eval --json`
+ * file per (resolution, n, DDIM steps) as r<R>-n<N>-s<S>.json; scripts/measure-autoencoders.js writes the inpainting
+ * and super-resolution records. Reading them here keeps every number in the README traceable to a file.
+ *
+ * Resolution generalisation compares each finer grid with 28×28 samples at the same n and steps: FID is biased upwards
+ * at small n (the blurred-test baseline moves from 194 at n = 1,000 to 264 at n = 32), so only matched pairs compare.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export interface EvalRecord {
+  /** sampling resolution (square grids; the file name's R) */
+  resolution: number;
+  n: number;
+  /** DDIM steps */
+  steps: number;
+  /** training step of the evaluated checkpoint */
+  step: number;
+  fid: number;
+  kid: number;
+  holdoutFid: number | null;
+  blurredTestFid: number | null;
+  sampleSeconds: number;
+  backend: string;
+  file: string;
+}
+
+const EVAL_FILE = /^r(\d+)-n(\d+)-s(\d+)\.json$/;
+
+function finite(file: string, v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${file}: '${what}' missing or not a finite number`);
+  return v;
+}
+
+/**
+ * Every r<R>-n<N>-s<S>.json in `dir` (variants with a suffix, e.g. -even, are other experiments and are skipped),
+ * sorted by resolution, n, steps. A file whose contents disagree with its name is an error naming it.
+ */
+export function readEvalDir(dir: string): EvalRecord[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: EvalRecord[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = EVAL_FILE.exec(name);
+    if (!m) continue;
+    const file = path.join(dir, name);
+    const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const [R, N, S] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const res = r.resolution;
+    if (res !== undefined && !(Array.isArray(res) && res[0] === R && res[1] === R)) throw new Error(`${file}: holds resolution ${JSON.stringify(res)}, its name says ${R}`);
+    if (finite(file, r.n, "n") !== N) throw new Error(`${file}: holds n = ${r.n}, its name says ${N}`);
+    if (finite(file, r.steps, "steps") !== S) throw new Error(`${file}: holds ${r.steps} DDIM steps, its name says ${S}`);
+    const b = (r.baselines ?? {}) as Record<string, unknown>;
+    const opt = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+    out.push({
+      resolution: R, n: N, steps: S, step: finite(file, r.step, "step"), fid: finite(file, r.fid, "fid"), kid: finite(file, r.kid, "kid"),
+      holdoutFid: opt(b.holdoutFid), blurredTestFid: opt(b.blurredTestFid), sampleSeconds: finite(file, r.sampleSeconds, "sampleSeconds"),
+      backend: typeof r.backend === "string" ? r.backend : "?", file,
+    });
+  }
+  return out.sort((a, b) => a.resolution - b.resolution || b.n - a.n || a.steps - b.steps);
+}
+
+export interface ResolutionRow {
+  resolution: number;
+  n: number;
+  steps: number;
+  fid: number;
+  /** FID of 28×28 samples at the same n and steps */
+  fidAtTrainRes: number;
+  /** fid / fidAtTrainRes */
+  ratio: number;
+  kid: number;
+  kidAtTrainRes: number;
+  sampleSeconds: number;
+}
+
+/** Each record above the training resolution paired with the training-resolution record of the same n and steps. */
+export function resolutionRows(records: EvalRecord[], trainRes = 28): ResolutionRow[] {
+  const rows: ResolutionRow[] = [];
+  for (const r of records) {
+    if (r.resolution <= trainRes) continue;
+    const base = records.find((b) => b.resolution === trainRes && b.n === r.n && b.steps === r.steps);
+    if (!base) throw new Error(`${r.file}: no r${trainRes}-n${r.n}-s${r.steps}.json beside it to compare with (only matched n and steps compare)`);
+    if (base.step !== r.step) throw new Error(`${r.file} is step ${r.step} but ${base.file} is step ${base.step}: not the same model`);
+    rows.push({ resolution: r.resolution, n: r.n, steps: r.steps, fid: r.fid, fidAtTrainRes: base.fid, ratio: r.fid / base.fid, kid: r.kid, kidAtTrainRes: base.kid, sampleSeconds: r.sampleSeconds });
+  }
+  return rows;
+}
+
+const int = (x: number) => x.toLocaleString("en-US");
+
+/** The README's resolution table; ratios within `bar` are bold. */
+export function resolutionMarkdown(rows: ResolutionRow[], trainRes = 28, bar = 1.2): string {
+  const lines = [
+    `| sampled at | n, DDIM steps | FID | FID at ${trainRes}×${trainRes}, same n and steps | ratio (bar: ≤ ${bar}) | KID ×10³ (${trainRes}×${trainRes}) | sampling wall time |`,
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const ratio = r.ratio.toFixed(2);
+    lines.push(`| ${r.resolution}×${r.resolution} | ${int(r.n)}, ${r.steps} | ${r.fid.toFixed(1)} | ${r.fidAtTrainRes.toFixed(1)} | ${r.ratio <= bar ? `**${ratio}**` : ratio} | ` +
+      `${r.kid.toFixed(1)} (${r.kidAtTrainRes.toFixed(1)}) | ${(r.sampleSeconds / 60).toFixed(1)} min |`);
+  }
+  return lines.join("\n");
+}
+
+/** The README's quality-bar table: samples at the training resolution and n against the baselines at the same n. */
+export function qualityBarMarkdown(records: EvalRecord[], n: number, trainRes = 28): string {
+  const rows = records.filter((r) => r.resolution === trainRes && r.n === n).sort((a, b) => b.steps - a.steps);
+  if (!rows.length) throw new Error(`no r${trainRes}-n${n}-s*.json to report`);
+  const base = rows.find((r) => r.blurredTestFid !== null && r.holdoutFid !== null);
+  const lines = [
+    `| ${trainRes}×${trainRes}, ${int(n)} samples vs ${int(n)} test images | FID | KID ×10³ |`,
+    "|---|---|---|",
+    ...rows.map((r) => `| ∞-Diff samples, DDIM ${r.steps} steps (step ${int(r.step)}) | ${r.fid.toFixed(1)} | ${r.kid.toFixed(1)} |`),
+  ];
+  if (base) {
+    lines.push(`| test set blurred with σ = 1 px (the quality bar) | ${base.blurredTestFid!.toFixed(1)} | |`);
+    lines.push(`| held-out training images | ${base.holdoutFid!.toFixed(1)} | |`);
+  }
+  return lines.join("\n");
+}
+
+interface InpaintRow { mask: string; method: string; lambda: number; psnrKnown: number; psnrMissing: number; fid: number; kid: number }
+interface SuperResRow { scale: number; method: string; lambda: number | null; psnr: number; featureDistance: number }
+
+/** Rows of measureInpainting's record (scripts/measure-autoencoders.js inpaint) under a model label. */
+export function inpaintMarkdownRows(record: { rows: InpaintRow[] }, model: string): string[] {
+  return record.rows.map((r) => {
+    const method = r.method === "guided" ? `guided λ = ${r.lambda}` : r.method;
+    // the "input" row's known pixels are the truth itself (PSNR of identical images)
+    const known = r.method === "input" ? "–" : r.psnrKnown.toFixed(2);
+    return `| ${model} | ${r.mask} | ${method} | ${known} | ${r.psnrMissing.toFixed(2)} | ${r.fid.toFixed(1)} | ${r.kid.toFixed(2)} |`;
+  });
+}
+
+export const INPAINT_HEADER = "| model | mask | method | PSNR known px | PSNR hidden px | FID | KID |\n|---|---|---|---|---|---|---|";
+
+/** Rows of measureSuperResFashionMnist's record under a model label; `method` names the model's rows (∞-Diff, ∞-Diff AE). */
+export function superResMarkdownRows(record: { rows: SuperResRow[] }, model: string, method: string): string[] {
+  return record.rows.map((r) =>
+    `| ${model} | ${r.scale}× | ${r.method === "bicubic" ? "bicubic" : `${method}, λ = ${r.lambda}`} | ${r.psnr.toFixed(2)} | ${r.featureDistance.toFixed(3)} |`);
+}
+
+export const SUPERRES_HEADER = "| model | scale | method | PSNR (dB) | feature distance |\n|---|---|---|---|---|";

@@ -1,0 +1,77 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  readEvalDir, resolutionRows, resolutionMarkdown, qualityBarMarkdown, inpaintMarkdownRows, superResMarkdownRows,
+  readQualityCurve, qualityCurveMarkdown, dataPath, projectRoot,
+} from "infty-diff-lab";
+
+const evalJson = (r: number, n: number, steps: number, fid: number, extra: Record<string, unknown> = {}) => JSON.stringify({
+  checkpoint: "x", step: 30000, resolution: [r, r], steps, n, fid, kid: fid / 4, sampleSeconds: 90, backend: "wasm",
+  baselines: { holdoutFid: 5, blurredTestFid: 190 }, ...extra,
+});
+
+describe("shipped-model report", () => {
+  let dir = "";
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "infty-report-")); });
+  const put = (name: string, body: string) => fs.writeFileSync(path.join(dir, name), body);
+
+  it("pairs each finer grid with 28×28 at the same n and steps and computes the ratio", () => {
+    put("r28-n500-s25.json", evalJson(28, 500, 25, 40));
+    put("r56-n500-s25.json", evalJson(56, 500, 25, 44));
+    put("r112-n500-s25.json", evalJson(112, 500, 25, 52));
+    put("r28-n1000-s100.json", evalJson(28, 1000, 100, 30));
+    put("r28-n500-s25-even.json", evalJson(28, 500, 25, 99)); // another experiment: skipped
+    const recs = readEvalDir(dir);
+    assert.deepEqual(recs.map((r) => [r.resolution, r.n, r.steps]), [[28, 1000, 100], [28, 500, 25], [56, 500, 25], [112, 500, 25]]);
+    const rows = resolutionRows(recs);
+    assert.deepEqual(rows.map((r) => [r.resolution, r.fidAtTrainRes, +r.ratio.toFixed(6)]), [[56, 40, 1.1], [112, 40, 1.3]]);
+    const md = resolutionMarkdown(rows).split("\n");
+    assert.equal(md.length, 4);
+    assert.match(md[2], /^\| 56×56 \| 500, 25 \| 44\.0 \| 40\.0 \| \*\*1\.10\*\* \| 11\.0 \(10\.0\) \| 1\.5 min \|$/);
+    assert.match(md[3], /\| 1\.30 \|/, "over the bar: not bold");
+    const bar = qualityBarMarkdown(recs, 1000).split("\n");
+    assert.deepEqual(bar.slice(2), [
+      "| ∞-Diff samples, DDIM 100 steps (step 30,000) | 30.0 | 7.5 |",
+      "| test set blurred with σ = 1 px (the quality bar) | 190.0 | |",
+      "| held-out training images | 5.0 | |",
+    ]);
+  });
+
+  it("refuses unmatched pairs, mixed models and files that disagree with their names", () => {
+    put("r56-n300-s25.json", evalJson(56, 300, 25, 44));
+    assert.throws(() => resolutionRows(readEvalDir(dir)), /no r28-n300-s25\.json beside it/);
+    put("r28-n300-s25.json", evalJson(28, 300, 25, 40, { step: 2500 }));
+    assert.throws(() => resolutionRows(readEvalDir(dir)), /is step 30000 but .* is step 2500/);
+    put("r28-n300-s25.json", evalJson(28, 200, 25, 40));
+    assert.throws(() => readEvalDir(dir), /holds n = 200, its name says 300/);
+    put("r28-n300-s25.json", evalJson(56, 300, 25, 40));
+    assert.throws(() => readEvalDir(dir), /holds resolution \[56,56\], its name says 28/);
+  });
+
+  it("renders the inpainting and super-resolution records as the README's rows", () => {
+    const inpaint = { rows: [
+      { mask: "centre", method: "input", lambda: 0, psnrKnown: 206, psnrMissing: 7.493, fid: 136.81, kid: 36.193 },
+      { mask: "centre", method: "guided", lambda: 0.5, psnrKnown: 23.544, psnrMissing: 7.3, fid: 90.44, kid: 18.72 },
+    ] };
+    assert.deepEqual(inpaintMarkdownRows(inpaint, "shipped ∞-Diff"), [
+      "| shipped ∞-Diff | centre | input | – | 7.49 | 136.8 | 36.19 |",
+      "| shipped ∞-Diff | centre | guided λ = 0.5 | 23.54 | 7.30 | 90.4 | 18.72 |",
+    ]);
+    const sr = { rows: [
+      { scale: 2, method: "bicubic", lambda: null, psnr: 18.9873, featureDistance: 12.16915 },
+      { scale: 4, method: "model", lambda: 0, psnr: 15.7412, featureDistance: 17.1049 },
+    ] };
+    assert.deepEqual(superResMarkdownRows(sr, "autoencoder", "∞-Diff AE"), [
+      "| autoencoder | 2× | bicubic | 18.99 | 12.169 |",
+      "| autoencoder | 4× | ∞-Diff AE, λ = 0 | 15.74 | 17.105 |",
+    ]);
+  });
+
+  it("the README's quality-curve table is the curve folder's, row for row (no number typed by hand)", () => {
+    const readme = fs.readFileSync(path.join(projectRoot(), "README.md"), "utf8");
+    const table = qualityCurveMarkdown(readQualityCurve(dataPath("checkpoints", "fashion-mnist.curve")));
+    assert.ok(readme.includes(table), `README lacks the curve table:\n${table}`);
+  });
+});
