@@ -6,6 +6,7 @@
 # on a 2-core CPU is slow; the README states which were used.
 # Usage: bash scripts/evaluate-shipped.sh [N28] [STEPS28] [NHI] [N112] [STEPSHI]
 #   CK=checkpoint OUT=dir IMG=png override what is evaluated and where (e.g. a candidate before it replaces the shipped one)
+# A result file already in OUT is kept, so a killed evaluation resumes where it stopped; FORCE=1 redoes them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N28=${1:-1000}; STEPS28=${2:-100}; NHI=${3:-300}; N112=${4:-64}; STEPSHI=${5:-25}
@@ -14,14 +15,23 @@ OUT=${OUT:-data/checkpoints/fashion-mnist.eval}
 IMG=${IMG:-docs/img/samples-resolutions.png}
 mkdir -p "$OUT" "$(dirname "$IMG")"
 infty() { node dist/src/cli/infty.js "$@"; }
+# eval R N STEPS BATCH: one `infty eval` at resolution R unless its result file exists
+ev() {
+  local json="$OUT/r$1-n$2-s$3.json"
+  if [ -f "$json" ] && [ "${FORCE:-0}" != 1 ]; then echo "evaluate-shipped: keeping $json" >&2; return 0; fi
+  infty eval --checkpoint "$CK" --resolution "$1" --n "$2" --steps "$3" --batch "$4" --baselines --quiet --force --json "$json"
+}
 # lane 1: the quality bar at 28×28
-( infty eval --checkpoint "$CK" --resolution 28 --n "$N28" --steps "$STEPS28" --batch 50 --baselines --quiet --force --json "$OUT/r28-n$N28-s$STEPS28.json" ) &
+( ev 28 "$N28" "$STEPS28" 50 ) &
+lane1=$!
 # lane 2: resolution generalisation at a matched (smaller) n and steps, then the picture
 (
-  infty eval --checkpoint "$CK" --resolution 28 --n "$NHI" --steps "$STEPSHI" --batch 50 --baselines --quiet --force --json "$OUT/r28-n$NHI-s$STEPSHI.json"
-  infty eval --checkpoint "$CK" --resolution 56 --n "$NHI" --steps "$STEPSHI" --batch 25 --baselines --quiet --force --json "$OUT/r56-n$NHI-s$STEPSHI.json"
-  infty eval --checkpoint "$CK" --resolution 28 --n "$N112" --steps "$STEPSHI" --batch 48 --baselines --quiet --force --json "$OUT/r28-n$N112-s$STEPSHI.json"
-  infty eval --checkpoint "$CK" --resolution 112 --n "$N112" --steps "$STEPSHI" --batch 8 --baselines --quiet --force --json "$OUT/r112-n$N112-s$STEPSHI.json"
+  ev 28 "$NHI" "$STEPSHI" 50
+  ev 56 "$NHI" "$STEPSHI" 25
+  ev 28 "$N112" "$STEPSHI" 48
+  ev 112 "$N112" "$STEPSHI" 8
   infty grid --checkpoint "$CK" --resolutions 14,28,56,112 --n 6 --steps "$STEPSHI" --quiet --force --out "$IMG"
 ) &
-wait
+lane2=$!
+# a failed lane fails the script (after the other has finished)
+rc=0; wait "$lane1" || rc=$?; wait "$lane2" || rc=$?; exit "$rc"
