@@ -86,4 +86,14 @@ describe("CLI", function () {
     fs.writeFileSync(path.join(corruptRun, "checkpoint.bin"), "garbage");
     expectOneLineError(infty(["train", "--run", "tiny2"], dir), /corrupt checkpoint/);
   });
+
+  it("eval --json records FID with its bootstrap spread over the samples", () => {
+    const r = infty(["eval", "--checkpoint", "tiny/checkpoint.bin", "--resolution", "12", "--n", "6", "--steps", "2", "--json", "e.json", "--quiet"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(fs.readFileSync(path.join(dir, "e.json"), "utf8"));
+    assert.equal(e.n, 6);
+    assert.ok(e.fidStd > 0 && e.fidBootstrapResamples === 100, JSON.stringify(e));
+    assert.ok(Math.abs((e.fidInterval95[0] + e.fidInterval95[1]) / 2 - e.fid) < 1e-9 * e.fid, "interval centred on FID");
+    assert.ok(Math.abs(e.fidInterval95[1] - e.fid - 1.959963984540054 * e.fidStd) < 1e-9 * e.fid);
+  });
 });

@@ -12,7 +12,8 @@ import { readNpy } from "../../lib/runtime/npy";
 import { sampleModel } from "../../lib/pipelines/sample";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
 import { ImageSet, gaussianBlur } from "../../lib/data/image-ops";
-import { fidBetweenImages, kidBetweenImages } from "../../lib/eval/metrics";
+import { fidBetweenImages, fidBootstrap, kid as kidOf } from "../../lib/eval/metrics";
+import { sharedFeatureNet } from "../../lib/eval/feature-net";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { DdimGrid } from "../../lib/config/config";
 import { tf } from "../../lib/runtime/backend";
@@ -85,9 +86,16 @@ export const evalCommand: Command = {
     }
     // the reference: the first min(N, 5000) test images (the rest stay disjoint for the blurred baseline)
     const test = loadFashionMnist({ split: "test", limit: Math.min(5000, samples.shape[0]) });
-    const fid = await fidBetweenImages(samples, test);
-    const kid = await kidBetweenImages(samples, test);
-    const result: Record<string, unknown> = { ...source, n: samples.shape[0], nTest: test.shape[0], fid, kid: kid.mean, kidStd: kid.std };
+    const net = sharedFeatureNet();
+    const [sampleFeatures, testFeatures] = [await net.features(samples), await net.features(test)];
+    const kid = kidOf(sampleFeatures, testFeatures);
+    // the spread of FID over the samples (the reference fixed): a difference inside it is not a finding
+    const boot = fidBootstrap(sampleFeatures, testFeatures, { seed: f.seed });
+    const fid = boot.fid;
+    const result: Record<string, unknown> = {
+      ...source, n: samples.shape[0], nTest: test.shape[0], fid, kid: kid.mean, kidStd: kid.std,
+      fidStd: boot.std, fidInterval95: boot.interval95, fidBootstrapBias: boot.bias, fidBootstrapResamples: boot.resamples,
+    };
     if (f.baselines) {
       // the quality bar's references, at the same sample count (FID is biased upwards at small n)
       const n = samples.shape[0];

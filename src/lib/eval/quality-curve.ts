@@ -10,6 +10,8 @@ export interface QualityPoint {
   /** training step of the evaluated checkpoint */
   step: number;
   fid: number;
+  /** FID's 95 % bootstrap interval over the samples (evals since the bootstrap was added; null before) */
+  fidInterval95: [number, number] | null;
   kid: number;
   n: number;
   /** DDIM steps */
@@ -42,7 +44,7 @@ export function readQualityCurve(dir: string): QualityPoint[] {
     const step = num(r.step, "step");
     if (step !== Number(m[1])) throw new Error(`${file}: holds step ${step}, its name says ${m[1]}`);
     points.push({
-      step, fid: num(r.fid, "fid"), kid: num(r.kid, "kid"), n: num(r.n, "n"), steps: num(r.steps, "steps"),
+      step, fid: num(r.fid, "fid"), fidInterval95: interval(r.fidInterval95, file), kid: num(r.kid, "kid"), n: num(r.n, "n"), steps: num(r.steps, "steps"),
       holdoutFid: num(b.holdoutFid, "baselines.holdoutFid"), blurredTestFid: num(b.blurredTestFid, "baselines.blurredTestFid"),
       sampleSeconds: num(r.sampleSeconds, "sampleSeconds"), backend: typeof r.backend === "string" ? r.backend : "?", file,
     });
@@ -50,14 +52,28 @@ export function readQualityCurve(dir: string): QualityPoint[] {
   return points.sort((a, b) => a.step - b.step);
 }
 
+/** An eval file's fidInterval95, if it has one. */
+export function interval(v: unknown, file: string): [number, number] | null {
+  if (v === undefined) return null;
+  if (!(Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isFinite(x)) && v[0] <= v[1])) {
+    throw new Error(`${file}: 'fidInterval95' must be [low, high]`);
+  }
+  return [v[0], v[1]];
+}
+
+/** "63.7" or, with its bootstrap interval, "63.7 (61.2–66.2)". */
+export function fidCell(fid: number, iv: [number, number] | null): string {
+  return iv ? `${fid.toFixed(1)} (${iv[0].toFixed(1)}–${iv[1].toFixed(1)})` : fid.toFixed(1);
+}
+
 /** The README's table: one row per evaluated checkpoint. */
 export function qualityCurveMarkdown(points: QualityPoint[]): string {
   const lines = [
-    "| step | FID | KID | n | DDIM steps | held-out FID | blurred-test FID | sampling wall time | backend |",
+    "| step | FID (95 % interval) | KID | n | DDIM steps | held-out FID | blurred-test FID | sampling wall time | backend |",
     "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
-    lines.push(`| ${p.step.toLocaleString("en-US")} | ${p.fid.toFixed(1)} | ${p.kid.toFixed(2)} | ${p.n} | ${p.steps} | ${p.holdoutFid.toFixed(1)} | ` +
+    lines.push(`| ${p.step.toLocaleString("en-US")} | ${fidCell(p.fid, p.fidInterval95)} | ${p.kid.toFixed(2)} | ${p.n} | ${p.steps} | ${p.holdoutFid.toFixed(1)} | ` +
       `${p.blurredTestFid.toFixed(1)} | ${(p.sampleSeconds / 60).toFixed(1)} min | ${p.backend} |`);
   }
   return lines.join("\n");

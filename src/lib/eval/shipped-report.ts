@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { fidCell, interval } from "./quality-curve";
 
 export interface EvalRecord {
   /** sampling resolution (square grids; the file name's R) */
@@ -18,6 +19,9 @@ export interface EvalRecord {
   /** training step of the evaluated checkpoint */
   step: number;
   fid: number;
+  /** bootstrap standard deviation and 95 % interval of FID over the samples (null for evals made before them) */
+  fidStd: number | null;
+  fidInterval95: [number, number] | null;
   kid: number;
   holdoutFid: number | null;
   blurredTestFid: number | null;
@@ -53,7 +57,8 @@ export function readEvalDir(dir: string): EvalRecord[] {
     const b = (r.baselines ?? {}) as Record<string, unknown>;
     const opt = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
     out.push({
-      resolution: R, n: N, steps: S, step: finite(file, r.step, "step"), fid: finite(file, r.fid, "fid"), kid: finite(file, r.kid, "kid"),
+      resolution: R, n: N, steps: S, step: finite(file, r.step, "step"), fid: finite(file, r.fid, "fid"),
+      fidStd: opt(r.fidStd), fidInterval95: interval(r.fidInterval95, file), kid: finite(file, r.kid, "kid"),
       holdoutFid: opt(b.holdoutFid), blurredTestFid: opt(b.blurredTestFid), sampleSeconds: finite(file, r.sampleSeconds, "sampleSeconds"),
       backend: typeof r.backend === "string" ? r.backend : "?", file,
     });
@@ -70,6 +75,11 @@ export interface ResolutionRow {
   fidAtTrainRes: number;
   /** fid / fidAtTrainRes */
   ratio: number;
+  /**
+   * standard deviation of the ratio from the two FIDs' bootstrap spreads (delta method, independent sample sets):
+   * ratio · √((σ₁/F₁)² + (σ₀/F₀)²); null unless both evals have a bootstrap
+   */
+  ratioStd: number | null;
   kid: number;
   kidAtTrainRes: number;
   sampleSeconds: number;
@@ -83,21 +93,23 @@ export function resolutionRows(records: EvalRecord[], trainRes = 28): Resolution
     const base = records.find((b) => b.resolution === trainRes && b.n === r.n && b.steps === r.steps);
     if (!base) throw new Error(`${r.file}: no r${trainRes}-n${r.n}-s${r.steps}.json beside it to compare with (only matched n and steps compare)`);
     if (base.step !== r.step) throw new Error(`${r.file} is step ${r.step} but ${base.file} is step ${base.step}: not the same model`);
-    rows.push({ resolution: r.resolution, n: r.n, steps: r.steps, fid: r.fid, fidAtTrainRes: base.fid, ratio: r.fid / base.fid, kid: r.kid, kidAtTrainRes: base.kid, sampleSeconds: r.sampleSeconds });
+    const ratio = r.fid / base.fid;
+    const ratioStd = r.fidStd !== null && base.fidStd !== null ? ratio * Math.hypot(r.fidStd / r.fid, base.fidStd / base.fid) : null;
+    rows.push({ resolution: r.resolution, n: r.n, steps: r.steps, fid: r.fid, fidAtTrainRes: base.fid, ratio, ratioStd, kid: r.kid, kidAtTrainRes: base.kid, sampleSeconds: r.sampleSeconds });
   }
   return rows;
 }
 
 const int = (x: number) => x.toLocaleString("en-US");
 
-/** The README's resolution table; ratios within `bar` are bold. */
+/** The README's resolution table; ratios within `bar` are bold, with ± one standard deviation where known. */
 export function resolutionMarkdown(rows: ResolutionRow[], trainRes = 28, bar = 1.2): string {
   const lines = [
-    `| sampled at | n, DDIM steps | FID | FID at ${trainRes}×${trainRes}, same n and steps | ratio (bar: ≤ ${bar}) | KID ×10³ (${trainRes}×${trainRes}) | sampling wall time |`,
+    `| sampled at | n, DDIM steps | FID | FID at ${trainRes}×${trainRes}, same n and steps | ratio ± sd (bar: ≤ ${bar}) | KID (${trainRes}×${trainRes}) | sampling wall time |`,
     "|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    const ratio = r.ratio.toFixed(2);
+    const ratio = r.ratio.toFixed(2) + (r.ratioStd !== null ? ` ± ${r.ratioStd.toFixed(2)}` : "");
     lines.push(`| ${r.resolution}×${r.resolution} | ${int(r.n)}, ${r.steps} | ${r.fid.toFixed(1)} | ${r.fidAtTrainRes.toFixed(1)} | ${r.ratio <= bar ? `**${ratio}**` : ratio} | ` +
       `${r.kid.toFixed(1)} (${r.kidAtTrainRes.toFixed(1)}) | ${(r.sampleSeconds / 60).toFixed(1)} min |`);
   }
@@ -110,9 +122,9 @@ export function qualityBarMarkdown(records: EvalRecord[], n: number, trainRes = 
   if (!rows.length) throw new Error(`no r${trainRes}-n${n}-s*.json to report`);
   const base = rows.find((r) => r.blurredTestFid !== null && r.holdoutFid !== null);
   const lines = [
-    `| ${trainRes}×${trainRes}, ${int(n)} samples vs ${int(n)} test images | FID | KID ×10³ |`,
+    `| ${trainRes}×${trainRes}, ${int(n)} samples vs ${int(n)} test images | FID (95 % interval) | KID |`,
     "|---|---|---|",
-    ...rows.map((r) => `| ∞-Diff samples, DDIM ${r.steps} steps (step ${int(r.step)}) | ${r.fid.toFixed(1)} | ${r.kid.toFixed(1)} |`),
+    ...rows.map((r) => `| ∞-Diff samples, DDIM ${r.steps} steps (step ${int(r.step)}) | ${fidCell(r.fid, r.fidInterval95)} | ${r.kid.toFixed(1)} |`),
   ];
   if (base) {
     lines.push(`| test set blurred with σ = 1 px (the quality bar) | ${base.blurredTestFid!.toFixed(1)} | |`);

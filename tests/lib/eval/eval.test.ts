@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   areaResize, disposeSharedFeatureNet, FEATURE_DIM, FeatureNet, Features, featureStats, fid, fidBetweenImages,
-  fidFromStats, gaussianBlur, initBackend, kid, kidBetweenImages, loadFashionMnist, matMul64, Rng, sharedFeatureNet,
+  fidBootstrap, fidFromStats, gaussianBlur, initBackend, kid, kidBetweenImages, loadFashionMnist, matMul64, Rng, sharedFeatureNet,
   sliceSet, sqrtPsd, symEig, tf, trainFeatureNet,
 } from "infty-diff-lab";
 
@@ -96,6 +96,24 @@ describe("eval: FID and KID", () => {
     assert.ok(Math.abs(fid(a, b) - expected) < 0.15, `${fid(a, b)} vs ${expected}`);
     const s = featureStats(a);
     assert.ok(Math.abs(s.sigma[0] - 1) < 0.05 && Math.abs(s.sigma[1]) < 0.05);
+  });
+
+  it("FID's bootstrap spread matches the spread over independent redraws of the samples", () => {
+    const rng = new Rng(5), d = 4, n = 400;
+    const ref = gaussianFeatures(2000, [0, 0, 0, 0], [1, 1, 1, 1], rng);
+    const draw = () => gaussianFeatures(n, [0.3, 0, -0.2, 0], [1.3, 1, 0.8, 1], rng);
+    // the truth: FID of 60 independent sample sets of the same model against the fixed reference
+    const redraws = Array.from({ length: 60 }, () => fid(draw(), ref));
+    const m = redraws.reduce((a, x) => a + x, 0) / redraws.length;
+    const trueStd = Math.sqrt(redraws.reduce((a, x) => a + (x - m) ** 2, 0) / (redraws.length - 1));
+    const a = draw();
+    const boot = fidBootstrap(a, ref, { resamples: 200, seed: 1 });
+    assert.equal(boot.fid, fid(a, ref));
+    assert.ok(boot.std > trueStd / 1.6 && boot.std < trueStd * 1.6, `bootstrap std ${boot.std} vs redraws ${trueStd}`);
+    assert.ok(Math.abs(boot.interval95[0] + boot.interval95[1] - 2 * boot.fid) < 1e-12, "centred on the estimate");
+    assert.ok(boot.bias > 0, `resampling repeats points, which raises FID: bias ${boot.bias}`);
+    assert.deepEqual(fidBootstrap(a, ref, { resamples: 200, seed: 1 }), boot, "deterministic for a seed");
+    assert.throws(() => fidBootstrap(a, ref, { resamples: 1 }), /resamples must be an integer ≥ 2/);
   });
 
   it("KID equals a brute-force unbiased MMD² on one full subset, and separates distributions", () => {

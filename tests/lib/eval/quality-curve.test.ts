@@ -22,6 +22,16 @@ describe("quality curve files", () => {
     const md = qualityCurveMarkdown(pts).split("\n");
     assert.equal(md.length, 4);
     assert.match(md[2], /^\| 2,500 \| 112\.1 \| 11\.21 \| 1000 \| 100 \| 4\.9 \| 194\.4 \| 2\.0 min \| wasm \|$/);
+    assert.equal(pts[0].fidInterval95, null, "evals made before the bootstrap have no interval");
+  });
+
+  it("shows FID's bootstrap interval where the eval has one, and rejects a malformed one", () => {
+    fs.writeFileSync(path.join(dir, "step-20000.json"), evalJson(20000, 48.04, { fidInterval95: [46.5, 49.58] }));
+    const [p] = readQualityCurve(dir);
+    assert.deepEqual(p.fidInterval95, [46.5, 49.58]);
+    assert.match(qualityCurveMarkdown([p]).split("\n")[2], /^\| 20,000 \| 48\.0 \(46\.5–49\.6\) \| 4\.80 \|/);
+    fs.writeFileSync(path.join(dir, "step-20000.json"), evalJson(20000, 48.04, { fidInterval95: [49, 46] }));
+    assert.throws(() => readQualityCurve(dir), /step-20000\.json: 'fidInterval95' must be \[low, high\]/);
   });
 
   it("names the file whose step disagrees with its name, or that lacks the baselines", () => {

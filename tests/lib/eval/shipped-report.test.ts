@@ -31,12 +31,22 @@ describe("shipped-model report", () => {
     assert.equal(md.length, 4);
     assert.match(md[2], /^\| 56×56 \| 500, 25 \| 44\.0 \| 40\.0 \| \*\*1\.10\*\* \| 11\.0 \(10\.0\) \| 1\.5 min \|$/);
     assert.match(md[3], /\| 1\.30 \|/, "over the bar: not bold");
+    assert.equal(rows[0].ratioStd, null, "no bootstrap in the files: no spread");
     const bar = qualityBarMarkdown(recs, 1000).split("\n");
     assert.deepEqual(bar.slice(2), [
       "| ∞-Diff samples, DDIM 100 steps (step 30,000) | 30.0 | 7.5 |",
       "| test set blurred with σ = 1 px (the quality bar) | 190.0 | |",
       "| held-out training images | 5.0 | |",
     ]);
+  });
+
+  it("carries the FIDs' bootstrap spread into the ratio (delta method)", () => {
+    put("r28-n500-s25.json", evalJson(28, 500, 25, 40, { fidStd: 2, fidInterval95: [36.08, 43.92] }));
+    put("r112-n500-s25.json", evalJson(112, 500, 25, 50, { fidStd: 3, fidInterval95: [44.12, 55.88] }));
+    const [row] = resolutionRows(readEvalDir(dir));
+    const want = 1.25 * Math.sqrt((3 / 50) ** 2 + (2 / 40) ** 2);
+    assert.ok(Math.abs(row.ratioStd! - want) < 1e-12, `${row.ratioStd} vs ${want}`);
+    assert.match(resolutionMarkdown([row]).split("\n")[2], /\| 1\.25 ± 0\.10 \|/);
   });
 
   it("refuses unmatched pairs, mixed models and files that disagree with their names", () => {
