@@ -209,6 +209,8 @@ export function crossResolutionFigure(rows: CrossResBarRow[], dataset: string): 
 export interface QualityCurvePoint {
   step: number;
   fid: number;
+  /** FID's 95 % bootstrap interval, drawn as an error bar where present */
+  fidInterval95?: [number, number] | null;
   holdoutFid: number;
   blurredTestFid: number;
 }
@@ -223,7 +225,17 @@ export function qualityCurveFigure(points: QualityCurvePoint[], title = "FID alo
     ({ type: "scatter", mode: "lines", name, x: plain(steps), y: plain(ys), line: { dash: "dash", color } });
   return {
     data: [
-      { type: "scatter", mode: "lines+markers", name: "model (EMA weights)", x: plain(steps), y: plain(points.map((p) => p.fid)) },
+      {
+        type: "scatter", mode: "lines+markers", name: "model (EMA weights)", x: plain(steps), y: plain(points.map((p) => p.fid)),
+        // points scored before the bootstrap existed get no bar (NaN → null: plotly draws none)
+        ...(points.some((p) => p.fidInterval95) ? {
+          error_y: {
+            type: "data", symmetric: false, visible: true,
+            array: plain(points.map((p) => (p.fidInterval95 ? p.fidInterval95[1] - p.fid : NaN))),
+            arrayminus: plain(points.map((p) => (p.fidInterval95 ? p.fid - p.fidInterval95[0] : NaN))),
+          },
+        } : {}),
+      },
       level("test set blurred σ = 1 px", points.map((p) => p.blurredTestFid), "#d62728"),
       level("held-out training images", points.map((p) => p.holdoutFid), "#2ca02c"),
     ],

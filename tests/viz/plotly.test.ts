@@ -93,5 +93,15 @@ describe("viz: plotly builders", () => {
     assert.deepEqual(fig.data[2].y, [4.9, 5.1]);
     assert.deepEqual(fig.data.slice(1).map((t) => (t.line as { dash: string }).dash), ["dash", "dash"]);
     assert.equal((fig.layout.yaxis as { type: string }).type, "log");
+    assert.equal(fig.data[0].error_y, undefined, "no intervals, no error bars");
+  });
+
+  it("quality curve: FID's bootstrap interval as an asymmetric error bar where a point has one", () => {
+    const fig = qualityCurveFigure([
+      { step: 2500, fid: 112, holdoutFid: 4.9, blurredTestFid: 194 },
+      { step: 20000, fid: 48, fidInterval95: [46, 51], holdoutFid: 4.9, blurredTestFid: 194 },
+    ]);
+    const e = fig.data[0].error_y as { array: (number | null)[]; arrayminus: (number | null)[]; symmetric: boolean };
+    assert.deepEqual([e.array, e.arrayminus, e.symmetric], [[null, 3], [null, 2], false]);
   });
 });
