@@ -6,6 +6,7 @@
 #   3. the quality curve's last point (scripts/quality-curve.sh), which is also the quality bar at 28×28 (same weights,
 #      seed, n and steps), then in two lanes, one core each: scripts/evaluate-shipped.sh (resolution generalisation at
 #      matched n and steps, the README's grid picture) | the inpainting and super-resolution measurements
+#   4. the model card, docs/model-card.md (scripts/model-card.js)
 # Every stage keeps what is done, so a killed run is resumed by running it again. The README's tables then come from the
 # files: src/lib/eval/shipped-report.ts (see the README's "The shipped model").
 # Usage: bash scripts/ship-next.sh [NHI=1000] [STEPSHI=25]     (MIN_STEP=30000: refuse a run that is not there yet;
@@ -52,5 +53,8 @@ lane1=$!
 ) &
 lane2=$!
 rc=0; wait "$lane1" || rc=$?; wait "$lane2" || rc=$?
-[ "$rc" = 0 ] && echo "ship-next: done; tables: node scripts/shipped-tables.js" >&2
+if [ "$rc" = 0 ]; then
+  node scripts/model-card.js "$NEW.ckpt" docs/model-card.md
+  echo "ship-next: done; the README's tables: node scripts/shipped-tables.js" >&2
+fi
 exit "$rc"
