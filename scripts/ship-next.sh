@@ -6,9 +6,9 @@
 #   3. the quality curve's last point (scripts/quality-curve.sh), which is also the quality bar at 28×28 (same weights,
 #      seed, n and steps), then in two lanes, one core each: scripts/evaluate-shipped.sh (resolution generalisation at
 #      matched n and steps, the README's grid picture) | the inpainting and super-resolution measurements
-#   4. the model card, docs/model-card.md (scripts/model-card.js)
-# Every stage keeps what is done, so a killed run is resumed by running it again. The README's tables then come from the
-# files: src/lib/eval/shipped-report.ts (see the README's "The shipped model").
+#   4. the model card, docs/model-card.md (scripts/model-card.js), and the README's marked tables (shipped-tables.js --write)
+# Every stage keeps what is done, so a killed run is resumed by running it again. The README's tables come from the
+# files (src/lib/eval/shipped-report.ts; a test fails when a marked table differs from its files).
 # Usage: bash scripts/ship-next.sh [NHI=1000] [STEPSHI=25]     (MIN_STEP=30000: refuse a run that is not there yet;
 #   CURVE_N=1000 CURVE_STEPS=100: the curve point and quality bar; MEASURE_N=100 MEASURE_STEPS=25: inpainting/super-res)
 set -euo pipefail
@@ -55,6 +55,7 @@ lane2=$!
 rc=0; wait "$lane1" || rc=$?; wait "$lane2" || rc=$?
 if [ "$rc" = 0 ]; then
   node scripts/model-card.js "$NEW.ckpt" docs/model-card.md
-  echo "ship-next: done; the README's tables: node scripts/shipped-tables.js" >&2
+  node scripts/shipped-tables.js --write
+  echo "ship-next: done; the README's marked tables are the new model's: now its prose" >&2
 fi
 exit "$rc"

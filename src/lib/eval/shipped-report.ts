@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { fidCell, interval } from "./quality-curve";
+import { fidCell, interval, readQualityCurve, qualityCurveMarkdown } from "./quality-curve";
 
 export interface EvalRecord {
   /** sampling resolution (square grids; the file name's R) */
@@ -155,3 +155,52 @@ export function superResMarkdownRows(record: { rows: SuperResRow[] }, model: str
 }
 
 export const SUPERRES_HEADER = "| model | scale | method | PSNR (dB) | feature distance |\n|---|---|---|---|---|";
+
+/** The README's generated tables, by marker name (`<!-- table:NAME -->` … `<!-- /table -->`). */
+export type ShippedTables = Partial<Record<"curve" | "quality-bar" | "resolution" | "inpainting" | "super-resolution", string>>;
+
+/**
+ * Every table the result files support: the run's quality curve, the shipped model's quality bar (n = 1,000) and
+ * resolution pairs, and the inpainting and super-resolution records (the shipped model's rows, then the
+ * autoencoder's when its folder has them).
+ */
+export function shippedTables(o: { evalDir: string; curveDir: string; autoencoderEvalDir?: string; qualityN?: number }): ShippedTables {
+  const read = (f: string) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
+  const out: ShippedTables = {};
+  const curve = readQualityCurve(o.curveDir);
+  if (curve.length) out.curve = qualityCurveMarkdown(curve);
+  const recs = readEvalDir(o.evalDir);
+  if (recs.some((r) => r.resolution === 28 && r.n === (o.qualityN ?? 1000))) out["quality-bar"] = qualityBarMarkdown(recs, o.qualityN ?? 1000);
+  const rows = resolutionRows(recs);
+  if (rows.length) out.resolution = resolutionMarkdown(rows);
+  const ae = (name: string) => (o.autoencoderEvalDir ? read(path.join(o.autoencoderEvalDir, name)) : null);
+  const inpaint = read(path.join(o.evalDir, "inpaint-fid.json")), aeInpaint = ae("inpaint-fid.json");
+  if (inpaint) {
+    out.inpainting = [INPAINT_HEADER, ...inpaintMarkdownRows(inpaint, "shipped ∞-Diff"), ...(aeInpaint ? inpaintMarkdownRows(aeInpaint, "autoencoder") : [])].join("\n");
+  }
+  const sr = read(path.join(o.evalDir, "superres.json")), aeSr = ae("superres.json");
+  if (sr) {
+    out["super-resolution"] = [SUPERRES_HEADER, ...superResMarkdownRows(sr, "shipped ∞-Diff", "∞-Diff"),
+      ...(aeSr ? superResMarkdownRows(aeSr, "autoencoder", "∞-Diff AE") : [])].join("\n");
+  }
+  return out;
+}
+
+const BLOCK = /<!-- table:([a-z-]+) -->\n([\s\S]*?)<!-- \/table -->/g;
+
+/** The marked blocks of a text, by name. */
+export function markedBlocks(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(BLOCK)) out[m[1]] = m[2].trim();
+  return out;
+}
+
+/** `text` with each marked block's body replaced by `tables[name]`; a marker without a table is an error naming it. */
+export function replaceMarkedBlocks(text: string, tables: ShippedTables): string {
+  return text.replace(BLOCK, (_all, name: string) => {
+    const body = tables[name as keyof ShippedTables];
+    if (body === undefined) throw new Error(`no result files for the README's table '${name}'`);
+    // blank lines around the table: markdown renderers then never read a marker as a table row
+    return `<!-- table:${name} -->\n\n${body}\n\n<!-- /table -->`;
+  });
+}

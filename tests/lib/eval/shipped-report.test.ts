@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   readEvalDir, resolutionRows, resolutionMarkdown, qualityBarMarkdown, inpaintMarkdownRows, superResMarkdownRows,
-  readQualityCurve, qualityCurveMarkdown, dataPath, projectRoot,
+  dataPath, projectRoot, shippedTables, markedBlocks, replaceMarkedBlocks,
 } from "infty-diff-lab";
 
 const evalJson = (r: number, n: number, steps: number, fid: number, extra: Record<string, unknown> = {}) => JSON.stringify({
@@ -79,9 +79,24 @@ describe("shipped-model report", () => {
     ]);
   });
 
-  it("the README's quality-curve table is the curve folder's, row for row (no number typed by hand)", () => {
+  it("replaces marked blocks by name, keeps the rest, and names a marker that has no table", () => {
+    const text = "intro\n<!-- table:curve -->\n\n| old |\n\n<!-- /table -->\nmiddle\n<!-- table:resolution -->\n| old |\n<!-- /table -->\nend";
+    const out = replaceMarkedBlocks(text, { curve: "| a |\n|---|", resolution: "| b |" });
+    assert.equal(out, "intro\n<!-- table:curve -->\n\n| a |\n|---|\n\n<!-- /table -->\nmiddle\n<!-- table:resolution -->\n\n| b |\n\n<!-- /table -->\nend");
+    assert.deepEqual(markedBlocks(out), { curve: "| a |\n|---|", resolution: "| b |" });
+    assert.throws(() => replaceMarkedBlocks(text, { curve: "x" }), /no result files for the README's table 'resolution'/);
+  });
+
+  it("every table the README marks is the one its result files give (no number typed by hand)", () => {
     const readme = fs.readFileSync(path.join(projectRoot(), "README.md"), "utf8");
-    const table = qualityCurveMarkdown(readQualityCurve(dataPath("checkpoints", "fashion-mnist.curve")));
-    assert.ok(readme.includes(table), `README lacks the curve table:\n${table}`);
+    const marked = markedBlocks(readme);
+    const tables = shippedTables({
+      evalDir: dataPath("checkpoints", "fashion-mnist.eval"), curveDir: dataPath("checkpoints", "fashion-mnist.curve"),
+      autoencoderEvalDir: dataPath("checkpoints", "ae-fashion-mnist.eval"),
+    });
+    assert.deepEqual(Object.keys(marked).sort(), ["curve", "inpainting", "quality-bar", "resolution", "super-resolution"]);
+    for (const [name, body] of Object.entries(marked)) {
+      assert.equal(body, tables[name as keyof typeof tables], `README table '${name}' differs from its files: node scripts/shipped-tables.js --write`);
+    }
   });
 });
