@@ -5,7 +5,8 @@
 #      log (up to the exported step) and the commands go beside it
 #   3. the quality curve's last point (scripts/quality-curve.sh), which is also the quality bar at 28×28 (same weights,
 #      seed, n and steps), then in two lanes, one core each: scripts/evaluate-shipped.sh (resolution generalisation at
-#      matched n and steps, the README's grid picture) | the inpainting and super-resolution measurements
+#      matched n and steps, the README's grid picture) | the inpainting and super-resolution measurements, and the
+#      memorisation check (each sample's nearest training image against held-out images'; scripts/memorisation.js)
 #   4. the model card, docs/model-card.md (scripts/model-card.js), and the README's marked tables (shipped-tables.js --write)
 # Every stage keeps what is done, so a killed run is resumed by running it again. The README's tables come from the
 # files (src/lib/eval/shipped-report.ts; a test fails when a marked table differs from its files).
@@ -50,6 +51,7 @@ lane1=$!
   export INFTY_WASM_THREADS=1
   [ -f "$NEW.eval/inpaint-fid.json" ] || node scripts/measure-autoencoders.js inpaint "$NEW.ckpt" "$NEW.eval/inpaint-fid.json" "$MEASURE_N" "$MEASURE_STEPS"
   [ -f "$NEW.eval/superres.json" ] || node scripts/measure-autoencoders.js superres-fmnist "$NEW.ckpt" "$NEW.eval/superres.json" "$MEASURE_N" "$MEASURE_STEPS"
+  [ -f "$NEW.eval/memorisation.json" ] || node scripts/memorisation.js "$NEW.ckpt" "$NEW.eval/memorisation.json" "$CURVE_N" "$STEPSHI"
 ) &
 lane2=$!
 rc=0; wait "$lane1" || rc=$?; wait "$lane2" || rc=$?

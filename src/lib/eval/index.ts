@@ -6,3 +6,4 @@ export * from "./metrics";
 export * from "./image-metrics";
 export * from "./quality-curve";
 export * from "./shipped-report";
+export * from "./memorisation";

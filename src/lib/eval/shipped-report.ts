@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { fidCell, interval, readQualityCurve, qualityCurveMarkdown } from "./quality-curve";
+import { memorisationMarkdown } from "./memorisation";
 
 export interface EvalRecord {
   /** sampling resolution (square grids; the file name's R) */
@@ -157,12 +158,12 @@ export function superResMarkdownRows(record: { rows: SuperResRow[] }, model: str
 export const SUPERRES_HEADER = "| model | scale | method | PSNR (dB) | feature distance |\n|---|---|---|---|---|";
 
 /** The README's generated tables, by marker name (`<!-- table:NAME -->` … `<!-- /table -->`). */
-export type ShippedTables = Partial<Record<"curve" | "quality-bar" | "resolution" | "inpainting" | "super-resolution", string>>;
+export type ShippedTables = Partial<Record<"curve" | "quality-bar" | "resolution" | "inpainting" | "super-resolution" | "memorisation", string>>;
 
 /**
  * Every table the result files support: the run's quality curve, the shipped model's quality bar (n = 1,000) and
- * resolution pairs, and the inpainting and super-resolution records (the shipped model's rows, then the
- * autoencoder's when its folder has them).
+ * resolution pairs, the memorisation check, and the inpainting and super-resolution records (the shipped model's rows,
+ * then the autoencoder's when its folder has them).
  */
 export function shippedTables(o: { evalDir: string; curveDir: string; autoencoderEvalDir?: string; qualityN?: number }): ShippedTables {
   const read = (f: string) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
@@ -173,6 +174,8 @@ export function shippedTables(o: { evalDir: string; curveDir: string; autoencode
   if (recs.some((r) => r.resolution === 28 && r.n === (o.qualityN ?? 1000))) out["quality-bar"] = qualityBarMarkdown(recs, o.qualityN ?? 1000);
   const rows = resolutionRows(recs);
   if (rows.length) out.resolution = resolutionMarkdown(rows);
+  const mem = read(path.join(o.evalDir, "memorisation.json"));
+  if (mem) out.memorisation = memorisationMarkdown(mem);
   const ae = (name: string) => (o.autoencoderEvalDir ? read(path.join(o.autoencoderEvalDir, name)) : null);
   const inpaint = read(path.join(o.evalDir, "inpaint-fid.json")), aeInpaint = ae("inpaint-fid.json");
   if (inpaint) {
