@@ -10,12 +10,12 @@
 #   4. the model card, docs/model-card.md (scripts/model-card.js), and the README's marked tables (shipped-tables.js --write)
 # Every stage keeps what is done, so a killed run is resumed by running it again. The README's tables come from the
 # files (src/lib/eval/shipped-report.ts; a test fails when a marked table differs from its files).
-# Usage: bash scripts/ship-next.sh [NHI=1000] [STEPSHI=25]     (MIN_STEP=30000: refuse a run that is not there yet;
+# Usage: bash scripts/ship-next.sh [NHI=1000] [STEPSHI=25] [N112=NHI]     (MIN_STEP=30000: refuse a run that is not there yet;
 #   CURVE_N=1000 CURVE_STEPS=100: the curve point and quality bar; MEASURE_N=100 MEASURE_STEPS=25: inpainting/super-res)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C=data/checkpoints; RUN=$C/fashion-mnist-next.run; OLD=$C/fashion-mnist-2500; NEW=$C/fashion-mnist
-NHI=${1:-1000}; STEPSHI=${2:-25}
+NHI=${1:-1000}; STEPSHI=${2:-25}; N112=${3:-$NHI}   # 112×112 costs ≈ 3 s per sample on one thread: N112=500 saves ≈ 25 min
 CURVE_N=${CURVE_N:-1000}; CURVE_STEPS=${CURVE_STEPS:-100}; MEASURE_N=${MEASURE_N:-100}; MEASURE_STEPS=${MEASURE_STEPS:-25}
 infty() { node dist/src/cli/infty.js "$@"; }
 
@@ -45,7 +45,7 @@ if [ ! -f "$NEW.eval/r28-n$CURVE_N-s$CURVE_STEPS.json" ]; then
     fs.writeFileSync(out, JSON.stringify(r, null, 2) + "\n");' "data/checkpoints/fashion-mnist.curve/step-$step.json" "$NEW.ckpt" "$NEW.eval/r28-n$CURVE_N-s$CURVE_STEPS.json"
 fi
 
-( INFTY_WASM_THREADS=1 bash scripts/evaluate-shipped.sh "$CURVE_N" "$CURVE_STEPS" "$NHI" "$NHI" "$STEPSHI" ) &
+( INFTY_WASM_THREADS=1 bash scripts/evaluate-shipped.sh "$CURVE_N" "$CURVE_STEPS" "$NHI" "$N112" "$STEPSHI" ) &
 lane1=$!
 (
   export INFTY_WASM_THREADS=1

@@ -1,6 +1,6 @@
 // The README's tables for the shipped Fashion-MNIST model, from the result files (src/lib/eval/shipped-report.ts):
 // the quality curve, the quality bar at 28×28, resolution generalisation at matched n and steps, inpainting and
-// super-resolution. Prints them; with --write, replaces the README's marked blocks (<!-- table:NAME --> … <!-- /table -->).
+// super-resolution (with the replaced 2,500-step model's rows beside the new one's). Prints them; with --write, replaces the README's marked blocks (<!-- table:NAME --> … <!-- /table -->).
 // Usage: node scripts/shipped-tables.js [--write] [EVAL_DIR=data/checkpoints/fashion-mnist.eval]
 const fs = require("fs");
 const path = require("path");
@@ -10,9 +10,7 @@ const args = process.argv.slice(2);
 const write = args.includes("--write");
 const evalDir = args.find((a) => a !== "--write") || L.dataPath("checkpoints", "fashion-mnist.eval");
 try {
-  const tables = L.shippedTables({
-    evalDir, curveDir: L.dataPath("checkpoints", "fashion-mnist.curve"), autoencoderEvalDir: L.dataPath("checkpoints", "ae-fashion-mnist.eval"),
-  });
+  const tables = L.shippedTables({ ...L.shippedSources(), evalDir });
   if (write) {
     const readme = path.join(L.projectRoot(), "README.md");
     L.writeFileAtomic(readme, L.replaceMarkedBlocks(fs.readFileSync(readme, "utf8"), tables));

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fidCell, interval, readQualityCurve, qualityCurveMarkdown } from "./quality-curve";
 import { memorisationMarkdown } from "./memorisation";
+import { dataPath } from "../data/paths";
 
 export interface EvalRecord {
   /** sampling resolution (square grids; the file name's R) */
@@ -117,15 +118,22 @@ export function resolutionMarkdown(rows: ResolutionRow[], trainRes = 28, bar = 1
   return lines.join("\n");
 }
 
-/** The README's quality-bar table: samples at the training resolution and n against the baselines at the same n. */
-export function qualityBarMarkdown(records: EvalRecord[], n: number, trainRes = 28): string {
-  const rows = records.filter((r) => r.resolution === trainRes && r.n === n).sort((a, b) => b.steps - a.steps);
+/**
+ * The README's quality-bar table: samples at the training resolution and n against the baselines at the same n;
+ * `previous` adds a replaced model's rows at the same n (its own eval folder) for comparison.
+ */
+export function qualityBarMarkdown(records: EvalRecord[], n: number, trainRes = 28, previous?: { records: EvalRecord[]; label: string }): string {
+  const at = (recs: EvalRecord[]) => recs.filter((r) => r.resolution === trainRes && r.n === n).sort((a, b) => b.steps - a.steps);
+  const rows = at(records);
   if (!rows.length) throw new Error(`no r${trainRes}-n${n}-s*.json to report`);
   const base = rows.find((r) => r.blurredTestFid !== null && r.holdoutFid !== null);
+  const row = (label: string) => (r: EvalRecord) =>
+    `| ${label}, DDIM ${r.steps} steps (step ${int(r.step)}) | ${fidCell(r.fid, r.fidInterval95)} | ${r.kid.toFixed(1)} |`;
   const lines = [
     `| ${trainRes}×${trainRes}, ${int(n)} samples vs ${int(n)} test images | FID (95 % interval) | KID |`,
     "|---|---|---|",
-    ...rows.map((r) => `| ∞-Diff samples, DDIM ${r.steps} steps (step ${int(r.step)}) | ${fidCell(r.fid, r.fidInterval95)} | ${r.kid.toFixed(1)} |`),
+    ...rows.map(row("∞-Diff samples")),
+    ...(previous ? at(previous.records).map(row(previous.label)) : []),
   ];
   if (base) {
     lines.push(`| test set blurred with σ = 1 px (the quality bar) | ${base.blurredTestFid!.toFixed(1)} | |`);
@@ -165,13 +173,21 @@ export type ShippedTables = Partial<Record<"curve" | "quality-bar" | "resolution
  * resolution pairs, the memorisation check, and the inpainting and super-resolution records (the shipped model's rows,
  * then the autoencoder's when its folder has them).
  */
-export function shippedTables(o: { evalDir: string; curveDir: string; autoencoderEvalDir?: string; qualityN?: number }): ShippedTables {
+export function shippedTables(o: {
+  evalDir: string; curveDir: string; autoencoderEvalDir?: string; qualityN?: number;
+  /** a replaced shipped model, kept for comparison: its quality-bar, inpainting and super-resolution rows follow the new model's */
+  previous?: { evalDir: string; label: string };
+}): ShippedTables {
   const read = (f: string) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
   const out: ShippedTables = {};
   const curve = readQualityCurve(o.curveDir);
   if (curve.length) out.curve = qualityCurveMarkdown(curve);
   const recs = readEvalDir(o.evalDir);
-  if (recs.some((r) => r.resolution === 28 && r.n === (o.qualityN ?? 1000))) out["quality-bar"] = qualityBarMarkdown(recs, o.qualityN ?? 1000);
+  const prev = o.previous && fs.existsSync(o.previous.evalDir) ? o.previous : undefined;
+  const prevRead = (name: string) => (prev ? read(path.join(prev.evalDir, name)) : null);
+  if (recs.some((r) => r.resolution === 28 && r.n === (o.qualityN ?? 1000))) {
+    out["quality-bar"] = qualityBarMarkdown(recs, o.qualityN ?? 1000, 28, prev && { records: readEvalDir(prev.evalDir), label: prev.label });
+  }
   const rows = resolutionRows(recs);
   if (rows.length) out.resolution = resolutionMarkdown(rows);
   const mem = read(path.join(o.evalDir, "memorisation.json"));
@@ -179,14 +195,28 @@ export function shippedTables(o: { evalDir: string; curveDir: string; autoencode
   const ae = (name: string) => (o.autoencoderEvalDir ? read(path.join(o.autoencoderEvalDir, name)) : null);
   const inpaint = read(path.join(o.evalDir, "inpaint-fid.json")), aeInpaint = ae("inpaint-fid.json");
   if (inpaint) {
-    out.inpainting = [INPAINT_HEADER, ...inpaintMarkdownRows(inpaint, "shipped ∞-Diff"), ...(aeInpaint ? inpaintMarkdownRows(aeInpaint, "autoencoder") : [])].join("\n");
+    const prevInpaint = prevRead("inpaint-fid.json");
+    out.inpainting = [INPAINT_HEADER, ...inpaintMarkdownRows(inpaint, "shipped ∞-Diff"), ...(prevInpaint ? inpaintMarkdownRows(prevInpaint, prev!.label) : []),
+      ...(aeInpaint ? inpaintMarkdownRows(aeInpaint, "autoencoder") : [])].join("\n");
   }
   const sr = read(path.join(o.evalDir, "superres.json")), aeSr = ae("superres.json");
   if (sr) {
+    const prevSr = prevRead("superres.json");
     out["super-resolution"] = [SUPERRES_HEADER, ...superResMarkdownRows(sr, "shipped ∞-Diff", "∞-Diff"),
+      ...(prevSr ? superResMarkdownRows(prevSr, prev!.label, "∞-Diff") : []),
       ...(aeSr ? superResMarkdownRows(aeSr, "autoencoder", "∞-Diff AE") : [])].join("\n");
   }
   return out;
+}
+
+/** Where the README's tables come from: the shipped model's folders, its autoencoder's, and the model it replaced. */
+export function shippedSources(): Parameters<typeof shippedTables>[0] {
+  return {
+    evalDir: dataPath("checkpoints", "fashion-mnist.eval"),
+    curveDir: dataPath("checkpoints", "fashion-mnist.curve"),
+    autoencoderEvalDir: dataPath("checkpoints", "ae-fashion-mnist.eval"),
+    previous: { evalDir: dataPath("checkpoints", "fashion-mnist-2500.eval"), label: "2,500-step ∞-Diff (replaced)" },
+  };
 }
 
 const BLOCK = /<!-- table:([a-z-]+) -->\n([\s\S]*?)<!-- \/table -->/g;

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   readEvalDir, resolutionRows, resolutionMarkdown, qualityBarMarkdown, inpaintMarkdownRows, superResMarkdownRows,
-  dataPath, projectRoot, shippedTables, markedBlocks, replaceMarkedBlocks,
+  projectRoot, shippedTables, shippedSources, markedBlocks, replaceMarkedBlocks,
 } from "infty-diff-lab";
 
 const evalJson = (r: number, n: number, steps: number, fid: number, extra: Record<string, unknown> = {}) => JSON.stringify({
@@ -38,6 +38,24 @@ describe("shipped-model report", () => {
       "| test set blurred with σ = 1 px (the quality bar) | 190.0 | |",
       "| held-out training images | 5.0 | |",
     ]);
+  });
+
+  it("puts a replaced model's rows (its own folder, same n) after the new model's, in the quality bar and the measurements", () => {
+    put("r28-n1000-s100.json", evalJson(28, 1000, 100, 30, { fidInterval95: [27.5, 32.5] }));
+    put("inpaint-fid.json", JSON.stringify({ rows: [{ mask: "centre", method: "guided", lambda: 0.5, psnrKnown: 24, psnrMissing: 8, fid: 50, kid: 9 }] }));
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), "infty-report-old-"));
+    fs.writeFileSync(path.join(old, "r28-n1000-s100.json"), evalJson(28, 1000, 100, 112, { step: 2500 }));
+    fs.writeFileSync(path.join(old, "r28-n500-s100.json"), evalJson(28, 500, 100, 120, { step: 2500 })); // another n: not in the bar
+    fs.writeFileSync(path.join(old, "inpaint-fid.json"), JSON.stringify({ rows: [{ mask: "centre", method: "guided", lambda: 0.5, psnrKnown: 22, psnrMissing: 7, fid: 90, kid: 18 }] }));
+    const curveDir = path.join(dir, "no-curve");
+    const t = shippedTables({ evalDir: dir, curveDir, previous: { evalDir: old, label: "old ∞-Diff" } });
+    assert.deepEqual(t["quality-bar"]!.split("\n").slice(2, 4), [
+      "| ∞-Diff samples, DDIM 100 steps (step 30,000) | 30.0 (27.5–32.5) | 7.5 |",
+      "| old ∞-Diff, DDIM 100 steps (step 2,500) | 112.0 | 28.0 |",
+    ]);
+    assert.deepEqual(t.inpainting!.split("\n").slice(2).map((l) => l.split(" | ")[0]), ["| shipped ∞-Diff", "| old ∞-Diff"]);
+    const alone = shippedTables({ evalDir: dir, curveDir, previous: { evalDir: path.join(dir, "absent"), label: "x" } });
+    assert.equal(alone["quality-bar"]!.split("\n").length, 5, "no folder for the replaced model: the new model's rows and the baselines");
   });
 
   it("carries the FIDs' bootstrap spread into the ratio (delta method)", () => {
@@ -90,11 +108,8 @@ describe("shipped-model report", () => {
   it("every table the README marks is the one its result files give (no number typed by hand)", () => {
     const readme = fs.readFileSync(path.join(projectRoot(), "README.md"), "utf8");
     const marked = markedBlocks(readme);
-    const tables = shippedTables({
-      evalDir: dataPath("checkpoints", "fashion-mnist.eval"), curveDir: dataPath("checkpoints", "fashion-mnist.curve"),
-      autoencoderEvalDir: dataPath("checkpoints", "ae-fashion-mnist.eval"),
-    });
-    assert.deepEqual(Object.keys(marked).sort(), ["curve", "inpainting", "quality-bar", "resolution", "super-resolution"]);
+    const tables = shippedTables(shippedSources());
+    assert.deepEqual(Object.keys(marked).sort(), ["curve", "inpainting", "memorisation", "quality-bar", "resolution", "super-resolution"]);
     for (const [name, body] of Object.entries(marked)) {
       assert.equal(body, tables[name as keyof typeof tables], `README table '${name}' differs from its files: node scripts/shipped-tables.js --write`);
     }
