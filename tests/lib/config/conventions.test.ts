@@ -1,7 +1,7 @@
 /**
  * The four conventions that once differed from the authors' code (issue 16): each is a config field, each has a
  * default that a test here pins (so it cannot change silently), and stored configs without the field keep the value
- * they were made with (the shipped checkpoint behaves exactly as before).
+ * they were made with (the 2,500-step checkpoint behaves exactly as before).
  */
 import { strict as assert } from "assert";
 import {
@@ -34,13 +34,26 @@ describe("conventions (authors' code vs the lab): defaults pinned, stored config
     assert.throws(() => resolveConfig({ model: { knnWeights: "gaussian" } }), /knnWeights: must be one of/);
   });
 
-  it("the shipped checkpoint loads with its trained setting (inverse-distance kNN, even DDIM grid)", () => {
-    const m = loadModel(dataPath("checkpoints", "fashion-mnist.ckpt"));
+  it("the 2,500-step model (kept for comparison) loads with its trained setting (inverse-distance kNN, even DDIM grid)", () => {
+    const m = loadModel(dataPath("checkpoints", "fashion-mnist-2500.ckpt"));
     try {
       assert.equal(m.cfg.model.knnWeights, LEGACY_CONVENTIONS.model.knnWeights);
       assert.equal(m.cfg.model.kernelResampling, "extent");
       assert.equal(m.cfg.diffusion.ddimGrid, "even");
       assert.equal(m.cfg.diffusion.clipTx0, true);
+    } finally {
+      m.net.dispose();
+    }
+  });
+
+  it("the shipped checkpoint was trained with the authors' conventions (today's defaults)", () => {
+    const m = loadModel(dataPath("checkpoints", "fashion-mnist.ckpt"));
+    try {
+      assert.equal(m.cfg.model.knnWeights, "inverse-squared-distance");
+      assert.equal(m.cfg.diffusion.ddimGrid, "ddim-stride");
+      assert.equal(m.cfg.model.kernelResampling, DEFAULT_CONFIG.model.kernelResampling);
+      assert.equal(m.cfg.diffusion.clipTx0, DEFAULT_CONFIG.diffusion.clipTx0);
+      assert.equal(m.cfg.train.coordRatio, 0.25);
     } finally {
       m.net.dispose();
     }

@@ -93,7 +93,7 @@ describe("checkpoints in the safetensors layout", () => {
   });
 
   it("the shipped checkpoints are safetensors", () => {
-    for (const f of ["fashion-mnist.ckpt", "ae-fashion-mnist.ckpt", "ae-procedural-16.ckpt", "ae-textures-16.ckpt"]) {
+    for (const f of ["fashion-mnist.ckpt", "fashion-mnist-2500.ckpt", "ae-fashion-mnist.ckpt", "ae-procedural-16.ckpt", "ae-textures-16.ckpt"]) {
       const bytes = fs.readFileSync(dataPath("checkpoints", f));
       const { header } = parseIndependently(bytes);
       assert.equal(header.__metadata__["infty-diff-lab"], "2", f);
