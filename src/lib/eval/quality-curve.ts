@@ -66,14 +66,15 @@ export function fidCell(fid: number, iv: [number, number] | null): string {
   return iv ? `${fid.toFixed(1)} (${iv[0].toFixed(1)}–${iv[1].toFixed(1)})` : fid.toFixed(1);
 }
 
-/** The README's table: one row per evaluated checkpoint. */
-export function qualityCurveMarkdown(points: QualityPoint[]): string {
+/** The README's table: one row per evaluated checkpoint; `shippedStep`, when given, marks the checkpoint that shipped. */
+export function qualityCurveMarkdown(points: QualityPoint[], shippedStep?: number): string {
   const lines = [
     "| step | FID (95 % interval) | KID | n | DDIM steps | held-out FID | blurred-test FID | sampling wall time | backend |",
     "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
-    lines.push(`| ${p.step.toLocaleString("en-US")} | ${fidCell(p.fid, p.fidInterval95)} | ${p.kid.toFixed(2)} | ${p.n} | ${p.steps} | ${p.holdoutFid.toFixed(1)} | ` +
+    const step = p.step.toLocaleString("en-US");
+    lines.push(`| ${p.step === shippedStep ? `**${step}** (shipped)` : step} | ${fidCell(p.fid, p.fidInterval95)} | ${p.kid.toFixed(2)} | ${p.n} | ${p.steps} | ${p.holdoutFid.toFixed(1)} | ` +
       `${p.blurredTestFid.toFixed(1)} | ${(p.sampleSeconds / 60).toFixed(1)} min | ${p.backend} |`);
   }
   return lines.join("\n");

@@ -181,8 +181,9 @@ export function shippedTables(o: {
   const read = (f: string) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
   const out: ShippedTables = {};
   const curve = readQualityCurve(o.curveDir);
-  if (curve.length) out.curve = qualityCurveMarkdown(curve);
   const recs = readEvalDir(o.evalDir);
+  // the run may train on past the shipped checkpoint: its step is marked so the later points read as the run's, not the model's
+  if (curve.length) out.curve = qualityCurveMarkdown(curve, recs[0]?.step);
   const prev = o.previous && fs.existsSync(o.previous.evalDir) ? o.previous : undefined;
   const prevRead = (name: string) => (prev ? read(path.join(prev.evalDir, name)) : null);
   if (recs.some((r) => r.resolution === 28 && r.n === (o.qualityN ?? 1000))) {

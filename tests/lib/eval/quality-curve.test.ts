@@ -23,6 +23,8 @@ describe("quality curve files", () => {
     assert.equal(md.length, 4);
     assert.match(md[2], /^\| 2,500 \| 112\.1 \| 11\.21 \| 1000 \| 100 \| 4\.9 \| 194\.4 \| 2\.0 min \| wasm \|$/);
     assert.equal(pts[0].fidInterval95, null, "evals made before the bootstrap have no interval");
+    assert.match(qualityCurveMarkdown(pts, 2500).split("\n")[2], /^\| \*\*2,500\*\* \(shipped\) \| 112\.1 \|/, "the shipped step is marked");
+    assert.match(qualityCurveMarkdown(pts, 2500).split("\n")[3], /^\| 10,000 \| 61\.3 \|/, "the others are not");
   });
 
   it("shows FID's bootstrap interval where the eval has one, and rejects a malformed one", () => {
