@@ -10,6 +10,7 @@ import { loadCheckpoint } from "../runtime/checkpoint";
 import { resolveStoredConfig } from "../config/config";
 import { readEvalDir, resolutionRows, resolutionMarkdown, qualityBarMarkdown } from "../eval/shipped-report";
 import { readQualityCurve, qualityCurveMarkdown } from "../eval/quality-curve";
+import { memorisationMarkdown } from "../eval/memorisation";
 
 export interface ModelCardInputs {
   /** the model file, as a path relative to the project root (it is printed) */
@@ -67,6 +68,11 @@ export function modelCardMarkdown(o: ModelCardInputs): string {
     const rows = resolutionRows(recs, m.resolution);
     if (rows.length) {
       lines.push("Sampled on finer grids than it was trained on, each against samples at the training grid with the same n and steps:", "", resolutionMarkdown(rows, m.resolution), "");
+    }
+    const mem = path.join(o.root, o.evalDir, "memorisation.json");
+    if (fs.existsSync(mem)) {
+      lines.push("Memorisation check: each sample's nearest training image against held-out images' nearest (exact, pixels):", "",
+        memorisationMarkdown(JSON.parse(fs.readFileSync(mem, "utf8"))), "");
     }
   }
   if (o.curveDir && fs.existsSync(path.join(o.root, o.curveDir))) {

@@ -22,6 +22,7 @@ describe("model card", () => {
     assert.match(md, /## Evaluation/);
     assert.match(md, /\| ∞-Diff samples, DDIM 100 steps \(step [\d,]+\) \| [\d.]+/, "quality bar from the eval folder");
     assert.match(md, /\| 112×112 \| /, "resolution rows from the eval folder");
+    assert.match(md, /\| samples \(step [\d,]+, DDIM \d+\) \| 1,000 \| [\d.]+ \|/, "memorisation check from the eval folder");
   });
 
   it("leaves out what has no result files, and refuses a file that is not an exported model", () => {
