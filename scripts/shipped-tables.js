@@ -1,6 +1,7 @@
 // The README's tables for the shipped Fashion-MNIST model, from the result files (src/lib/eval/shipped-report.ts):
 // the quality curve, the quality bar at 28×28, resolution generalisation at matched n and steps, inpainting and
-// super-resolution (with the replaced 2,500-step model's rows beside the new one's). Prints them; with --write, replaces the README's marked blocks (<!-- table:NAME --> … <!-- /table -->).
+// super-resolution (with the replaced 2,500-step model's rows beside the new one's), the memorisation check. Prints
+// them; with --write, replaces the README's marked blocks (<!-- table:NAME --> … <!-- /table -->).
 // Usage: node scripts/shipped-tables.js [--write] [EVAL_DIR=data/checkpoints/fashion-mnist.eval]
 const fs = require("fs");
 const path = require("path");

@@ -185,7 +185,6 @@ export function shippedTables(o: {
   // the run may train on past the shipped checkpoint: its step is marked so the later points read as the run's, not the model's
   if (curve.length) out.curve = qualityCurveMarkdown(curve, recs[0]?.step);
   const prev = o.previous && fs.existsSync(o.previous.evalDir) ? o.previous : undefined;
-  const prevRead = (name: string) => (prev ? read(path.join(prev.evalDir, name)) : null);
   if (recs.some((r) => r.resolution === 28 && r.n === (o.qualityN ?? 1000))) {
     out["quality-bar"] = qualityBarMarkdown(recs, o.qualityN ?? 1000, 28, prev && { records: readEvalDir(prev.evalDir), label: prev.label });
   }
@@ -193,20 +192,19 @@ export function shippedTables(o: {
   if (rows.length) out.resolution = resolutionMarkdown(rows);
   const mem = read(path.join(o.evalDir, "memorisation.json"));
   if (mem) out.memorisation = memorisationMarkdown(mem);
-  const ae = (name: string) => (o.autoencoderEvalDir ? read(path.join(o.autoencoderEvalDir, name)) : null);
-  const inpaint = read(path.join(o.evalDir, "inpaint-fid.json")), aeInpaint = ae("inpaint-fid.json");
-  if (inpaint) {
-    const prevInpaint = prevRead("inpaint-fid.json");
-    out.inpainting = [INPAINT_HEADER, ...inpaintMarkdownRows(inpaint, "shipped ∞-Diff"), ...(prevInpaint ? inpaintMarkdownRows(prevInpaint, prev!.label) : []),
-      ...(aeInpaint ? inpaintMarkdownRows(aeInpaint, "autoencoder") : [])].join("\n");
-  }
-  const sr = read(path.join(o.evalDir, "superres.json")), aeSr = ae("superres.json");
-  if (sr) {
-    const prevSr = prevRead("superres.json");
-    out["super-resolution"] = [SUPERRES_HEADER, ...superResMarkdownRows(sr, "shipped ∞-Diff", "∞-Diff"),
-      ...(prevSr ? superResMarkdownRows(prevSr, prev!.label, "∞-Diff") : []),
-      ...(aeSr ? superResMarkdownRows(aeSr, "autoencoder", "∞-Diff AE") : [])].join("\n");
-  }
+  // the measurement tables: the shipped model's rows, then the replaced model's and the autoencoder's where their folders have the file
+  const models = [
+    { dir: o.evalDir, label: "shipped ∞-Diff", method: "∞-Diff" },
+    ...(prev ? [{ dir: prev.evalDir, label: prev.label, method: "∞-Diff" }] : []),
+    ...(o.autoencoderEvalDir ? [{ dir: o.autoencoderEvalDir, label: "autoencoder", method: "∞-Diff AE" }] : []),
+  ];
+  const measured = <R>(file: string, header: string, rowsOf: (record: R, m: (typeof models)[number]) => string[]) =>
+    fs.existsSync(path.join(o.evalDir, file)) &&
+    [header, ...models.flatMap((m) => { const r = read(path.join(m.dir, file)); return r ? rowsOf(r, m) : []; })].join("\n");
+  const inpainting = measured<{ rows: InpaintRow[] }>("inpaint-fid.json", INPAINT_HEADER, (r, m) => inpaintMarkdownRows(r, m.label));
+  if (inpainting) out.inpainting = inpainting;
+  const superRes = measured<{ rows: SuperResRow[] }>("superres.json", SUPERRES_HEADER, (r, m) => superResMarkdownRows(r, m.label, m.method));
+  if (superRes) out["super-resolution"] = superRes;
   return out;
 }
 
