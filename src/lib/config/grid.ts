@@ -9,12 +9,18 @@
  *   - the white-noise multiplier is c = r/r₀ = √(H·W)/r₀ (1 for T = I), so T(cξ) keeps its per-pixel variance
  *     (Mollifier.noiseMultiplier);
  *   - the square sparse kernels (k at r₀) are resampled to k' at r (kernel-resample.ts, ∞-Diff §5);
- *   - training draws round(coordRatio·H·W) points per image (coordinates.ts `subsetCount`).
+ *   - training draws round(coordRatio·H·W) points per image (coordinates.ts `subsetCount`);
+ *   - the kNN interpolation to the U-Net's fixed unet.res grid gathers (r/unet.res)² points per grid node;
+ *   - the DDIM step grid (diffusion.ddimGrid) the samplers step through.
+ * `gridOf(cfg, grid)` makes the value once; the network, the autoencoder's encoder, the authors' architecture, the
+ * sampling pipeline and the experiments receive it (or its model part, `modelGrid`) and read these numbers from it:
+ * the rules themselves (kernel-resample.ts, the mollifier's formulas, `subsetCount`) are called from here only
+ * (tests/lib/config/grid.test.ts pins that).
  * For square grids r = H = W, and every number is the one the lab has always used.
  */
-import type { LabConfig } from "./config";
+import type { DdimGrid, KernelResampling, LabConfig, ModelConfig } from "./config";
 import { Mollifier } from "../diffusion/mollifier";
-import { namedSchedule, Schedule } from "../diffusion/schedules";
+import { ddimTimesteps, namedSchedule, Schedule } from "../diffusion/schedules";
 import { subsetCount } from "../coords/coordinates";
 import { resampledKernelSize } from "../operators/kernel-resample";
 
@@ -47,37 +53,82 @@ export function diffusionProcess(cfg: LabConfig): DiffusionProcess {
   };
 }
 
-/** The numbers that depend on the grid (see the module note); plain data, no tensors. */
-export interface GridQuantities {
-  H: number;
-  W: number;
+/**
+ * What the network needs of a grid (the model's part of `Grid`): plain data, no tensors. The authors' architecture
+ * resizes kernels by the authors' rule whatever `model.kernelResampling` says (their weights were trained with it).
+ */
+export interface ModelGrid {
+  readonly H: number;
+  readonly W: number;
+  /** the training resolution r₀ */
+  readonly r0: number;
   /** r = √(H·W) */
-  resolution: number;
+  readonly resolution: number;
   /** r / r₀ */
-  scale: number;
-  /** mollifier std in pixels of this grid, [down the rows, along the columns] */
-  mollifierStdPx: [number, number];
-  /** white-noise multiplier c = r/r₀ (1 when T = I) */
-  noiseMultiplier: number;
-  /** the sparse kernel size at this grid (k at r₀) */
-  kernelSize: number;
-  /** points per image when training on this grid: round(coordRatio·H·W), at least 1 */
-  pointsPerImage: number;
+  readonly scale: number;
+  /** how kernels trained at r₀ are resampled to r (the model's rule; "authors" for arch "authors") */
+  readonly kernelResampling: KernelResampling;
+  /** the model's sparse kernel size at this grid (model.kernelSize at r₀) */
+  readonly kernelSize: number;
+  /** the size at this grid of any k×k kernel trained at r₀ (the sparse-downsample levels' larger kernels) */
+  kernelSizeOf(k: number): number;
+  /** grid points per U-Net node along a side, r / unet.res: the kNN's gathering scale */
+  readonly knnScale: number;
 }
 
-/** Every grid-dependent number of `cfg` on `grid` (default: the training grid r₀×r₀). */
-export function derived(cfg: LabConfig, grid: GridSize = cfg.model.resolution): GridQuantities {
+/** Every grid-dependent quantity of a config on one grid (see the module note). */
+export interface Grid extends ModelGrid {
+  /** mollifier std in pixels of this grid, [down the rows, along the columns] */
+  readonly mollifierStdPx: [number, number];
+  /** white-noise multiplier c = r/r₀ (1 when T = I) */
+  readonly noiseMultiplier: number;
+  /** points per image when training on this grid: round(coordRatio·H·W), at least 1 */
+  readonly pointsPerImage: number;
+  /** the DDIM step grid rule (diffusion.ddimGrid) */
+  readonly ddimGrid: DdimGrid;
+  /** the sampler's timesteps for `steps` steps on that rule (descending, of the T-step schedule) */
+  ddimTimesteps(steps: number): number[];
+}
+
+/** The model part of the grid value: kernel sizes and resolution of `model` on `grid`. */
+export function modelGrid(model: ModelConfig, grid: GridSize): ModelGrid {
   const [H, W] = gridShape(grid);
-  const r0 = cfg.model.resolution, r = gridResolution(H, W);
+  const r0 = model.resolution, r = gridResolution(H, W);
+  const mode: KernelResampling = model.arch === "authors" ? "authors" : model.kernelResampling;
+  const kernelSizeOf = (k: number) => resampledKernelSize(k, r0, r, mode);
+  return withMethods({ H, W, r0, resolution: r, scale: r / r0, kernelResampling: mode, kernelSize: kernelSizeOf(model.kernelSize), knnScale: r / model.unet.res }, { kernelSizeOf });
+}
+
+/** Freezes plain data with non-enumerable methods, so printing or spreading a grid value shows its numbers only. */
+function withMethods<D extends object, M extends object>(data: D, methods: M): Readonly<D & M> {
+  for (const [k, f] of Object.entries(methods)) Object.defineProperty(data, k, { value: f, enumerable: false });
+  return Object.freeze(data) as D & M;
+}
+
+/** The model part of the grid value for a set on an H×W grid: `grid` after checking it is that grid, else made here. */
+export function modelGridFor(set: { H: number; W: number }, model: ModelConfig, grid?: ModelGrid): ModelGrid {
+  if (!grid) return modelGrid(model, [set.H, set.W]);
+  if (grid.H !== set.H || grid.W !== set.W) throw new Error(`a grid value for ${grid.H}×${grid.W} given for a set on ${set.H}×${set.W}`);
+  return grid;
+}
+
+/** The grid value: every grid-dependent quantity of `cfg` on `grid` (default: the training grid r₀×r₀). */
+export function gridOf(cfg: LabConfig, grid: GridSize = cfg.model.resolution): Grid {
+  const m = modelGrid(cfg.model, grid);
+  const { H, W } = m;
   // the mollifier's own formulas (no tensors are made until it is applied)
-  const T = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: r0 });
-  return {
-    H, W,
-    resolution: r,
-    scale: r / r0,
+  const T = new Mollifier({ stdRef: cfg.diffusion.mollifierStd, resRef: m.r0 });
+  const { ddimGrid, timesteps: Tsteps } = cfg.diffusion;
+  return withMethods({
+    ...m,
     mollifierStdPx: T.stdAt(H, W),
     noiseMultiplier: T.noiseMultiplier(H, W),
-    kernelSize: resampledKernelSize(cfg.model.kernelSize, r0, r),
     pointsPerImage: subsetCount(H, W, { ratio: cfg.train.coordRatio }),
-  };
+    ddimGrid,
+  }, { kernelSizeOf: m.kernelSizeOf, ddimTimesteps: (steps: number) => ddimTimesteps(ddimGrid, Tsteps, steps) });
+}
+
+/** `gridOf` with another DDIM step grid (a sampling call's override of diffusion.ddimGrid). */
+export function withDdimGrid(cfg: LabConfig, ddimGrid: DdimGrid | undefined): LabConfig {
+  return ddimGrid === undefined || ddimGrid === cfg.diffusion.ddimGrid ? cfg : { ...cfg, diffusion: { ...cfg.diffusion, ddimGrid } };
 }

@@ -23,7 +23,7 @@ import { writeFileAtomic } from "../runtime/checkpoint";
 import { loadModel, nestedWhiteNoise, sampleModel } from "../pipelines/sample";
 import { train, trainingImages, CHECKPOINT_FILE, readLog } from "../pipelines/train";
 import { Progress } from "../runtime/progress";
-import { resampledKernelSize } from "../operators/kernel-resample";
+import { modelGrid } from "../config/grid";
 import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
 import { bootstrapMeanInterval, mean, sampleStd } from "./statistics";
 import { codeVersion } from "./runner";
@@ -249,7 +249,7 @@ export async function measureCrossRes(plan: CrossResPlan, ckptFile: string, opts
   const base = byM.get(1)!;
   const comparisons = plan.multipliers.filter((m) => m !== 1).map((m) => {
     const rms = perImageRms(areaResize(byM.get(m)!, r0, r0), base);
-    const kernelSize = resampledKernelSize(plan.config.model.kernelSize, r0, m * r0, plan.kernelResampling);
+    const kernelSize = modelGrid(model.cfg.model, m * r0).kernelSize; // the sampled network's own (grid.ts)
     return { multiplier: m, resolution: m * r0, kernelSize, rms, psnr: rms.map(psnrFromRms) };
   });
   return {

@@ -15,8 +15,8 @@ import { KnnWeights, ModelConfig } from "../config/config";
 import { CoordSet, fullGrid } from "../coords/coordinates";
 import { KernelMap } from "../operators/kernel-map";
 import { sparseDepthwiseConv, sparseConv, nonlinearKernelOp } from "../operators/sparse-conv";
-import { KernelResampleMode, resampleKernel, resampledKernelSize } from "../operators/kernel-resample";
-import { gridResolution } from "../config/grid";
+import { resampleKernel } from "../operators/kernel-resample";
+import { ModelGrid, modelGridFor } from "../config/grid";
 import { resampledFullGridDepthwiseConv, separableMinKernel } from "../operators/resampled-depthwise";
 import { KnnToGrid, GridToPoints, SparseDownsample } from "../operators/interpolation";
 import { Params, fanInUniform } from "./params";
@@ -27,25 +27,28 @@ import { modulatedLayerNorm } from "./fused-norm";
 import { addSame } from "./lean-ops";
 
 /**
- * Everything the network needs about one coordinate set at one resolution: the kernel map for the resampled kernel
- * size and the interpolation tables to and from the U-Net grid. Built once per set (per training step; once per
- * resolution when sampling) and disposed by its owner.
+ * Everything the network needs about one coordinate set at one resolution: the grid value (kernel size, resolution,
+ * resampling rule: config/grid.ts), the kernel map at that kernel size and the interpolation tables to and from the
+ * U-Net grid. Built once per set (per training step; once per resolution when sampling) and disposed by its owner.
  */
-export class PointContext {
+export class PointContext implements OperatorContext {
   readonly kmap: KernelMap;
   readonly toGrid: KnnToGrid;
   readonly fromGrid: GridToPoints;
   constructor(
-    readonly set: CoordSet, readonly kernelSize: number, gridRes: number, knn: number,
-    knnWeights: KnnWeights = "inverse-squared-distance", readonly kernelResampling: KernelResampleMode = "extent",
+    readonly set: CoordSet, readonly grid: ModelGrid, unetRes: number, knn: number,
+    knnWeights: KnnWeights = "inverse-squared-distance",
   ) {
-    this.kmap = KernelMap.build(set, kernelSize);
-    this.toGrid = KnnToGrid.build(set, gridRes, gridRes, knn, knnWeights);
-    this.fromGrid = GridToPoints.build(set, gridRes, gridRes);
+    this.kmap = KernelMap.build(set, grid.kernelSize);
+    this.toGrid = KnnToGrid.build(set, unetRes, unetRes, knn, knnWeights);
+    this.fromGrid = GridToPoints.build(set, unetRes, unetRes);
   }
-  /** resolution of the set's grid, √(H·W) (grid.ts: the one meaning of resolution) */
+  get kernelSize(): number {
+    return this.grid.kernelSize;
+  }
+  /** r = √(H·W) of the set's grid (grid.ts: the one meaning of resolution) */
   get resolution(): number {
-    return gridResolution(this.set.H, this.set.W);
+    return this.grid.resolution;
   }
   dispose(): void {
     this.kmap.dispose();
@@ -54,12 +57,10 @@ export class PointContext {
   }
 }
 
-/** What a sparse operator needs of its coordinate set: the kernel map and the set's resolution. */
+/** What a sparse operator needs of its coordinate set: the kernel map and the grid value (r, r₀, resampling rule). */
 export interface OperatorContext {
   readonly kmap: KernelMap;
-  readonly resolution: number;
-  /** how kernels trained at r₀ are resampled to `resolution` (config model.kernelResampling) */
-  readonly kernelResampling: KernelResampleMode;
+  readonly grid: ModelGrid;
 }
 
 /** The spatial operator of a sparse block: depthwise (ours), regular, or nonlinear (Table 2 ablations). */
@@ -74,15 +75,14 @@ class SparseOperatorLayer {
     this.biases = Array.from({ length: n }, (_, i) => p.create(`${name}.bias${i}`, [C], { kind: "zeros" }));
   }
   /** feats [B,M,C] on ctx's set; kernels resampled from r₀ to the set's resolution when they differ */
-  apply(feats: tf.Tensor3D, ctx: OperatorContext, r0: number): tf.Tensor3D {
-    const r = ctx.resolution;
+  apply(feats: tf.Tensor3D, ctx: OperatorContext): tf.Tensor3D {
+    const { r0, resolution: r, kernelResampling: mode } = ctx.grid;
     const kernel = (v: tf.Variable): tf.Tensor => {
       if (r === r0) return v;
-      const mode = ctx.kernelResampling;
       if (this.kind === "regular") {
         // resample each input channel's [k,k,Cout] slice: fold Cin into the channel axis
         const [k, , ci, co] = v.shape;
-        const k2 = resampledKernelSize(k, r0, r, mode);
+        const k2 = ctx.grid.kernelSizeOf(k);
         return resampleKernel(v.reshape([k, k, ci * co]) as tf.Tensor3D, r0, r, mode).reshape([k2, k2, ci, co]);
       }
       return resampleKernel(v as unknown as tf.Tensor3D, r0, r, mode);
@@ -91,7 +91,7 @@ class SparseOperatorLayer {
       case "depthwise":
         // a full grid at r ≠ r₀ with a large resampled kernel (sampling at 112² and up): the separable form
         if (r !== r0 && ctx.kmap.set.M === ctx.kmap.set.H * ctx.kmap.set.W && ctx.kmap.k >= separableMinKernel()) {
-          return resampledFullGridDepthwiseConv(feats, ctx.kmap, this.kernels[0] as unknown as tf.Tensor3D, this.biases[0] as tf.Tensor1D, r0, r, ctx.kernelResampling);
+          return resampledFullGridDepthwiseConv(feats, ctx.kmap, this.kernels[0] as unknown as tf.Tensor3D, this.biases[0] as tf.Tensor1D, r0, r, mode);
         }
         return sparseDepthwiseConv(feats, ctx.kmap, kernel(this.kernels[0]) as tf.Tensor3D, this.biases[0] as tf.Tensor1D);
       case "regular":
@@ -143,7 +143,7 @@ class SparseBlock {
       if (!skip) throw new Error("SparseBlock: a skip input is required");
       x = this.skip.apply(tf.concat([x, skip], 2)) as tf.Tensor3D;
     }
-    const h1 = this.op.apply(this.modulate(x, this.norm1, this.mod1, temb), ctx, this.cfg.resolution);
+    const h1 = this.op.apply(this.modulate(x, this.norm1, this.mod1, temb), ctx);
     x = addSame(x, h1); // residual adds that save nothing for the backward pass (lean-ops.ts)
     const h2 = this.mlp2.apply(gelu(this.mlp1.apply(this.modulate(x, this.norm2, this.mod2, temb)))) as tf.Tensor3D;
     return addSame(x, h2);
@@ -160,21 +160,22 @@ export class SparseContext implements OperatorContext {
   readonly kmap: KernelMap;
   /** per coarse level: the downsample from the level above and the kernel map on the coarse points */
   readonly levels: { ds: SparseDownsample; ctx: OperatorContext }[] = [];
+  /** `kernelSizes`: each level's kernel size at r₀; the grid value gives their sizes on this grid */
   constructor(
-    readonly set: CoordSet, kernelSizes: number[], knn: number,
-    knnWeights: KnnWeights = "inverse-squared-distance", readonly kernelResampling: KernelResampleMode = "extent",
+    readonly set: CoordSet, readonly grid: ModelGrid, kernelSizes: number[], knn: number,
+    knnWeights: KnnWeights = "inverse-squared-distance",
   ) {
-    this.kmap = KernelMap.build(set, kernelSizes[0]);
+    this.kmap = KernelMap.build(set, grid.kernelSizeOf(kernelSizes[0]));
     const rng = new Rng(cellsSeed(set));
     let fine = set;
     for (let l = 1; l < kernelSizes.length; l++) {
       const ds = SparseDownsample.build(fine, rng, 0.25, knn, knnWeights);
-      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, kernelSizes[l]), resolution: this.resolution, kernelResampling } });
+      this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, grid.kernelSizeOf(kernelSizes[l])), grid } });
       fine = ds.coarse;
     }
   }
   get resolution(): number {
-    return gridResolution(this.set.H, this.set.W);
+    return this.grid.resolution;
   }
   dispose(): void {
     this.kmap.dispose();
@@ -291,17 +292,16 @@ export class InftyDiffNetwork {
     this.out = new Linear(p, "out", C, cfg.channels);
   }
 
-  /** The context for a coordinate set: kernel sizes resampled to the set's resolution √(H·W) (grid.ts). */
-  context(set: CoordSet): NetworkContext {
-    if (this.authors) return this.authors.context(set);
-    const r = gridResolution(set.H, set.W);
-    const { knnNeighbours, knnWeights, kernelResampling: mode } = this.cfg;
-    if (this.levels) {
-      const sizes = this.levels.kernelSizes.map((k) => resampledKernelSize(k, this.cfg.resolution, r, mode));
-      return new SparseContext(set, sizes, knnNeighbours, knnWeights, mode);
-    }
-    const k = resampledKernelSize(this.cfg.kernelSize, this.cfg.resolution, r, mode);
-    return new PointContext(set, k, this.cfg.unet.res, knnNeighbours, knnWeights, mode);
+  /**
+   * The context for a coordinate set on `grid` (the grid value, config/grid.ts; made from the model config when not
+   * given): kernel sizes and resampling rule are the grid value's.
+   */
+  context(set: CoordSet, grid?: ModelGrid): NetworkContext {
+    const g = modelGridFor(set, this.cfg, grid);
+    if (this.authors) return this.authors.context(set, g);
+    const { knnNeighbours, knnWeights } = this.cfg;
+    if (this.levels) return new SparseContext(set, g, this.levels.kernelSizes, knnNeighbours, knnWeights);
+    return new PointContext(set, g, this.cfg.unet.res, knnNeighbours, knnWeights);
   }
 
   // x [B,M,channels] values of x_t at ctx.set's points, t int32 [B] → [B,M,channels]

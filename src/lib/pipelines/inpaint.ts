@@ -135,6 +135,7 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
   const t0 = Date.now();
   const run = prepareSampling(cfg);
   const { schedule, mollifier } = run;
+  const g = run.grid([H, W]);
   const timesteps = guidedTimesteps(schedule.T, opts.steps ?? 50, opts.ts);
   const grid = new ConditionedGridDenoiser(net, model.cond ?? null);
   const rng = new Rng(opts.seed ?? 0);
@@ -144,9 +145,9 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
   let xT: tf.Tensor4D | null = null;
   try {
     // the prior, or (from t_s) x̄ noised by q(x_{t_s}|x̄) with the same white-noise multiplier
-    if (opts.ts == null) xT = priorOf(run, [B, H, W, C], rng);
+    if (opts.ts == null) xT = priorOf(run, g, B, rng);
     else {
-      const xi = tf.tidy(() => tf.mul(rng.normalTensor<tf.Rank.R4>([B, H, W, C]), mollifier.noiseMultiplier(H, W)) as tf.Tensor4D);
+      const xi = tf.tidy(() => tf.mul(rng.normalTensor<tf.Rank.R4>([B, H, W, C]), g.noiseMultiplier) as tf.Tensor4D);
       xT = qSample(xbar, xi, new Array(B).fill(opts.ts), schedule, mollifier);
       xi.dispose();
     }
@@ -157,7 +158,7 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
       schedule, timesteps, lambda: opts.lambda ?? 0.5, weighting: opts.weighting, sampler, eta: opts.eta ?? 0, onResidual: opts.onResidual,
     });
     if (cfg.diffusion.parameterisation !== "mollifiedEps") throw new Error("guidance needs the mollifiedEps parameterisation");
-    const res = await runSampler(sampler, denoise, xT, timesteps, { ...run.options(rng), eta: opts.eta });
+    const res = await runSampler(sampler, denoise, xT, timesteps, { ...run.options(g, rng), eta: opts.eta });
     const completed = tf.tidy(() => tf.add(tf.mul(m, xbar), tf.mul(tf.sub(1, m), res.x0)));
     const x0 = await res.x0.data() as Float32Array;
     const comp = await completed.data() as Float32Array;

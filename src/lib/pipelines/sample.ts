@@ -8,8 +8,7 @@ import { tf, currentBackend } from "../runtime/backend";
 import { Rng } from "../runtime/rng";
 import { DdimGrid, KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from "../config/config";
 import { InftyDiffNetwork, GridDenoiser } from "../nn/network";
-import { ddimTimesteps } from "../diffusion/schedules";
-import { gridShape } from "../config/grid";
+import { gridShape, withDdimGrid } from "../config/grid";
 import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "./sampling";
 import { loadCheckpoint } from "../runtime/checkpoint";
 import { ImageSet } from "../data/image-ops";
@@ -121,8 +120,9 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   }
   const bs = Math.min(opts.batchSize ?? 16, opts.n);
   const steps = opts.steps ?? 100;
-  const run = prepareSampling(cfg);
-  const timesteps = ddimTimesteps(opts.ddimGrid ?? cfg.diffusion.ddimGrid, run.schedule.T, steps);
+  const run = prepareSampling(withDdimGrid(cfg, opts.ddimGrid));
+  const grid = run.grid([H, W]);
+  const timesteps = grid.ddimTimesteps(steps);
   const denoiser = new GridDenoiser(net);
   const workers = Math.min(opts.workers ?? 1, bs);
   const pool = workers > 1 ? new GradWorkerPool(cfg.model, workers, net.params, currentBackend()?.name ?? tf.getBackend()) : null;
@@ -134,8 +134,8 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   let x0: Float32Array, Tx0: Float32Array | undefined;
   try {
     [x0, Tx0] = await inBatches(opts.n, bs, per, async (start, b) => {
-      const xT = priorOf(run, [b, H, W, C], rng, opts.initialNoise?.subarray(start * per, (start + b) * per));
-      const res = await runSampler(opts.sampler ?? "ddim", denoise, xT, timesteps, { ...run.options(rng), eta: opts.eta, onStep: () => bar.tick(1) });
+      const xT = priorOf(run, grid, b, rng, opts.initialNoise?.subarray(start * per, (start + b) * per));
+      const res = await runSampler(opts.sampler ?? "ddim", denoise, xT, timesteps, { ...run.options(grid, rng), eta: opts.eta, onStep: () => bar.tick(1) });
       const x0b = await res.x0.data() as Float32Array;
       const Tx0b = opts.keepTx0 ? await res.Tx0.data() as Float32Array : null;
       tf.dispose([xT, res.x0, res.Tx0]);

@@ -2,7 +2,8 @@
  * The one sampling pipeline that unconditional sampling (sample.ts), inpainting (inpaint.ts), super-resolution
  * (superres.ts) and the autoencoder's decoder (autoencoder/) run:
  *
- *   prepare  the config's schedule and mollifier (grid.ts) and the sampler options every call shares;
+ *   prepare  the config's schedule and mollifier (grid.ts), the grid value of each output grid (`run.grid`: noise
+ *            multiplier, DDIM step grid, kernel sizes) and the sampler options every call shares;
  *   prior    x_T = T(c·ξ) on the output grid (Eq. 11 at t = T; c = √(H·W)/r₀), or a given ξ, or the caller's own start
  *            (inpainting's q(x_{t_s}|x̄), super-resolution's DDIM encoding);
  *   sampler  DDIM (η) or DDPM over a Denoiser: guidance (guidance.ts) and conditioning (GridDenoiser's cond) are
@@ -13,7 +14,7 @@
 import { tf } from "../runtime/backend";
 import { Rng } from "../runtime/rng";
 import type { LabConfig } from "../config/config";
-import { DiffusionProcess, diffusionProcess } from "../config/grid";
+import { DiffusionProcess, Grid, GridSize, diffusionProcess, gridOf } from "../config/grid";
 import { priorSample } from "../diffusion/forward";
 import { ddim, ddpm, Denoiser, DdimOptions, SampleResult } from "../diffusion/samplers";
 
@@ -22,8 +23,10 @@ export type SamplerKind = "ddim" | "ddpm";
 /** A prepared run: the process, and the sampler options of the config (parameterisation, Wiener SNR, Tx₀ clip). */
 export interface SamplingRun extends DiffusionProcess {
   readonly cfg: LabConfig;
-  /** options for ddim / ddpm / ddimInvert; `rng` where the sampler draws noise */
-  options(rng?: Rng): Omit<DdimOptions, "eta">;
+  /** the grid value of the config on an output grid (config/grid.ts) */
+  grid(size: GridSize): Grid;
+  /** options for ddim / ddpm / ddimInvert on `grid` (its noise multiplier); `rng` where the sampler draws noise */
+  options(grid: Grid, rng?: Rng): Omit<DdimOptions, "eta">;
   /** frees the mollifier's per-grid tensors */
   dispose(): void;
 }
@@ -34,8 +37,9 @@ export function prepareSampling(cfg: LabConfig): SamplingRun {
   return {
     cfg,
     ...process,
-    options: (rng?: Rng) => ({
-      schedule: process.schedule, mollifier: process.mollifier, rng,
+    grid: (size) => gridOf(cfg, size),
+    options: (grid, rng) => ({
+      schedule: process.schedule, mollifier: process.mollifier, rng, noiseMultiplier: grid.noiseMultiplier,
       parameterisation: cfg.diffusion.parameterisation, invSnr: cfg.diffusion.wienerInvSnr, clipTx0: cfg.diffusion.clipTx0,
     }),
     dispose: () => process.mollifier.dispose(),
@@ -43,14 +47,14 @@ export function prepareSampling(cfg: LabConfig): SamplingRun {
 }
 
 /**
- * prior: x_T = T(c·ξ) [B,H,W,C] with ξ drawn from `rng`, or read from `noise` (unit-variance white noise, B·H·W·C
- * values) when given.
+ * prior: x_T = T(c·ξ) [B,H,W,C] on `grid` (c its noise multiplier) with ξ drawn from `rng`, or read from `noise`
+ * (unit-variance white noise, B·H·W·C values) when given.
  */
-export function priorOf(run: DiffusionProcess, shape: [number, number, number, number], rng: Rng, noise?: Float32Array): tf.Tensor4D {
+export function priorOf(run: SamplingRun, grid: Grid, B: number, rng: Rng, noise?: Float32Array): tf.Tensor4D {
   const { mollifier } = run;
-  if (!noise) return priorSample(shape, rng, mollifier);
-  const [, H, W] = shape;
-  return tf.tidy(() => mollifier.apply(tf.mul(tf.tensor4d(noise, shape), mollifier.noiseMultiplier(H, W)) as tf.Tensor4D));
+  const shape: [number, number, number, number] = [B, grid.H, grid.W, run.cfg.model.channels];
+  if (!noise) return priorSample(shape, rng, mollifier, grid.noiseMultiplier);
+  return tf.tidy(() => mollifier.apply(tf.mul(tf.tensor4d(noise, shape), grid.noiseMultiplier) as tf.Tensor4D));
 }
 
 /** sampler: DDIM (default; η = 0 is deterministic) or DDPM from x_T over `timesteps` (descending, original T). */

@@ -110,6 +110,7 @@ export async function superResolve(model: GuidedModel, low: ImageSet, opts: Supe
   const up = resizeImages(low, H, W, opts.upsample ?? "bicubic");
   const run = prepareSampling(cfg);
   const { schedule, mollifier } = run;
+  const g = run.grid([H, W]);
   const timesteps = guidedTimesteps(schedule.T, opts.steps ?? 25, opts.tEncode ?? 300);
   const grid = new ConditionedGridDenoiser(net, model.cond ?? null);
   const y = tf.tensor4d(low.images, low.shape);
@@ -119,10 +120,10 @@ export async function superResolve(model: GuidedModel, low: ImageSet, opts: Supe
   try {
     if (cfg.diffusion.parameterisation !== "mollifiedEps") throw new Error("guidance needs the mollifiedEps parameterisation");
     // the DDIM encoding starts from the upsampled image, unclipped: it is the sampler's start, not an estimate
-    xT = (await ddimInvert(grid.denoise, xUp, timesteps, { ...run.options(), clipTx0: false })).xT;
+    xT = (await ddimInvert(grid.denoise, xUp, timesteps, { ...run.options(g), clipTx0: false })).xT;
     const residual = (Tx0: tf.Tensor4D) => tf.sub(areaDown(Tx0, s), Ty);
     const denoise = guidedDenoiser(grid.denoise, residual, { schedule, timesteps, lambda: opts.lambda ?? 0, weighting: opts.weighting });
-    const res = await runSampler("ddim", denoise, xT, timesteps, { ...run.options(), eta: 0 });
+    const res = await runSampler("ddim", denoise, xT, timesteps, { ...run.options(g), eta: 0 });
     let x0 = res.x0;
     if (opts.project !== false) {
       x0 = tf.tidy(() => {

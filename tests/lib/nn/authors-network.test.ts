@@ -12,7 +12,7 @@ import * as path from "path";
 import { tinyConfig, tinyData } from "../../helpers/tiny";
 import {
   Trainer, uniformSubset, initBackend, DiffusionAutoencoder, resolveAutoencoderConfig, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights,
-  mapAuthorsState, authorsKernelSize, authorsDepthwise, authorsKnnTable, authorsGridSampleTable, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor, maxRelDiff } from "infty-diff-lab";
+  mapAuthorsState, resampledKernelSize, authorsDepthwise, authorsKnnTable, authorsGridSampleTable, KernelMap, interpolateMatrix, resampleKernelBilinear, LabConfig, SafeTensor, maxRelDiff } from "infty-diff-lab";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors");
 const io = () => decodeSafetensors(fs.readFileSync(path.join(FIX, "io.safetensors")));
@@ -123,7 +123,7 @@ describe("authors' architecture: size, import errors, resolution changes", funct
 
   it("off r₀ resamples the kernel to the authors' size rule with F.interpolate's bilinear weights", () => {
     // the authors' round-half-even rule: 7 → 13 at 2×, 29 at 4× (27.5 rounds to 28 → 29), 3 at ½
-    assert.deepEqual([56, 112, 14, 28].map((r) => authorsKernelSize(7, 28, r)), [13, 29, 3, 7]);
+    assert.deepEqual([56, 112, 14, 28].map((r) => resampledKernelSize(7, 28, r, "authors")), [13, 29, 3, 7]);
     // F.interpolate(align_corners=False) 2 → 4: source positions −0.25 (clamped 0), 0.25, 0.75, 1.25 (capped)
     assert.deepEqual(Array.from(interpolateMatrix(2, 4)), [1, 0, 0.75, 0.25, 0.25, 0.75, 0, 1]);
     // against PyTorch's own F.interpolate (recorded in the fixture): kernels [C,1,7,7] → [C,1,m,m]
@@ -159,7 +159,7 @@ describe("authors' architecture: size, import errors, resolution changes", funct
     const kernel = tf.tensor3d(kv, [k0, k0, C]);
     const centre = (r: number): number[] => {
       const set = fullGrid(1, r, r);
-      const kmap = KernelMap.build(set, authorsKernelSize(k0, 28, r));
+      const kmap = KernelMap.build(set, resampledKernelSize(k0, 28, r, "authors"));
       const y = tf.tidy(() => authorsDepthwise(tf.fill([1, r * r, C], 0.4) as tf.Tensor3D, kmap, kernel).dataSync());
       kmap.dispose();
       const p = (r / 2) * r + r / 2;

@@ -13,10 +13,11 @@ describe("the sampling pipeline and the training-batch recipe (sampling.ts, trai
 
   it("prior: T(c·ξ) from the rng equals priorSample's draw; from given noise it is T applied to c·ξ by hand", () => {
     const run = prepareSampling(tinyConfig());
-    const a = priorOf(run, [2, 12, 24, 1], new Rng(4));
+    const g = run.grid([12, 24]);
+    const a = priorOf(run, g, 2, new Rng(4));
     const b = priorSample([2, 12, 24, 1], new Rng(4), run.mollifier);
     const noise = new Rng(5).normals(2 * 12 * 24);
-    const c = priorOf(run, [2, 12, 24, 1], new Rng(0), noise);
+    const c = priorOf(run, g, 2, new Rng(0), noise);
     const byHand = tf.tidy(() => run.mollifier.apply(tf.mul(tf.tensor4d(noise, [2, 12, 24, 1]), Math.sqrt(12 * 24) / 12) as tf.Tensor4D));
     assert.equal(maxAbsDiff(a, b), 0);
     assert.ok(maxAbsDiff(c, byHand) < 1e-6);
@@ -29,14 +30,16 @@ describe("the sampling pipeline and the training-batch recipe (sampling.ts, trai
     const run = prepareSampling(cfg);
     const ts = spacedTimesteps(run.schedule.T, 4);
     const denoise = (xt: tf.Tensor4D) => tf.mul(xt, 0.1) as tf.Tensor4D; // any fixed Denoiser
-    const xT = priorOf(run, [1, 6, 6, 1], new Rng(1));
-    const opts = run.options(new Rng(2));
+    const g = run.grid(6);
+    const xT = priorOf(run, g, 1, new Rng(1));
+    const opts = run.options(g, new Rng(2));
+    assert.equal(opts.noiseMultiplier, 0.5);
     assert.equal(opts.parameterisation, cfg.diffusion.parameterisation);
     assert.equal(opts.invSnr, cfg.diffusion.wienerInvSnr);
-    const viaRun = await runSampler("ddim", denoise, xT, ts, run.options());
-    const direct = await ddim(denoise, xT, ts, { ...run.options(), eta: 0 });
-    const viaRunP = await runSampler("ddpm", denoise, xT, ts, { ...run.options(new Rng(3)), eta: 0.7 });
-    const directP = await ddpm(denoise, xT, ts, run.options(new Rng(3)));
+    const viaRun = await runSampler("ddim", denoise, xT, ts, run.options(g));
+    const direct = await ddim(denoise, xT, ts, { ...run.options(g), eta: 0 });
+    const viaRunP = await runSampler("ddpm", denoise, xT, ts, { ...run.options(g, new Rng(3)), eta: 0.7 });
+    const directP = await ddpm(denoise, xT, ts, run.options(g, new Rng(3)));
     assert.equal(maxAbsDiff(viaRun.x0, direct.x0), 0);
     assert.equal(maxAbsDiff(viaRunP.x0, directP.x0), 0);
     tf.dispose([xT, viaRun.x0, viaRun.Tx0, direct.x0, direct.Tx0, viaRunP.x0, viaRunP.Tx0, directP.x0, directP.Tx0]);

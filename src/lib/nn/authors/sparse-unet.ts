@@ -18,7 +18,7 @@
  * (bilinear, as the authors' sparse backends do); their dense path keeps the k×k kernel while its normaliser counts a
  * k'×k' window. kNN ties (equal distances) go to the lower point index.
  */
-import type { KernelResampleMode } from "../../operators/kernel-resample";
+import type { ModelGrid } from "../../config/grid";
 import { tf } from "../../runtime/backend";
 import { Rng } from "../../runtime/rng";
 import { ModelConfig } from "../../config/config";
@@ -29,20 +29,6 @@ import { sparseDepthwiseConv } from "../../operators/sparse-conv";
 import { Params, fanInUniform } from "../params";
 import { KindTable, TChannelNorm, TConv2d, TLinear, authorsTimeEmbedding, geluErf, torchParam } from "./layers";
 import { AuthorsUno } from "./uno";
-
-/** Python's round(): halves to even. */
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x), d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** The authors' kernel size at resolution r (their `get_torch_kernel`, round_down): 2·round((k·r/r₀ − 1)/2) + 1, ≥ 3. */
-export function authorsKernelSize(k: number, r0: number, r: number): number {
-  if (r === r0) return k;
-  return Math.max(2 * roundHalfEven((k * (r / r0) - 1) / 2) + 1, 3);
-}
 
 /**
  * Bilinear resampling matrix of F.interpolate(mode="bilinear", align_corners=False) from n to m taps: [m, n] (rows sum
@@ -156,15 +142,17 @@ export class AuthorsContext {
   readonly kmap: KernelMap;
   readonly toGrid: PointTable;
   readonly fromGrid: PointTable;
-  /** kernels are resized by the authors' rule (authorsKernelSize), recorded for the operator layers' contract */
-  readonly kernelResampling: KernelResampleMode = "authors";
-  constructor(readonly set: CoordSet, readonly kernelSize: number, U: number, K: number, knnPower: number) {
-    this.kmap = KernelMap.build(set, kernelSize);
+  /** `grid`: the grid value (config/grid.ts; kernels resized by the authors' rule, kernel-resample.ts "authors") */
+  constructor(readonly set: CoordSet, readonly grid: ModelGrid, U: number, K: number, knnPower: number) {
+    this.kmap = KernelMap.build(set, grid.kernelSize);
     this.toGrid = authorsKnnTable(set, U, K, knnPower);
     this.fromGrid = authorsGridSampleTable(set, U);
   }
+  get kernelSize(): number {
+    return this.grid.kernelSize;
+  }
   get resolution(): number {
-    return this.set.H;
+    return this.grid.resolution;
   }
   dispose(): void {
     this.kmap.dispose();
@@ -252,9 +240,9 @@ export class AuthorsSparseUNet {
     });
   }
 
-  context(set: CoordSet): AuthorsContext {
-    const k = authorsKernelSize(this.cfg.kernelSize, this.cfg.resolution, set.H);
-    return new AuthorsContext(set, k, this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER);
+  /** `grid`: the grid value's model part for set's grid (its kernel size follows the authors' rule for this arch) */
+  context(set: CoordSet, grid: ModelGrid): AuthorsContext {
+    return new AuthorsContext(set, grid, this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER);
   }
 
   // x [B,M,channels] at ctx's points, t [B] (timesteps of the 1000-step schedule) → [B,M,channels]

@@ -25,8 +25,8 @@ import { Params, ParamTensors } from "../../nn/params";
 import { Linear } from "../../nn/layers";
 import { Adam, AdamState } from "../../nn/optim";
 import { Mollifier } from "../../diffusion/mollifier";
-import { Schedule, spacedTimesteps } from "../../diffusion/schedules";
-import { diffusionProcess, gridShape } from "../../config/grid";
+import { Schedule } from "../../diffusion/schedules";
+import { diffusionProcess } from "../../config/grid";
 import { Schema, checkSchema, deepFreeze } from "../../config/schema";
 import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "../sampling";
 import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "../training-batch";
@@ -504,7 +504,7 @@ export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: 
   const { cfg } = model;
   const run = prepareSampling(cfg);
   const rng = new Rng(opts.seed ?? 0);
-  const [H, W] = gridShape(opts.resolution);
+  const g = run.grid(opts.resolution), { H, W } = g;
   const C = cfg.model.channels, steps = opts.steps ?? 50;
   try {
     const [x0] = await inBatches(opts.n, opts.batchSize ?? opts.n, H * W * C, async (start, b) => {
@@ -512,9 +512,9 @@ export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: 
       const cond = model.condition(z);
       z.dispose();
       const grid = new ConditionedGridDenoiser(model.net, cond);
-      const xT = priorOf(run, [b, H, W, C], rng);
+      const xT = priorOf(run, g, b, rng);
       try {
-        const res = await runSampler("ddim", grid.denoise, xT, spacedTimesteps(run.schedule.T, steps), run.options());
+        const res = await runSampler("ddim", grid.denoise, xT, g.ddimTimesteps(steps), run.options(g));
         const x0b = await res.x0.data() as Float32Array;
         tf.dispose([res.x0, res.Tx0]);
         opts.onBatch?.(start + b);

@@ -17,7 +17,8 @@ import { PointContext } from "../../nn/network";
 import { Params, fanInUniform } from "../../nn/params";
 import { Conv2d, GroupNorm, LayerNorm, Linear, avgPool2, gelu, silu } from "../../nn/layers";
 import { sparseDepthwiseConv } from "../../operators/sparse-conv";
-import { resampleKernel, resampledKernelSize } from "../../operators/kernel-resample";
+import { resampleKernel } from "../../operators/kernel-resample";
+import { ModelGrid, modelGridFor } from "../../config/grid";
 
 export interface EncoderOutput {
   /** the latent mean [B, zDim] */
@@ -42,9 +43,9 @@ class EncoderSparseBlock {
     this.mlp2 = new Linear(p, `${name}.mlp2`, mult * C, C, { zeroInit: true });
   }
   // x [B,M,C] on ctx.set → [B,M,C]; x += Op(LN(x)); x += MLP(LN(x))  (∞-Diff App. A block, unmodulated)
-  apply(x: tf.Tensor3D, ctx: PointContext, r0: number): tf.Tensor3D {
-    const r = ctx.resolution;
-    const kernel = r === r0 ? (this.kernel as unknown as tf.Tensor3D) : resampleKernel(this.kernel as unknown as tf.Tensor3D, r0, r, ctx.kernelResampling);
+  apply(x: tf.Tensor3D, ctx: PointContext): tf.Tensor3D {
+    const { r0, resolution: r, kernelResampling } = ctx.grid;
+    const kernel = r === r0 ? (this.kernel as unknown as tf.Tensor3D) : resampleKernel(this.kernel as unknown as tf.Tensor3D, r0, r, kernelResampling);
     x = tf.add(x, sparseDepthwiseConv(this.norm1.apply(x) as tf.Tensor3D, ctx.kmap, kernel, this.bias as unknown as tf.Tensor1D)) as tf.Tensor3D;
     return tf.add(x, this.mlp2.apply(gelu(this.mlp1.apply(this.norm2.apply(x))))) as tf.Tensor3D;
   }
@@ -100,18 +101,17 @@ export class Encoder {
     this.head = new Linear(p, "enc.head", ch, stochastic ? 2 * zDim : zDim);
   }
 
-  /** The context for a coordinate set: the network's kernel map (kernel resampled to set.H) and grid tables. */
-  context(set: CoordSet): PointContext {
-    const { kernelSize, resolution, knnNeighbours, knnWeights, kernelResampling } = this.model;
-    const k = resampledKernelSize(kernelSize, resolution, set.H, kernelResampling);
-    return new PointContext(set, k, this.model.unet.res, knnNeighbours, knnWeights, kernelResampling);
+  /** The context for a coordinate set: the grid value's kernel map (config/grid.ts, as the network's) and grid tables. */
+  context(set: CoordSet, grid?: ModelGrid): PointContext {
+    const { knnNeighbours, knnWeights } = this.model;
+    return new PointContext(set, modelGridFor(set, this.model, grid), this.model.unet.res, knnNeighbours, knnWeights);
   }
 
   // x [B,M,channels] clean values at ctx.set's points → z [B, zDim] (and logσ²)
   apply(x: tf.Tensor3D, ctx: PointContext): EncoderOutput {
     const out = tf.tidy(() => {
       let h = this.lift.apply(x) as tf.Tensor3D;
-      for (const b of this.blocks) h = b.apply(h, ctx, this.model.resolution);
+      for (const b of this.blocks) h = b.apply(h, ctx);
       let g = this.convIn.apply(ctx.toGrid.apply(this.toGrid.apply(h) as tf.Tensor3D));
       this.levels.forEach((level, l) => {
         for (const b of level) g = b.apply(g);
