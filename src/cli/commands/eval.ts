@@ -25,6 +25,7 @@ const FLAGS = {
   n: int("samples to draw with --checkpoint; test images compared", { min: 1, max: LIMITS.evalSamples, default: 1000, why: "FID holds every sample in memory" }),
   steps: int("DDIM steps with --checkpoint (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
   "ddim-grid": choice("DDIM step grid with --checkpoint: even (T−1 … 0) | ddim-stride (the authors' ddimN); default the checkpoint's", ["even", "ddim-stride"] as const),
+  "clip-tx0": choice("clip Tx̂₀ to [−1, 1] at each DDIM step with --checkpoint: on | off; default the checkpoint's", ["on", "off"] as const),
   batch: int("sampling batch", { min: 1, max: LIMITS.batch, default: 50 }),
   seed: seedFlag(),
   json: str("also write the result as JSON to this file"),
@@ -67,13 +68,16 @@ export const evalCommand: Command = {
       await startBackend(f.backend);
       checkSampleMemory(cfg, Math.min(f.batch, f.n), H, W);
       const model = loadModelChecked(checkpoint);
+      // a sampling choice, not a property of the weights: override the checkpoint's config for this run only
+      const clip = f["clip-tx0"];
+      const sampleCfg = clip === undefined ? model.cfg : { ...model.cfg, diffusion: { ...model.cfg.diffusion, clipTx0: clip === "on" } };
       try {
-        const out = await sampleModel(model.net, model.cfg, {
+        const out = await sampleModel(model.net, sampleCfg, {
           resolution: [H, W], n: f.n, batchSize: f.batch, steps: f.steps, seed: f.seed, progress: !f.quiet, workers: f.workers,
           ddimGrid: f["ddim-grid"],
         });
         samples = out.x0;
-        const d = model.cfg.diffusion;
+        const d = sampleCfg.diffusion;
         source = {
           checkpoint, step: model.step, resolution: [H, W], steps: f.steps, seed: f.seed,
           ddimGrid: f["ddim-grid"] ?? d.ddimGrid, clipTx0: d.clipTx0,
