@@ -8,13 +8,48 @@ export type Row = Record<string, string | number | null>;
 const STYLE = "<style>.infty-table table{border-collapse:collapse;font:13px sans-serif}" +
   ".infty-table th,.infty-table td{border-bottom:1px solid #ddd;padding:3px 8px}</style>";
 
-/** Any rows as an HTML table (numbers to `digits` significant digits). */
-export function tableHTML(rows: Row[], opts: { digits?: number; title?: string } = {}): string {
+/** How a table shows its numbers. */
+export interface NumberFormat {
+  /**
+   * significant digits for numbers below 1,000 in magnitude (default 4). Digits left of the decimal point are never
+   * rounded away: 2,500 stays 2,500 at any `digits`, 112.5 shows as 113 with 3 and 112.5 with 4.
+   */
+  digits?: number;
+  /** fixed decimal places instead, for every column (a number) or per column name (others keep `digits`) */
+  decimals?: number | Record<string, number>;
+}
+
+/**
+ * One number as a table shows it: thousands separators ("32,500"), integers exact, others by `decimals` (fixed
+ * places) when given, else by `digits` significant digits without ever rounding the integer part.
+ */
+export function formatNumber(v: number, opts: { digits?: number; decimals?: number } = {}): string {
+  if (!Number.isFinite(v)) return "–";
+  if (opts.decimals !== undefined) return group(v.toFixed(opts.decimals));
+  if (Number.isInteger(v)) return group(String(v));
   const digits = opts.digits ?? 4;
-  const fmt = (v: unknown) => (typeof v === "number" ? (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : "–") : v == null ? "–" : String(v));
+  const intDigits = Math.abs(v) >= 1 ? Math.floor(Math.log10(Math.abs(v))) + 1 : 0;
+  // at least every integer digit; numbers below 1 keep the shortest form of their significant digits (1.23e-7)
+  if (intDigits >= digits) return group(Math.round(v).toString());
+  const s = String(Number(v.toPrecision(digits)));
+  return s.includes("e") ? s : group(s);
+}
+
+/** "1234567.5" → "1,234,567.5" (the integer part only). */
+function group(s: string): string {
+  const m = /^(-?)(\d+)(.*)$/.exec(s);
+  if (!m) return s;
+  return m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + m[3];
+}
+
+/** Any rows as an HTML table (numbers as `formatNumber` shows them; null as "–"). */
+export function tableHTML(rows: Row[], opts: NumberFormat & { title?: string } = {}): string {
   const t = aq.from(rows);
   const format: Record<string, (v: unknown) => string> = {};
-  for (const c of t.columnNames()) format[c] = fmt;
+  for (const c of t.columnNames()) {
+    const decimals = typeof opts.decimals === "number" ? opts.decimals : opts.decimals?.[c];
+    format[c] = (v: unknown) => (typeof v === "number" ? formatNumber(v, { digits: opts.digits, decimals }) : v == null ? "–" : String(v));
+  }
   const caption = opts.title ? `<div style="font:bold 13px sans-serif;margin:4px 0">${opts.title}</div>` : "";
   return `${STYLE}<div class="infty-table">${caption}${t.toHTML({ format })}</div>`;
 }
@@ -46,12 +81,12 @@ export function compareRows(ours: Row[], paper: Row[], key: string, metrics: str
 }
 
 /** HTML of `compareRows`. */
-export function comparisonTableHTML(ours: Row[], paper: Row[], key: string, metrics: string[], opts: { digits?: number; title?: string } = {}): string {
+export function comparisonTableHTML(ours: Row[], paper: Row[], key: string, metrics: string[], opts: NumberFormat & { title?: string } = {}): string {
   return tableHTML(compareRows(ours, paper, key, metrics), opts);
 }
 
 /** A table as an HTML view (for `show`/`showLive`); no rows yet → just its title. */
-export function tableView(rows: Row[], opts: { digits?: number; title?: string } = {}): { kind: "html"; html: string } {
+export function tableView(rows: Row[], opts: NumberFormat & { title?: string } = {}): { kind: "html"; html: string } {
   if (rows.length === 0) return { kind: "html", html: `<p style="font:13px sans-serif;color:#555">${(opts.title ?? "").replace(/</g, "&lt;")}</p>` };
   return { kind: "html", html: tableHTML(rows, opts) };
 }
