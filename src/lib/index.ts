@@ -38,6 +38,7 @@ export * from "./runtime/safetensors";
 export * from "./runtime/progress";
 export * from "./runtime/notebook";
 export * from "./pipelines/train";
+export * from "./pipelines/loss-trend";
 export * from "./pipelines/training-batch";
 export * from "./pipelines/parallel";
 export * from "./data";
