@@ -5,5 +5,6 @@ export * from "./train-feature-net";
 export * from "./metrics";
 export * from "./image-metrics";
 export * from "./quality-curve";
+export * from "./steps-curve";
 export * from "./shipped-report";
 export * from "./memorisation";
