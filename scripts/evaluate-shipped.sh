@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Evaluates the shipped Fashion-MNIST checkpoint and writes the figures quoted in the README:
+# Evaluates the shipped Fashion-MNIST checkpoint and writes the figures quoted in docs/results.md:
 #   data/checkpoints/fashion-mnist.eval/*.json  (FID/KID at 28, 56, 112 + the quality bar's baselines at the same n)
 #   docs/img/samples-resolutions.png            (the same samples at 14, 28, 56, 112: `infty grid`)
 # Two lanes run side by side (one per core; 112×112 gets most of one). Sample counts and DDIM steps are arguments
-# because sampling at 112×112 on a 2-core CPU is slow; the README states which were used.
+# because sampling at 112×112 on a 2-core CPU is slow; docs/results.md states which were used.
 # Usage: bash scripts/evaluate-shipped.sh [N28] [STEPS28] [NHI] [N112] [STEPSHI]
 #   CK=checkpoint OUT=dir IMG=png override what is evaluated and where (e.g. a candidate before it replaces the shipped one)
 # A result file already in OUT is kept, so a killed evaluation resumes where it stopped; FORCE=1 redoes them all.

@@ -7,8 +7,8 @@
 #      seed, n and steps), then in two lanes, one core each: scripts/evaluate-shipped.sh (resolution generalisation at
 #      matched n and steps, the README's grid picture) | the inpainting and super-resolution measurements, and the
 #      memorisation check (each sample's nearest training image against held-out images'; scripts/memorisation.js)
-#   4. the model card, docs/model-card.md (scripts/model-card.js), and the README's marked tables (shipped-tables.js --write)
-# Every stage keeps what is done, so a killed run is resumed by running it again. The README's tables come from the
+#   4. the model card, docs/model-card.md (scripts/model-card.js), and docs/results.md's marked tables (shipped-tables.js --write)
+# Every stage keeps what is done, so a killed run is resumed by running it again. docs/results.md's tables come from the
 # files (src/lib/eval/shipped-report.ts; a test fails when a marked table differs from its files).
 # Usage: bash scripts/ship-next.sh [NHI=1000] [STEPSHI=25] [N112=NHI]     (MIN_STEP=30000: refuse a run that is not there yet;
 #   CURVE_N=1000 CURVE_STEPS=100: the curve point and quality bar; MEASURE_N=100 MEASURE_STEPS=25: inpainting/super-res)
@@ -58,6 +58,6 @@ rc=0; wait "$lane1" || rc=$?; wait "$lane2" || rc=$?
 if [ "$rc" = 0 ]; then
   node scripts/model-card.js "$NEW.ckpt" docs/model-card.md
   node scripts/shipped-tables.js --write
-  echo "ship-next: done; the README's marked tables are the new model's: now its prose" >&2
+  echo "ship-next: done; docs/results.md's marked tables are the new model's: now its prose" >&2
 fi
 exit "$rc"

@@ -1,7 +1,8 @@
-// The README's tables for the shipped Fashion-MNIST model, from the result files (src/lib/eval/shipped-report.ts):
+// docs/results.md's tables for the shipped Fashion-MNIST model, from the result files (src/lib/eval/shipped-report.ts):
 // the quality curve, the quality bar at 28×28, resolution generalisation at matched n and steps, inpainting and
-// super-resolution (with the replaced 2,500-step model's rows beside the new one's), the memorisation check. Prints
-// them; with --write, replaces the README's marked blocks (<!-- table:NAME --> … <!-- /table -->).
+// super-resolution (with the replaced 2,500-step model's rows beside the new one's), the memorisation check, FID against
+// DDIM steps (results/fig7-shipped, scripts/fig7-steps.sh). Prints
+// them; with --write, replaces docs/results.md's marked blocks (<!-- table:NAME --> … <!-- /table -->).
 // Usage: node scripts/shipped-tables.js [--write] [EVAL_DIR=data/checkpoints/fashion-mnist.eval]
 const fs = require("fs");
 const path = require("path");
@@ -13,7 +14,7 @@ const evalDir = args.find((a) => a !== "--write") || L.dataPath("checkpoints", "
 try {
   const tables = L.shippedTables({ ...L.shippedSources(), evalDir });
   if (write) {
-    const readme = path.join(L.projectRoot(), "README.md");
+    const readme = path.join(L.projectRoot(), "docs", "results.md");
     L.writeFileAtomic(readme, L.replaceMarkedBlocks(fs.readFileSync(readme, "utf8"), tables));
     console.log(`rewrote the marked tables in ${readme}: ${Object.keys(L.markedBlocks(fs.readFileSync(readme, "utf8"))).join(", ")}`);
   } else {

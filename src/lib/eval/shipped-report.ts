@@ -1,5 +1,5 @@
 /**
- * A shipped model's evaluation folder as the README's tables. scripts/evaluate-shipped.sh writes one `infty eval --json`
+ * A shipped model's evaluation folder as the results page's tables. scripts/evaluate-shipped.sh writes one `infty eval --json`
  * file per (resolution, n, DDIM steps) as r<R>-n<N>-s<S>.json; scripts/measure-autoencoders.js writes the inpainting
  * and super-resolution records. Reading them here keeps every number in the README traceable to a file.
  *
@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { fidCell, interval, readQualityCurve, qualityCurveMarkdown } from "./quality-curve";
 import { memorisationMarkdown } from "./memorisation";
-import { dataPath } from "../data/paths";
+import { dataPath, projectRoot } from "../data/paths";
+import { readStepsCurve, stepsCurveMarkdown } from "./steps-curve";
 
 export interface EvalRecord {
   /** sampling resolution (square grids; the file name's R) */
@@ -104,7 +105,7 @@ export function resolutionRows(records: EvalRecord[], trainRes = 28): Resolution
 
 const int = (x: number) => x.toLocaleString("en-US");
 
-/** The README's resolution table; ratios within `bar` are bold, with ± one standard deviation where known. */
+/** The results page's resolution table; ratios within `bar` are bold, with ± one standard deviation where known. */
 export function resolutionMarkdown(rows: ResolutionRow[], trainRes = 28, bar = 1.2): string {
   const lines = [
     `| sampled at | n, DDIM steps | FID | FID at ${trainRes}×${trainRes}, same n and steps | ratio ± sd (bar: ≤ ${bar}) | KID (${trainRes}×${trainRes}) | sampling wall time |`,
@@ -119,7 +120,7 @@ export function resolutionMarkdown(rows: ResolutionRow[], trainRes = 28, bar = 1
 }
 
 /**
- * The README's quality-bar table: samples at the training resolution and n against the baselines at the same n;
+ * The results page's quality-bar table: samples at the training resolution and n against the baselines at the same n;
  * `previous` adds a replaced model's rows at the same n (its own eval folder) for comparison.
  */
 export function qualityBarMarkdown(records: EvalRecord[], n: number, trainRes = 28, previous?: { records: EvalRecord[]; label: string }): string {
@@ -165,8 +166,9 @@ export function superResMarkdownRows(record: { rows: SuperResRow[] }, model: str
 
 export const SUPERRES_HEADER = "| model | scale | method | PSNR (dB) | feature distance |\n|---|---|---|---|---|";
 
-/** The README's generated tables, by marker name (`<!-- table:NAME -->` … `<!-- /table -->`). */
-export type ShippedTables = Partial<Record<"curve" | "quality-bar" | "resolution" | "inpainting" | "super-resolution" | "memorisation", string>>;
+/** docs/results.md's generated tables, by marker name (`<!-- table:NAME -->` … `<!-- /table -->`). */
+export type ShippedTables = Partial<Record<
+  "curve" | "quality-bar" | "resolution" | "inpainting" | "super-resolution" | "memorisation" | "fig7-steps", string>>;
 
 /**
  * Every table the result files support: the run's quality curve, the shipped model's quality bar (n = 1,000) and
@@ -177,6 +179,8 @@ export function shippedTables(o: {
   evalDir: string; curveDir: string; autoencoderEvalDir?: string; qualityN?: number;
   /** a replaced shipped model, kept for comparison: its quality-bar, inpainting and super-resolution rows follow the new model's */
   previous?: { evalDir: string; label: string };
+  /** Fig. 7 on the shipped model: scripts/fig7-steps.sh's folder */
+  stepsDir?: string;
 }): ShippedTables {
   const read = (f: string) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
   const out: ShippedTables = {};
@@ -205,20 +209,23 @@ export function shippedTables(o: {
   if (inpainting) out.inpainting = inpainting;
   const superRes = measured<{ rows: SuperResRow[] }>("superres.json", SUPERRES_HEADER, (r, m) => superResMarkdownRows(r, m.label, m.method));
   if (superRes) out["super-resolution"] = superRes;
+  const steps = o.stepsDir ? readStepsCurve(o.stepsDir) : [];
+  if (steps.length) out["fig7-steps"] = stepsCurveMarkdown(steps);
   return out;
 }
 
-/** Where the README's tables come from: the shipped model's folders, its autoencoder's, and the model it replaced. */
+/** Where docs/results.md's tables come from: the shipped model's folders, its autoencoder's, and the model it replaced. */
 export function shippedSources(): Parameters<typeof shippedTables>[0] {
   return {
     evalDir: dataPath("checkpoints", "fashion-mnist.eval"),
     curveDir: dataPath("checkpoints", "fashion-mnist.curve"),
     autoencoderEvalDir: dataPath("checkpoints", "ae-fashion-mnist.eval"),
     previous: { evalDir: dataPath("checkpoints", "fashion-mnist-2500.eval"), label: "2,500-step ∞-Diff (replaced)" },
+    stepsDir: path.join(projectRoot(), "results", "fig7-shipped"),
   };
 }
 
-const BLOCK = /<!-- table:([a-z-]+) -->\n([\s\S]*?)<!-- \/table -->/g;
+const BLOCK = /<!-- table:([a-z0-9-]+) -->\n([\s\S]*?)<!-- \/table -->/g;
 
 /** The marked blocks of a text, by name. */
 export function markedBlocks(text: string): Record<string, string> {
@@ -231,7 +238,7 @@ export function markedBlocks(text: string): Record<string, string> {
 export function replaceMarkedBlocks(text: string, tables: ShippedTables): string {
   return text.replace(BLOCK, (_all, name: string) => {
     const body = tables[name as keyof ShippedTables];
-    if (body === undefined) throw new Error(`no result files for the README's table '${name}'`);
+    if (body === undefined) throw new Error(`no result files for the table '${name}'`);
     // blank lines around the table: markdown renderers then never read a marker as a table row
     return `<!-- table:${name} -->\n\n${body}\n\n<!-- /table -->`;
   });
