@@ -96,4 +96,13 @@ describe("CLI", function () {
     assert.ok(Math.abs((e.fidInterval95[0] + e.fidInterval95[1]) / 2 - e.fid) < 1e-9 * e.fid, "interval centred on FID");
     assert.ok(Math.abs(e.fidInterval95[1] - e.fid - 1.959963984540054 * e.fidStd) < 1e-9 * e.fid);
   });
+
+  it("eval --clip-tx0 and --ddim-grid switch the sampler for one run and are recorded (Fig. 7's variants)", () => {
+    const r = infty(["eval", "--checkpoint", "tiny/checkpoint.bin", "--resolution", "12", "--n", "4", "--steps", "2", "--clip-tx0", "off",
+      "--ddim-grid", "even", "--json", "e2.json", "--quiet"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(fs.readFileSync(path.join(dir, "e2.json"), "utf8"));
+    assert.deepEqual([e.clipTx0, e.ddimGrid], [false, "even"]);
+    expectOneLineError(infty(["eval", "--checkpoint", "tiny/checkpoint.bin", "--clip-tx0", "maybe"], dir), /clip-tx0/);
+  });
 });
