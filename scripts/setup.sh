@@ -3,6 +3,8 @@
 #   1. Debian packages: Jupyter (classic Notebook, nbconvert, nbclient), Chromium for the notebook tests (its
 #      SwiftShader is also the software WebGPU adapter of the webgpu tests) and the Vulkan loader (libvulkan1).
 #   2. npm ci from package-lock.json (skipped when node_modules matches the lock), then the build (tsc → dist/).
+#   2b. The native CPU backend (scripts/build-native.sh): an N-API addon on oneDNN (libdnnl-dev, built with g++ from
+#      build-essential); where it cannot be built the lab runs on wasm and says why.
 #   3. The tslab kernel, registered project-locally: jupyter/kernels/tslab (found through JUPYTER_PATH, which
 #      `npm run lab` and the notebook tests set) — nothing is written to the system's or user's Jupyter dirs.
 # Elsewhere (macOS, no apt): install Jupyter with pip (`pip install notebook nbconvert nbclient`) and Chromium,
@@ -14,7 +16,8 @@ say() { printf '[setup] %s\n' "$*"; }
 
 # --- 1. system packages -------------------------------------------------------------------------------------
 # libvulkan1: the Vulkan loader dawn (npm `webgpu`) opens; with chromium's SwiftShader it gives the webgpu tests an adapter
-APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client chromium chromium-driver libvulkan1)
+# libdnnl-dev, build-essential: oneDNN's headers and g++ for the native backend's addon (scripts/build-native.sh)
+APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client chromium chromium-driver libvulkan1 libdnnl-dev build-essential)
 if [[ "${INFTY_NO_APT:-0}" != "1" ]]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -45,6 +48,7 @@ else
 fi
 say "npm run build (tsc → dist/)"
 npm run build --silent
+bash scripts/build-native.sh
 
 # --- 3. tslab kernel, project-local --------------------------------------------------------------------------
 export JUPYTER_PATH="$PWD/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"

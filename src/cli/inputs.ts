@@ -50,7 +50,7 @@ const GiB = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
 /** What a batch may use: half this machine's memory, and on wasm (32-bit addresses, a 4 GiB heap) at most 3 GiB. */
 export function sampleMemoryBudget(): { bytes: number; why: string } {
   const half = os.totalmem() / 2;
-  if (currentBackend()?.name === "wasm" && half > 3 * 2 ** 30) return { bytes: 3 * 2 ** 30, why: "the wasm backend's 4 GiB heap, less headroom" };
+  if (currentBackend()?.tfName === "wasm" && half > 3 * 2 ** 30) return { bytes: 3 * 2 ** 30, why: "the wasm backend's 4 GiB heap, less headroom" };
   return { bytes: half, why: "half this machine's memory" };
 }
 

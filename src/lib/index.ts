@@ -20,6 +20,8 @@ export * from "./config/config";
 export * from "./config/schema";
 export * from "./config/grid";
 export * from "./runtime/wasm-kernels";
+export { loadNative, nativeAddonPath, type NativeAddon, type NativeInfo } from "./runtime/native/addon";
+export { setNativeKernels, nativeKernelsActive, nativeStats, NATIVE_KERNELS } from "./runtime/native/kernels";
 export * from "./nn/network";
 export * from "./nn/authors";
 export * from "./nn/fused-norm";

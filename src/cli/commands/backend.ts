@@ -8,7 +8,7 @@ import { flagsHelp, FlagSpecs, parseFlags } from "../args";
 import { initBackend, describeBackend, tf } from "../../lib/runtime/backend";
 
 const FLAGS: FlagSpecs = {
-  backend: { kind: "string", help: "tensorflow | webgpu | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
+  backend: { kind: "string", help: "tensorflow | webgpu | native | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
   seconds: { kind: "number", help: "length of the throughput probe (0: none)", default: 2 },
   size: { kind: "int", help: "side of the square matrices the probe multiplies", default: 256 },
 };
@@ -51,6 +51,7 @@ export const backendCommand: Command = {
     const info = await initBackend(f.backend as string | undefined, { quiet: true });
     console.log(`backend: ${describeBackend(info)}`);
     if (info.adapter) console.log(`adapter: ${JSON.stringify(info.adapter)}`);
+    if (info.nativeUnavailable) console.log(`native: unavailable (${info.nativeUnavailable})`);
     if (seconds > 0) {
       const p = await matMulProbe(n, seconds);
       console.log(`probe: ${n}×${n} matMul, ${p.reps} in ${p.seconds.toFixed(1)} s → ${p.gflops.toFixed(2)} GFLOP/s (result read back each time)`);

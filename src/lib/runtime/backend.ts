@@ -4,6 +4,9 @@
  * Order: `tensorflow` (libtensorflow through @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node)
  * → `webgpu` (dawn's Node bindings, npm `webgpu`, + @tensorflow/tfjs-backend-webgpu; only when the adapter is a
  *   hardware GPU — a software adapter such as SwiftShader is used only when `webgpu` is asked for by name)
+ * → `native` (the wasm backend with its dense kernels — convolutions, their gradients, BatchMatMul — run by oneDNN
+ *   through the lab's N-API addon, native/infty_dnnl.cc, on the wasm heap without copies; runtime/native/; when the
+ *   addon cannot load, one line says why and the choice goes on to wasm)
  * → `wasm` (SIMD; threaded XNNPACK pool in Node's main thread, see wasm-threads.ts; the lab registers the gradient
  *   kernels it lacks)
  * → `cpu` (pure JS, slow but complete). `INFTY_BACKEND=<name>` forces one.
@@ -21,8 +24,8 @@ import { defaultWasmThreads, registerThreadedWasm } from "./wasm-threads";
 
 export { tf };
 
-export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "native", "wasm", "cpu"];
 
 /** The WebGPU adapter dawn picked (GPUAdapterInfo) and whether it is a software (fallback) adapter. */
 export interface AdapterInfo {
@@ -45,6 +48,10 @@ export interface BackendInfo {
   gpu: boolean;
   /** webgpu only: the adapter */
   adapter?: AdapterInfo;
+  /** native only: the oneDNN library under the kernels */
+  onednn?: { version: string; cpuIsa: string; threads: number };
+  /** chosen automatically after the native backend could not load: why (one line) */
+  nativeUnavailable?: string;
 }
 
 /** One line naming the backend (and, for webgpu, the adapter): what the CLI reports and `infty backend` prints. */
@@ -54,11 +61,16 @@ export function describeBackend(info: BackendInfo): string {
     ? `${a.software ? "software adapter" : "GPU"}: ${[a.vendor, a.architecture].filter(Boolean).join(" / ") || "unknown"}` +
       `${a.description ? `, ${a.description}` : ""}`
     : info.gpu ? "GPU" : "CPU";
+  if (info.onednn) {
+    const o = info.onednn;
+    return `${info.name} (oneDNN ${o.version}, ${o.cpuIsa}, ${o.threads} OpenMP thread${o.threads === 1 ? "" : "s"}; on ${info.pkg}, ${where})`;
+  }
   return `${info.name} (${info.pkg}, ${where})`;
 }
 
 let chosen: BackendInfo | null = null;
 let reported = false;
+let nativeReported = false;
 
 /** Hooks run once after the wasm backend is registered (e.g. the lab's extra gradient kernels). */
 const wasmHooks: Array<() => void> = [];
@@ -226,6 +238,14 @@ export async function initBackend(request?: string, opts: { quiet?: boolean } = 
     try {
       const info = await activate(name, forced);
       if (info) {
+        const nativeFailure = failures.find((f) => f.startsWith("native: "));
+        if (nativeFailure && info.name === "wasm") {
+          info.nativeUnavailable = nativeFailure.slice("native: ".length);
+          if (!opts.quiet && !nativeReported) {
+            nativeReported = true;
+            note(`[infty] native backend unavailable: ${info.nativeUnavailable}; using wasm`);
+          }
+        }
         chosen = info;
         if (!opts.quiet && !reported) {
           reported = true;
@@ -255,6 +275,15 @@ function mayHaveGpu(): boolean {
   return list("/dev/dri").some((f) => f.startsWith("renderD")) || list("/dev").some((f) => /^nvidia\d/.test(f));
 }
 
+async function activateWasm(): Promise<void> {
+  if (tf.findBackend("wasm") == null) registerWasm();
+  if (!(await tf.setBackend("wasm"))) throw new Error("wasm backend failed to initialise");
+  if (!wasmHooksRan) {
+    wasmHooksRan = true;
+    for (const hook of wasmHooks) hook();
+  }
+}
+
 async function activate(name: BackendName, forced: boolean): Promise<BackendInfo | null> {
   switch (name) {
     case "webgpu": {
@@ -282,13 +311,26 @@ async function activate(name: BackendName, forced: boolean): Promise<BackendInfo
       if (!(await tf.setBackend("tensorflow"))) return null;
       return info;
     }
+    case "native": {
+      // required here: these modules import this one
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { loadNative } = require("./native/addon") as typeof import("./native/addon");
+      const lib = loadNative();
+      if ("reason" in lib) throw new BackendError(lib.reason);
+      await activateWasm();
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require("./native/kernels") as typeof import("./native/kernels")).setNativeKernels(true, lib.addon);
+      const i = lib.addon.info();
+      return {
+        name: "native", tfName: "wasm", pkg: "native/infty_dnnl + @tensorflow/tfjs-backend-wasm", gpu: false,
+        onednn: { version: i.version, cpuIsa: i.cpuIsa, threads: i.threads },
+      };
+    }
     case "wasm": {
-      if (tf.findBackend("wasm") == null) registerWasm();
-      if (!(await tf.setBackend("wasm"))) throw new Error("wasm backend failed to initialise");
-      if (!wasmHooksRan) {
-        wasmHooksRan = true;
-        for (const hook of wasmHooks) hook();
-      }
+      await activateWasm();
+      // the native kernels (if an earlier choice swapped them in) give the wasm ones back
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require("./native/kernels") as typeof import("./native/kernels")).setNativeKernels(false);
       return { name: "wasm", tfName: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", gpu: false };
     }
     case "cpu": {

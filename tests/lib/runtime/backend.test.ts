@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
-import { initBackend, tf, BACKEND_NAMES, currentBackend, runTypedKernel } from "infty-diff-lab";
+import { initBackend, tf, BACKEND_NAMES, currentBackend, runTypedKernel, loadNative } from "infty-diff-lab";
 
 describe("backend selection", () => {
   it("rejects an unknown backend name with a clear message", async () => {
-    await assert.rejects(() => initBackend("tpu"), /unknown backend 'tpu'.*tensorflow, webgpu, wasm, cpu/);
+    await assert.rejects(() => initBackend("tpu"), /unknown backend 'tpu'.*tensorflow, webgpu, native, wasm, cpu/);
   });
 
   for (const name of ["cpu", "wasm"] as const) {
@@ -18,7 +18,7 @@ describe("backend selection", () => {
     });
   }
 
-  it("the default picks the fastest backend that loads here (tensorflow is not installable, so wasm)", async () => {
+  it("the default picks the fastest backend that loads here (tensorflow is not installable, so native where its addon is built, else wasm)", async () => {
     const saved = process.env.INFTY_BACKEND;
     delete process.env.INFTY_BACKEND;
     try {
@@ -33,7 +33,8 @@ describe("backend selection", () => {
       try { require.resolve("@tensorflow/tfjs-node"); } catch { hasTfNode = false; }
       let hasTfNodeGpu = true;
       try { require.resolve("@tensorflow/tfjs-node-gpu"); } catch { hasTfNodeGpu = false; }
-      assert.equal(picked, hasTfNode || hasTfNodeGpu ? "tensorflow" : "wasm");
+      const hasNative = !("reason" in loadNative());
+      assert.equal(picked, hasTfNode || hasTfNodeGpu ? "tensorflow" : hasNative ? "native" : "wasm");
       assert.equal(currentBackend()?.name, picked);
     } finally {
       if (saved != null) process.env.INFTY_BACKEND = saved;

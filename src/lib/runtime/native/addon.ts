@@ -1,0 +1,77 @@
+/**
+ * Loading the native addon (native/infty_dnnl.cc → native/build/infty_dnnl.node, built by scripts/build-native.sh):
+ * oneDNN under the wasm backend's tensors. `loadNative()` never throws: it returns the addon or the one-line reason
+ * it could not be loaded (not built, oneDNN missing, another OS), which the backend choice reports before falling
+ * back to wasm.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { isMainThread } from "worker_threads";
+
+/** What native/infty_dnnl.cc exports. */
+export interface NativeAddon {
+  /** fwd (kind 0): a = x, b = filter, c = y; bwd-data (1): a = dy, b = filter, c = dx; bwd-weights (2): a = x, b = dy, c = dW */
+  conv(heap: Uint8Array, kind: 0 | 1 | 2, a: number, b: number, c: number, dims: Int32Array): boolean;
+  /** c [B, M, N] = a [Ba, M, K] · b [Bb, K, N] (dims: Ba, Bb, M, K, N, transposeA, transposeB) */
+  matmul(heap: Uint8Array, a: number, b: number, c: number, dims: Int32Array): boolean;
+  info(): NativeInfo;
+  /** "kind [dims] impl" for every cached primitive: which oneDNN implementation runs each shape */
+  impls(): string[];
+  setThreads(n: number): number;
+  clearCache(): number;
+}
+
+export interface NativeInfo {
+  /** oneDNN version, e.g. "2.6.3" */
+  version: string;
+  hash: string;
+  /** the instruction set oneDNN's JIT targets here (avx512_core, avx2, …) */
+  cpuIsa: string;
+  /** OpenMP threads of the calling thread */
+  threads: number;
+  /** primitives in the per-shape cache */
+  cached: number;
+  calls: number;
+  hits: number;
+}
+
+/** Where the addon is looked for: INFTY_NATIVE_ADDON, else native/build/ at the package root. */
+export function nativeAddonPath(): string {
+  const env = process.env.INFTY_NATIVE_ADDON;
+  if (env != null && env !== "") return path.resolve(env);
+  // dist/src/lib/runtime/native/addon.js → package root
+  return path.resolve(__dirname, "..", "..", "..", "..", "..", "native", "build", "infty_dnnl.node");
+}
+
+let loaded: { addon: NativeAddon } | { reason: string } | null = null;
+
+/** The addon, or why it cannot be used (cached: the first answer stays). */
+export function loadNative(): { addon: NativeAddon } | { reason: string } {
+  if (loaded) return loaded;
+  const file = nativeAddonPath();
+  if (!fs.existsSync(file)) {
+    loaded = { reason: `native addon not built (${file} missing: run scripts/build-native.sh, which needs g++ and oneDNN)` };
+    return loaded;
+  }
+  // OpenMP threads that spin after a kernel would take the cores from the wasm threads that run the next op:
+  // sleep at once unless the user chose otherwise (read when libgomp loads, i.e. with the addon).
+  if (process.env.OMP_WAIT_POLICY == null) process.env.OMP_WAIT_POLICY = "PASSIVE";
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const addon = require(file) as NativeAddon;
+    if (typeof addon.conv !== "function" || typeof addon.matmul !== "function") throw new Error("not the lab's addon (no conv/matmul)");
+    addon.info(); // runs oneDNN once: a broken libdnnl fails here, not in the first kernel
+    // gradient/sampling workers (one per core) each run single-threaded, as their wasm does
+    if (!isMainThread) addon.setThreads(1);
+    else if (process.env.INFTY_NATIVE_THREADS) {
+      const n = Number(process.env.INFTY_NATIVE_THREADS);
+      if (!(Number.isInteger(n) && n >= 1 && n <= 256)) throw new Error(`INFTY_NATIVE_THREADS must be an integer in 1..256, got '${process.env.INFTY_NATIVE_THREADS}'`);
+      addon.setThreads(n);
+    }
+    loaded = { addon };
+  } catch (err) {
+    const msg = ((err as Error).message ?? String(err)).split("\n")[0];
+    loaded = { reason: `native addon failed to load (${msg})` };
+  }
+  return loaded;
+}
