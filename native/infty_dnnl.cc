@@ -12,6 +12,7 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -32,13 +33,19 @@ engine& eng() {
 // One cached primitive: conv forward / backward-data / backward-weights, or matmul.
 struct Entry {
   primitive prim;
-  memory::desc a, b, c;  // the three operands' descriptors, in the order the kernel's offsets come
+  memory::desc a, b, c;  // the three operands' descriptors as tfjs lays them out, in the order the offsets come
   std::string impl;
+  // conv: oneDNN's fast kernels want blocked weights (e.g. OIhw16i16o); the filter (or its gradient) is reordered
+  // into / out of `wmem` around the primitive. Absent when the plain layout is what the primitive takes.
+  bool reorderWeights = false;
+  memory wmem;
+  reorder wreorder;
 };
 
-std::mutex cacheMutex;
-std::unordered_map<std::string, std::shared_ptr<Entry>> cache;
-uint64_t calls = 0, hits = 0;
+// Per JS thread (main thread, gradient workers): an entry's scratch weights must not be shared between threads.
+thread_local std::unordered_map<std::string, std::shared_ptr<Entry>> cache;
+std::mutex cacheMutex;  // kept for the counters' sake; the cache itself is thread-local
+thread_local uint64_t calls = 0, hits = 0;
 
 std::string keyOf(const char* kind, const int32_t* v, size_t n) {
   std::string k(kind);
@@ -111,6 +118,8 @@ napi_value boolean(napi_env env, bool b) {
 // dims (Int32Array, 18): N, H, W, C, Ho, Wo, K, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, depthwise (1: filter
 // [kh, kw, C, M], K = C·M, groups = C; 0: filter [kh, kw, C, K]). dh/dw: tfjs dilations (1 = none).
 enum ConvKind { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 };
+// INFTY_DNNL_PLAIN_WEIGHTS=1: keep tfjs's filter layout (oneDNN then often falls back to its gemm kernels; benches)
+const bool weightsAny = [] { const char* v = getenv("INFTY_DNNL_PLAIN_WEIGHTS"); return !(v && v[0] == '1'); }();
 
 std::shared_ptr<Entry> convEntry(int kind, const std::vector<int32_t>& d) {
   static const char* kinds[3] = {"conv-fwd", "conv-bwd-data", "conv-bwd-weights"};
@@ -137,25 +146,38 @@ std::shared_ptr<Entry> convEntry(int kind, const std::vector<int32_t>& d) {
     wei = memory::desc({K, C, kh, kw}, dt::f32, memory::dims{1, K, kw * C * K, C * K});
   }
   memory::dims strides{sh, sw}, dil{dh - 1, dw - 1}, padL{pt, pl}, padR{pb, pr};
-  auto fd = convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src, wei, dst, strides, dil, padL, padR);
+  // weights in the layout oneDNN prefers (format_tag::any), activations as they are (NHWC, no copies)
+  const bool anyW = weightsAny;
+  memory::desc weiq = anyW ? memory::desc(wei.dims(), dt::f32, memory::format_tag::any) : wei;
+  auto fd = convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src, weiq, dst, strides, dil, padL, padR);
   auto fpd = convolution_forward::primitive_desc(fd, eng());
   auto e = std::make_shared<Entry>();
+  memory::desc chosen;
   if (kind == FWD) {
     e->prim = convolution_forward(fpd);
     e->a = src; e->b = wei; e->c = dst;
     e->impl = fpd.impl_info_str();
+    chosen = fpd.weights_desc();
   } else if (kind == BWD_DATA) {
-    auto bd = convolution_backward_data::desc(algorithm::convolution_direct, src, wei, dst, strides, dil, padL, padR);
+    auto bd = convolution_backward_data::desc(algorithm::convolution_direct, src, weiq, dst, strides, dil, padL, padR);
     auto pd = convolution_backward_data::primitive_desc(bd, eng(), fpd);
     e->prim = convolution_backward_data(pd);
     e->a = dst; e->b = wei; e->c = src;  // dy, filter → dx
     e->impl = pd.impl_info_str();
+    chosen = pd.weights_desc();
   } else {
-    auto bw = convolution_backward_weights::desc(algorithm::convolution_direct, src, wei, dst, strides, dil, padL, padR);
+    auto bw = convolution_backward_weights::desc(algorithm::convolution_direct, src, weiq, dst, strides, dil, padL, padR);
     auto pd = convolution_backward_weights::primitive_desc(bw, eng(), fpd);
     e->prim = convolution_backward_weights(pd);
     e->a = src; e->b = dst; e->c = wei;  // x, dy → dW
     e->impl = pd.impl_info_str();
+    chosen = pd.diff_weights_desc();
+  }
+  if (chosen != wei) {
+    e->reorderWeights = true;
+    e->wmem = memory(chosen, eng());
+    memory user(wei, eng(), nullptr);
+    e->wreorder = kind == BWD_WEIGHTS ? reorder(e->wmem, user) : reorder(user, e->wmem);
   }
   std::lock_guard<std::mutex> g(cacheMutex);
   cache[key] = e;
@@ -183,9 +205,16 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     if (!pc) return nullptr;
     memory ma(e->a, eng(), pa), mb(e->b, eng(), pb), mc(e->c, eng(), pc);
     stream s(eng());
-    if (kind == FWD) e->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
-    else if (kind == BWD_DATA) e->prim.execute(s, {{DNNL_ARG_DIFF_DST, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DIFF_SRC, mc}});
-    else e->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_DIFF_DST, mb}, {DNNL_ARG_DIFF_WEIGHTS, mc}});
+    if (kind == FWD || kind == BWD_DATA) {
+      memory w = mb;
+      if (e->reorderWeights) { e->wreorder.execute(s, mb, e->wmem); w = e->wmem; }
+      if (kind == FWD) e->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, mc}});
+      else e->prim.execute(s, {{DNNL_ARG_DIFF_DST, ma}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, mc}});
+    } else {
+      memory dw = e->reorderWeights ? e->wmem : mc;
+      e->prim.execute(s, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_DIFF_DST, mb}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
+      if (e->reorderWeights) e->wreorder.execute(s, e->wmem, mc);
+    }
     s.wait();
     calls++;
   } catch (const dnnl::error& err) {

@@ -20,7 +20,7 @@ export * from "./config/config";
 export * from "./config/schema";
 export * from "./config/grid";
 export * from "./runtime/wasm-kernels";
-export { loadNative, nativeAddonPath, type NativeAddon, type NativeInfo } from "./runtime/native/addon";
+export { loadNative, nativeAddonPath, defaultNativeThreads, type NativeAddon, type NativeInfo } from "./runtime/native/addon";
 export { setNativeKernels, nativeKernelsActive, nativeStats, NATIVE_KERNELS } from "./runtime/native/kernels";
 export * from "./nn/network";
 export * from "./nn/authors";

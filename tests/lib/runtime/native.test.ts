@@ -195,6 +195,36 @@ describe("native backend (oneDNN) vs tfjs-backend-cpu", function () {
     }
   });
 
+  it("gives the same bits on 1 and 2 OpenMP threads (the thread count follows the load: resumes must not see it)", async () => {
+    const lib = loadNative();
+    if ("reason" in lib) throw new Error(lib.reason);
+    // the U-Net's conv shapes at 16², 8², 4² and its largest matMuls (the sparse layers' pointwise ones)
+    const convs: Array<[Shape, number]> = [[[32, 16, 16, 32], 32], [[32, 16, 16, 96], 32], [[32, 8, 8, 64], 64], [[32, 4, 4, 128], 64]];
+    const runAll = () => tf.tidy(() => {
+      const rng = new Rng(5); // the same inputs each time
+      const outs: tf.Tensor[] = [];
+      for (const [xs, cout] of convs) {
+        const ws = [3, 3, xs[3], cout];
+        const x = tf.tensor4d(randn(rng, xs), xs as [number, number, number, number]);
+        const w = tf.tensor4d(randn(rng, ws), ws as [number, number, number, number]);
+        const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 1, "same"))));
+        outs.push(tf.conv2d(x, w, 1, "same"), ...g([x, w]));
+      }
+      const a = tf.tensor(randn(rng, [6272, 64]), [6272, 64]), b = tf.tensor(randn(rng, [6272, 32]), [6272, 32]);
+      outs.push(tf.matMul(a, b, true, false), tf.matMul(a, tf.tensor(randn(rng, [32, 64]), [32, 64]), false, true));
+      return outs.map((o) => o.dataSync().slice() as Float32Array);
+    });
+    const before = lib.addon.setThreads(1);
+    try {
+      const one = runAll();
+      lib.addon.setThreads(2);
+      const two = runAll();
+      for (let k = 0; k < one.length; k++) assert.ok(one[k].every((v, i) => Object.is(v, two[k][i])), `output ${k} differs between 1 and 2 threads`);
+    } finally {
+      lib.addon.setThreads(before);
+    }
+  });
+
   it("hands what it does not take (batches broadcast both ways) to the wasm kernel, with the same values as cpu", async () => {
     const rng = new Rng(11);
     const a = { shape: [2, 1, 6, 4], values: randn(rng, [2, 1, 6, 4]) };

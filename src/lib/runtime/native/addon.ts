@@ -5,6 +5,7 @@
  * back to wasm.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { isMainThread } from "worker_threads";
 
@@ -43,6 +44,26 @@ export function nativeAddonPath(): string {
   return path.resolve(__dirname, "..", "..", "..", "..", "..", "native", "build", "infty_dnnl.node");
 }
 
+/**
+ * OpenMP threads for oneDNN in this thread: `INFTY_NATIVE_THREADS` if set; 1 inside a gradient/sampling worker (one per
+ * core already); else all cores (≤ 8) when the 1-minute load average leaves a core free, 1 when it does not. Why the
+ * load: measured here at load 5–7 on 2 cores, a 2-thread oneDNN kernel whose partner thread lost its core waited at
+ * each barrier, up to 60× slower (backward-weights 8×8×32→32: 8.8 ms against 0.13 ms on 1 thread). The count does not
+ * change results: tests/lib/runtime/native.test.ts checks 1 and 2 threads bit for bit on the U-Net's shapes.
+ */
+export function defaultNativeThreads(): number {
+  const raw = process.env.INFTY_NATIVE_THREADS;
+  if (raw != null && raw.trim() !== "") {
+    const n = Number(raw);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 256)) throw new Error(`INFTY_NATIVE_THREADS must be an integer in 1..256, got '${raw}'`);
+    return n;
+  }
+  if (!isMainThread) return 1;
+  const cores = os.cpus().length;
+  if (cores < 2 || os.loadavg()[0] > cores - 0.5) return 1;
+  return Math.min(8, cores);
+}
+
 let loaded: { addon: NativeAddon } | { reason: string } | null = null;
 
 /** The addon, or why it cannot be used (cached: the first answer stays). */
@@ -61,13 +82,7 @@ export function loadNative(): { addon: NativeAddon } | { reason: string } {
     const addon = require(file) as NativeAddon;
     if (typeof addon.conv !== "function" || typeof addon.matmul !== "function") throw new Error("not the lab's addon (no conv/matmul)");
     addon.info(); // runs oneDNN once: a broken libdnnl fails here, not in the first kernel
-    // gradient/sampling workers (one per core) each run single-threaded, as their wasm does
-    if (!isMainThread) addon.setThreads(1);
-    else if (process.env.INFTY_NATIVE_THREADS) {
-      const n = Number(process.env.INFTY_NATIVE_THREADS);
-      if (!(Number.isInteger(n) && n >= 1 && n <= 256)) throw new Error(`INFTY_NATIVE_THREADS must be an integer in 1..256, got '${process.env.INFTY_NATIVE_THREADS}'`);
-      addon.setThreads(n);
-    }
+    addon.setThreads(defaultNativeThreads());
     loaded = { addon };
   } catch (err) {
     const msg = ((err as Error).message ?? String(err)).split("\n")[0];
