@@ -8,11 +8,9 @@ import { UsageError } from "./errors";
 import { bool, choice, FlagSpecs, Flags, int, num, SEED_MAX, str } from "./args";
 import { BACKEND_NAMES, BackendInfo, currentBackend, initBackend } from "../lib/runtime/backend";
 import { parseConfig, resolveConfig, LabConfig } from "../lib/config/config";
-import { Rng } from "../lib/runtime/rng";
 import { loadCheckpoint } from "../lib/runtime/checkpoint";
 import { ImageSet, areaResize } from "../lib/data/image-ops";
-import { loadFashionMnist } from "../lib/data/fashion-mnist";
-import { proceduralSpecs, renderProcedural } from "../lib/data/procedural";
+import { DATASETS, DATASET_NAMES, DatasetEntry, DatasetName } from "../lib/data/datasets";
 import { loadGuidedModel as loadGuided } from "../lib/pipelines/autoencoder";
 import { loadModel, LoadedModel } from "../lib/pipelines/sample";
 import { decodePNG } from "../viz/png";
@@ -160,12 +158,15 @@ export function loadModelChecked(file: string, opts: { ema?: boolean } = {}): Lo
   }
 }
 
+/** The datasets whose images --index can pick (those with an order: `image` in the registry). */
+const INDEXED_DATASETS = DATASET_NAMES.filter((n) => (DATASETS[n] as DatasetEntry).image) as DatasetName[];
+
 /** Flags every image command shares: the checkpoint, where the input comes from, the output. */
 export const INPUT_FLAGS = {
   checkpoint: str("checkpoint (unconditional, or an autoencoder.ckpt: then z of the input conditions it)", { default: "data/checkpoints/fashion-mnist.ckpt" }),
   input: str("input PNG (converted to the model's channels, values to [−1, 1])"),
   index: int("use image #index of the dataset instead (fashion-mnist test split, or procedural)", { min: 0, max: LIMITS.proceduralIndex, why: "procedural images are drawn in order" }),
-  dataset: choice("fashion-mnist | procedural (with --index)", ["fashion-mnist", "procedural"], "fashion-mnist"),
+  dataset: choice(`${INDEXED_DATASETS.join(" | ")} (with --index)`, INDEXED_DATASETS, "fashion-mnist"),
   steps: int("sampler steps", { min: 1, max: LIMITS.steps, default: 50 }),
   lambda: num("guidance weight λ (λ_t = λ·ᾱ_t; 0 = unguided)", { min: 0, max: 1e6, default: 0.5 }),
   seed: seedFlag(),
@@ -217,14 +218,7 @@ export function loadInput(f: Pick<InputFlags, "input" | "index" | "dataset">, cf
   }
   const i = f.index;
   if (i === undefined) throw new UsageError("give exactly one of --input file.png or --index N");
-  if (f.dataset === "procedural") {
-    // the same image as proceduralImages({ n: i + 1, rng: new Rng(1234) })[i]: draw specs one by one, render only i
-    const rng = new Rng(1234);
-    let spec = proceduralSpecs(1, rng, { channels: C });
-    for (let k = 0; k < i; k++) spec = proceduralSpecs(1, rng, { channels: C });
-    return renderProcedural(spec, resolution);
-  }
-  if (C !== 1) throw new UsageError("fashion-mnist has 1 channel; this model has " + C);
-  const set = loadFashionMnist({ split: "test", offset: i, limit: 1 });
-  return resolution === 28 ? set : areaResize(set, resolution, resolution);
+  const d: DatasetEntry = DATASETS[f.dataset];
+  if (!d.channels.includes(C)) throw new UsageError(`${f.dataset} has ${d.channels.join(" or ")} channel(s); this model has ${C}`);
+  return d.image!(i, { resolution, channels: C });
 }

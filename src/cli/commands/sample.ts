@@ -11,6 +11,7 @@ import { bool, choice, flagsHelp, int, num, parseFlags, str } from "../args";
 import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
 import { sampleModel } from "../../lib/pipelines/sample";
+import { SAMPLER_NAMES } from "../../lib/diffusion/samplers";
 import { NpyAppender } from "../../lib/runtime/npy";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { diskError } from "../../lib/runtime/atomic-write";
@@ -27,7 +28,7 @@ const FLAGS = {
   n: int("number of samples (streamed to disk; the PNG shows the first 256)", { min: 1, max: LIMITS.samples, default: 16 }),
   batch: int("samples per batch (batch k > 0 draws from seed + k·2654435769 mod 2³²)", { min: 1, max: LIMITS.batch, default: 16 }),
   steps: int("sampler steps (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
-  sampler: choice("ddim | ddpm", ["ddim", "ddpm"] as const, "ddim"),
+  sampler: choice(SAMPLER_NAMES.join(" | "), SAMPLER_NAMES, "ddim"),
   eta: num("DDIM η (0 = deterministic, 1 = DDPM-like)", { min: 0, max: 1, default: 0 }),
   seed: seedFlag(),
   out: str("output prefix: writes <out>.png and <out>.npy", { default: "samples" }),

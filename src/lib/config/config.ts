@@ -5,6 +5,9 @@
  */
 import { Schema, checkSchema, deepFreeze } from "./schema";
 import type { KnnWeights } from "../operators/interpolation";
+import { KERNEL_RESAMPLE_MODES, KernelResampleMode } from "../operators/kernel-resample";
+import { PARAMETERISATION_NAMES, ParameterisationName } from "../diffusion/parameterisations";
+import { DATASET_NAMES, DatasetName } from "../data/datasets";
 
 /** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
 export interface UNetConfig {
@@ -31,8 +34,8 @@ export type Downsample = "knn-grid" | "sparse";
 export type CoordSampler = "uniform" | "qmc";
 // KnnWeights lives with the interpolation it configures (operators import no config; config imports operators)
 export type { KnnWeights };
-/** kernel resampling across resolutions (kernel-resample.ts): the lab's extent rule, per-tap, the authors' rule, none */
-export type KernelResampling = "extent" | "per-tap" | "authors" | "none";
+/** kernel resampling across resolutions: the keys of kernel-resample.ts's registry (extent, per-tap, authors, none) */
+export type KernelResampling = KernelResampleMode;
 /** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */
 export type DdimGrid = "even" | "ddim-stride";
 
@@ -73,7 +76,7 @@ export interface ModelConfig {
 export interface DiffusionConfig {
   schedule: "cosine" | "linear";
   timesteps: number;
-  parameterisation: "mollifiedEps" | "eps" | "x0" | "v";
+  parameterisation: ParameterisationName;
   /** mollifier std in pixels at the training resolution (0 = white-noise process, T = I) */
   mollifierStd: number;
   /** Wiener filter inverse SNR used to turn sampled Tx₀ into x₀ */
@@ -90,7 +93,8 @@ export interface DiffusionConfig {
 }
 
 export interface TrainConfig {
-  dataset: "fashion-mnist" | "procedural" | "textures";
+  /** a key of the dataset registry (data/datasets.ts) */
+  dataset: DatasetName;
   batchSize: number;
   /** fraction of pixels sampled per image (∞-Diff §3.1; paper default 1/4) */
   coordRatio: number;
@@ -191,7 +195,7 @@ const SPEC: Spec = {
         mlpMult: { t: "int", min: 1, max: 8 },
         knnNeighbours: { t: "int", min: 1, max: 16 },
         knnWeights: { t: "enum", values: ["inverse-squared-distance", "inverse-distance"] },
-        kernelResampling: { t: "enum", values: ["extent", "per-tap", "authors", "none"] },
+        kernelResampling: { t: "enum", values: KERNEL_RESAMPLE_MODES },
         operator: { t: "enum", values: ["depthwise", "regular", "nonlinear"] },
         downsample: { t: "enum", values: ["knn-grid", "sparse"] },
         unet: UNET_SPEC,
@@ -202,7 +206,7 @@ const SPEC: Spec = {
       fields: {
         schedule: { t: "enum", values: ["cosine", "linear"] },
         timesteps: { t: "int", min: 2, max: 100000 },
-        parameterisation: { t: "enum", values: ["mollifiedEps", "eps", "x0", "v"] },
+        parameterisation: { t: "enum", values: PARAMETERISATION_NAMES },
         mollifierStd: { t: "num", min: 0, max: 64 },
         wienerInvSnr: { t: "num", min: 0, max: 10 },
         ddimGrid: { t: "enum", values: ["even", "ddim-stride"] },
@@ -212,7 +216,7 @@ const SPEC: Spec = {
     train: {
       t: "obj",
       fields: {
-        dataset: { t: "enum", values: ["fashion-mnist", "procedural", "textures"] },
+        dataset: { t: "enum", values: DATASET_NAMES },
         batchSize: { t: "int", min: 1, max: 4096 },
         coordRatio: { t: "num", min: 0, max: 1, minExclusive: true },
         coordSampler: { t: "enum", values: ["uniform", "qmc"] },

@@ -4,3 +4,4 @@ export * from "./image-ops";
 export * from "./fashion-mnist";
 export * from "./textures";
 export * from "./procedural";
+export * from "./datasets";

@@ -14,10 +14,9 @@ export interface ParamContext {
   mollifier: Mollifier;
 }
 
-export type ParameterisationName = "mollifiedEps" | "x0" | "eps" | "v";
-
 export interface Parameterisation {
-  readonly name: ParameterisationName;
+  /** its key in PARAMETERISATIONS */
+  readonly name: string;
   /** training target from data x0 [B,H,W,C], white noise xi [B,H,W,C] (the ξ used to build x_t), t [B] */
   target(x0: tf.Tensor4D, xi: tf.Tensor4D, t: Timesteps, ctx: ParamContext): tf.Tensor4D;
   /** model output `out` at (xt, t) → predicted Tx₀ and Tξ, each [B,H,W,C] */
@@ -90,16 +89,23 @@ export const vPrediction: Parameterisation = {
     }),
 };
 
-export const PARAMETERISATIONS: Readonly<Record<ParameterisationName, Parameterisation>> = Object.freeze({
+/**
+ * The registry: its keys are the `ParameterisationName` union (config diffusion.parameterisation, the latent model's
+ * target). Adding one: an object with `target` and `predict` above (or in its own file) and an entry here.
+ */
+export const PARAMETERISATIONS = Object.freeze({
   mollifiedEps,
   x0: x0Prediction,
   eps: epsPrediction,
   v: vPrediction,
-});
+} satisfies Record<string, Parameterisation>);
+
+export type ParameterisationName = keyof typeof PARAMETERISATIONS;
+export const PARAMETERISATION_NAMES = Object.keys(PARAMETERISATIONS) as ParameterisationName[];
 
 export function parameterisation(p: Parameterisation | ParameterisationName = "mollifiedEps"): Parameterisation {
   if (typeof p !== "string") return p;
-  const found = PARAMETERISATIONS[p];
+  const found = Object.prototype.hasOwnProperty.call(PARAMETERISATIONS, p) ? PARAMETERISATIONS[p] : undefined;
   if (!found) throw new Error(`unknown parameterisation '${p}': expected ${Object.keys(PARAMETERISATIONS).join(", ")}`);
   return found;
 }

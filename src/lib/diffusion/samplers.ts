@@ -243,6 +243,50 @@ async function finish(gen: AsyncGenerator<SamplerStep, void, void>, opts: Sample
   return { Tx0: last, x0, intermediates };
 }
 
+/**
+ * The sampler registry: its keys are the `SamplerName` union (config, CLI, pipelines, guidance, notebook steppers).
+ * A sampler is its step generator (the generator twins above) and `gain`, ∂x_s/∂Tx̂₀ at fixed x_t for its update from
+ * t to s (s = −1: the last step), which reconstruction guidance (pipelines/guidance.ts) scales its shift by.
+ * Adding one: write its steps generator here (or in its own file) and add an entry.
+ */
+export interface SamplerEntry {
+  readonly about: string;
+  steps(denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions & DdpmOptions): AsyncGenerator<SamplerStep, void, void>;
+  gain(schedule: Schedule, t: number, s: number, eta: number): number;
+}
+
+export const SAMPLERS = {
+  ddim: {
+    about: "DDIM (η = 0 deterministic)",
+    steps: ddimSteps,
+    gain: (schedule, t, s, eta) => {
+      const c = stepCoefs(schedule, t, s);
+      const sig2 = s < 0 ? 0 : eta * eta * c.betaTilde;
+      const dir = Math.sqrt(Math.max(1 - c.abarS - sig2, 0));
+      return Math.sqrt(c.abarS) - (dir * Math.sqrt(c.abarT)) / Math.sqrt(1 - c.abarT);
+    },
+  },
+  ddpm: {
+    about: "DDPM ancestral (η is ignored)",
+    steps: ddpmSteps,
+    gain: (schedule, t, s) => stepCoefs(schedule, t, s).coefTx0,
+  },
+} satisfies Record<string, SamplerEntry>;
+
+export type SamplerName = keyof typeof SAMPLERS;
+export const SAMPLER_NAMES = Object.keys(SAMPLERS) as SamplerName[];
+
+/** The registered sampler `name`; a one-line error naming the choices otherwise. */
+export function samplerEntry(name: string): SamplerEntry {
+  if (!Object.prototype.hasOwnProperty.call(SAMPLERS, name)) throw new Error(`unknown sampler '${name}': expected ${SAMPLER_NAMES.join(", ")}`);
+  return SAMPLERS[name as SamplerName];
+}
+
+/** Runs sampler `name` from x_T to the end → { Tx0, x0, intermediates? } (DDPM ignores η). */
+export async function sample(name: SamplerName, denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions & DdpmOptions): Promise<SampleResult> {
+  return finish(samplerEntry(name).steps(denoise, xT, timesteps, opts), opts);
+}
+
 /** DDPM sampling from x_T [B,H,W,C] (e.g. `priorSample`) → { Tx0, x0, intermediates? }. */
 export async function ddpm(denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdpmOptions): Promise<SampleResult> {
   return finish(ddpmSteps(denoise, xT, timesteps, opts), opts);

@@ -16,6 +16,7 @@ import { Rng } from "../runtime/rng";
 import { fanInUniform, Params, ParamTensors } from "../nn/params";
 import { areaResize, fromTensor, ImageSet, toGray } from "../data/image-ops";
 import { dataPath } from "../data/paths";
+import { DatasetEntry, DatasetName, dataset } from "../data/datasets";
 import { writeFileAtomic } from "../runtime/atomic-write";
 
 export const FEATURE_DIM = 128;
@@ -209,13 +210,26 @@ function prepare(set: ImageSet): ImageSet {
 /** The checked atomic writer (every byte, fsync, rename; a full disk is a one-line error and the old file stays). */
 const atomicWrite = (file: string, data: Buffer): void => writeFileAtomic(file, data);
 
-let shared: FeatureNet | null = null;
-/** The committed network, loaded once and kept (for metrics helpers; call `disposeSharedFeatureNet` to free it). */
-export function sharedFeatureNet(): FeatureNet {
-  if (!shared) shared = FeatureNet.load();
-  return shared;
+const shared = new Map<string, FeatureNet>();
+/** The committed network of a data/ folder (default data/feature-net/), loaded once and kept (`disposeSharedFeatureNet` frees). */
+export function sharedFeatureNet(folder = "feature-net"): FeatureNet {
+  let net = shared.get(folder);
+  if (!net) shared.set(folder, (net = FeatureNet.load(dataPath(folder))));
+  return net;
 }
 export function disposeSharedFeatureNet(): void {
-  shared?.dispose();
-  shared = null;
+  for (const net of shared.values()) net.dispose();
+  shared.clear();
+}
+
+/** The feature net that FID/KID on dataset `name` uses (its registry entry's `fid.featureNet`); an error where it has none. */
+export function featureNetFor(name: DatasetName): FeatureNet {
+  return sharedFeatureNet(fidOf(name).featureNet);
+}
+
+/** The FID reference of dataset `name` (data/datasets.ts), or a one-line error saying it has none. */
+export function fidOf(name: DatasetName): NonNullable<DatasetEntry["fid"]> {
+  const f = dataset(name).fid;
+  if (!f) throw new Error(`dataset ${name} has no FID reference (no feature net for it in data/datasets.ts)`);
+  return f;
 }

@@ -24,6 +24,8 @@ import { loadModel, nestedWhiteNoise, sampleModel } from "../pipelines/sample";
 import { train, trainingImages, CHECKPOINT_FILE, readLog } from "../pipelines/train";
 import { Progress } from "../runtime/progress";
 import { modelGrid } from "../config/grid";
+import { DATASET_NAMES } from "../data/datasets";
+import { KERNEL_RESAMPLE_MODES } from "../operators/kernel-resample";
 import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
 import { bootstrapMeanInterval, mean, sampleStd } from "./statistics";
 import { codeVersion } from "./runner";
@@ -93,7 +95,7 @@ export function validateCrossResSpec(raw: unknown, source = "spec"): CrossResSpe
   if (!isObj(s.base)) throw new SpecError(`${source}.base: must be an object`);
   if (!Array.isArray(s.datasets) || !s.datasets.length) throw new SpecError(`${source}.datasets: must be a non-empty list`);
   const datasets = s.datasets.map((d, i) => {
-    if (!["fashion-mnist", "procedural", "textures"].includes(d as string)) throw new SpecError(`${source}.datasets[${i}]: unknown dataset '${d}'`);
+    if (!(DATASET_NAMES as string[]).includes(d as string)) throw new SpecError(`${source}.datasets[${i}]: unknown dataset '${d}'`);
     return d as Dataset;
   });
   if (!Array.isArray(s.variants) || !s.variants.length) throw new SpecError(`${source}.variants: must be a non-empty list`);
@@ -101,8 +103,8 @@ export function validateCrossResSpec(raw: unknown, source = "spec"): CrossResSpe
     const o = keys(v, `${source}.variants[${i}]`, ["label", "train", "kernelResampling"]);
     if (typeof o.label !== "string" || !o.label) throw new SpecError(`${source}.variants[${i}].label: must be a non-empty string`);
     if (!isObj(o.train)) throw new SpecError(`${source}.variants[${i}].train: must be an object`);
-    if (!["extent", "per-tap", "authors", "none"].includes(o.kernelResampling as string)) {
-      throw new SpecError(`${source}.variants[${i}].kernelResampling: must be extent, per-tap, authors or none`);
+    if (!(KERNEL_RESAMPLE_MODES as string[]).includes(o.kernelResampling as string)) {
+      throw new SpecError(`${source}.variants[${i}].kernelResampling: must be one of ${KERNEL_RESAMPLE_MODES.join(", ")}`);
     }
     return { label: o.label, train: o.train, kernelResampling: o.kernelResampling as KernelResampling };
   });

@@ -18,9 +18,9 @@ import * as path from "path";
 import { currentBackend } from "../runtime/backend";
 import { train, readLog, CHECKPOINT_FILE, trainingImages } from "../pipelines/train";
 import { loadModel, sampleModel } from "../pipelines/sample";
-import { loadFashionMnist } from "../data/fashion-mnist";
+import type { DatasetName } from "../data/datasets";
 import { ImageSet, areaResize } from "../data/image-ops";
-import { FeatureNet, sharedFeatureNet, fid, kid } from "../eval";
+import { FeatureNet, featureNetFor, fidOf, fid, kid } from "../eval";
 import { writeFileAtomic } from "../runtime/checkpoint";
 import { Progress, formatDuration } from "../runtime/progress";
 import { note } from "../runtime/notebook";
@@ -179,10 +179,10 @@ export class FeatureNetMissing extends Error {
   }
 }
 
-function featureNetAvailable(opts: SweepOptions): boolean {
+function featureNetAvailable(opts: SweepOptions, name: DatasetName): boolean {
   if (opts.featureNet) return true;
   try {
-    sharedFeatureNet();
+    featureNetFor(name);
     return true;
   } catch {
     return false;
@@ -246,7 +246,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   for (let pass = 0; pending.length; pass++) {
     if (pass > 0) {
       if (!opts.waitForFeatureNet) break;
-      if (!featureNetAvailable(opts)) {
+      if (!featureNetAvailable(opts, pending[0].plan.train.config.train.dataset)) {
         log(`feature net not available yet (data/feature-net/); ${pending.length} trained run(s) wait for it`);
         await new Promise((r) => setTimeout(r, 60000));
         continue;
@@ -312,8 +312,9 @@ export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): 
   const runDir = path.join(opts.runsDir, plan.trainHash);
   const { complete, resumed } = await ensureModel(plan, runDir, label, opts);
   if (!complete) return null;
-  if (!featureNetAvailable(opts)) throw new FeatureNetMissing("no feature net at data/feature-net/ (run `infty train-features`)");
   const cfg = plan.train.config;
+  const fidRef = fidOf(cfg.train.dataset);
+  if (!featureNetAvailable(opts, cfg.train.dataset)) throw new FeatureNetMissing(`no feature net at data/${fidRef.featureNet}/ (run \`infty train-features\`)`);
   const model = loadModel(path.join(runDir, CHECKPOINT_FILE));
   let samples: ImageSet, sampleSeconds: number;
   try {
@@ -328,10 +329,10 @@ export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): 
     model.net.dispose();
   }
   const m0 = Date.now();
-  const net = opts.featureNet ?? sharedFeatureNet();
+  const net = opts.featureNet ?? featureNetFor(cfg.train.dataset);
   // reference: test images at the training resolution r₀ (what the model can know), features at 28×28 as for samples
   const r0 = cfg.model.resolution;
-  const test = cached(`test:${plan.eval.testImages}:${r0}`, () => loadFashionMnist({ split: "test", limit: plan.eval.testImages, size: r0 === 28 ? undefined : r0 }));
+  const test = cached(`test:${cfg.train.dataset}:${plan.eval.testImages}:${r0}`, () => fidRef.reference({ resolution: r0, limit: plan.eval.testImages }));
   // samples above r₀ are compared at r₀, as the reference is (EvalPoint.compareAt)
   const fs_ = await net.features(plan.eval.compareAt === "r0" && plan.eval.resolution !== r0 ? areaResize(samples, r0, r0) : samples);
   const ft = await net.features(test);

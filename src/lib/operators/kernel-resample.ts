@@ -24,8 +24,6 @@
  */
 import { tf } from "../runtime/backend";
 
-export type KernelResampleMode = "extent" | "per-tap" | "authors" | "none";
-
 /** Python 3's round(): halves go to the even neighbour. */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x), d = x - f;
@@ -33,46 +31,25 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** The resampled kernel size for a k×k kernel moved from `fromRes` to `toRes`. */
-export function resampledKernelSize(k: number, fromRes: number, toRes: number, mode: KernelResampleMode = "extent"): number {
-  const s = toRes / fromRes;
-  if (mode === "none") return k;
-  if (mode === "per-tap") return 2 * Math.round(((k - 1) / 2) * s) + 1;
-  if (mode === "authors") return fromRes === toRes ? k : Math.max(3, 2 * roundHalfEven((k * s - 1) / 2) + 1);
-  const ks = k * s;
-  const near = Math.round(ks);
-  // the odd size nearest k·s (ties and even sizes round up so the window never shrinks below the extent)
-  return Math.max(1, near % 2 === 1 ? near : 2 * Math.floor(ks / 2) + 1);
+/**
+ * A kernel-resampling rule: the size k' of a k×k kernel at scale s = r/r₀ (s ≠ 1) and its 1-D resampling matrix
+ * [k', k] (row δ' gives the weights of the old taps), float64; separable, the 2-D kernel is A κ Aᵀ per channel.
+ */
+export interface KernelRule {
+  readonly about: string;
+  size(k: number, s: number): number;
+  matrix(k: number, k2: number, s: number): Float64Array;
 }
 
-/**
- * 1-D resampling matrix [k', k] (row δ' gives the weights of the old taps), float64.
- * Separable: the 2-D kernel is A κ Aᵀ per channel.
- */
-export function kernelResampleMatrix(k: number, fromRes: number, toRes: number, mode: KernelResampleMode = "extent"): Float64Array {
-  const s = toRes / fromRes, h = (k - 1) / 2;
-  const k2 = resampledKernelSize(k, fromRes, toRes, mode), h2 = (k2 - 1) / 2;
-  const A = new Float64Array(k2 * k);
-  if (mode === "none") {
-    for (let i = 0; i < k; i++) A[i * k + i] = 1;
-    return A;
-  }
-  if (mode === "authors") {
-    // bilinear, align_corners = False: source position (i + ½)·k/k' − ½, negatives clamped to 0, last tap repeated
-    for (let i = 0; i < k2; i++) {
-      const src = Math.max(0, ((i + 0.5) * k) / k2 - 0.5);
-      const i0 = Math.min(k - 1, Math.floor(src)), f = i0 < k - 1 ? src - i0 : 0;
-      A[i * k + i0] += 1 - f;
-      if (f > 0) A[i * k + i0 + 1] += f;
-    }
-    return A;
-  }
+/** Bilinear taps at u = δ'/s (r₀ tap units) clamped to the outer taps; `extent`: cell coverage and count correction. */
+function bilinearTaps(k: number, k2: number, s: number, extent: boolean): Float64Array {
+  const h = (k - 1) / 2, h2 = (k2 - 1) / 2, A = new Float64Array(k2 * k);
   // per axis, the count correction is k'/(k·s) (squared over the two axes)
-  const scale = mode === "extent" ? k2 / (k * s) : 1;
+  const scale = extent ? k2 / (k * s) : 1;
   for (let i = 0; i < k2; i++) {
     const u = (i - h2) / s; // position in r₀ tap units
     let cover = 1;
-    if (mode === "extent") {
+    if (extent) {
       const lo = Math.max(u - 0.5 / s, -k / 2), hi = Math.min(u + 0.5 / s, k / 2);
       cover = Math.max(0, hi - lo) * s;
     }
@@ -82,6 +59,61 @@ export function kernelResampleMatrix(k: number, fromRes: number, toRes: number, 
     if (f > 0 && i0 + 1 < k) A[i * k + i0 + 1] += f * cover * scale;
   }
   return A;
+}
+
+/** The registry of rules (see the module note); its keys are `KernelResampleMode` (config model.kernelResampling). */
+export const KERNEL_RESAMPLING = {
+  extent: {
+    about: "the lab's rule: the odd size nearest k·s, bilinear values weighted by cell coverage and the count correction",
+    // the odd size nearest k·s (ties and even sizes round up so the window never shrinks below the extent)
+    size: (k, s) => {
+      const ks = k * s, near = Math.round(ks);
+      return Math.max(1, near % 2 === 1 ? near : 2 * Math.floor(ks / 2) + 1);
+    },
+    matrix: (k, k2, s) => bilinearTaps(k, k2, s, true),
+  },
+  "per-tap": {
+    about: "tap centres span the same range, plain bilinear values",
+    size: (k, s) => 2 * Math.round(((k - 1) / 2) * s) + 1,
+    matrix: (k, k2, s) => bilinearTaps(k, k2, s, false),
+  },
+  authors: {
+    about: "the authors' get_torch_kernel: 2·round((k·s − 1)/2) + 1 (half to even), ≥ 3, F.interpolate bilinear",
+    size: (k, s) => Math.max(3, 2 * roundHalfEven((k * s - 1) / 2) + 1),
+    matrix: (k, k2) => {
+      // bilinear, align_corners = False: source position (i + ½)·k/k' − ½, negatives clamped to 0, last tap repeated
+      const A = new Float64Array(k2 * k);
+      for (let i = 0; i < k2; i++) {
+        const src = Math.max(0, ((i + 0.5) * k) / k2 - 0.5);
+        const i0 = Math.min(k - 1, Math.floor(src)), f = i0 < k - 1 ? src - i0 : 0;
+        A[i * k + i0] += 1 - f;
+        if (f > 0) A[i * k + i0 + 1] += f;
+      }
+      return A;
+    },
+  },
+  none: {
+    about: "the r₀ kernel as is (the Fig. 2 ablation without kernel resampling)",
+    size: (k) => k,
+    matrix: (k) => {
+      const A = new Float64Array(k * k);
+      for (let i = 0; i < k; i++) A[i * k + i] = 1;
+      return A;
+    },
+  },
+} satisfies Record<string, KernelRule>;
+
+export type KernelResampleMode = keyof typeof KERNEL_RESAMPLING;
+export const KERNEL_RESAMPLE_MODES = Object.keys(KERNEL_RESAMPLING) as KernelResampleMode[];
+
+/** The resampled kernel size for a k×k kernel moved from `fromRes` to `toRes` (k itself when they are equal). */
+export function resampledKernelSize(k: number, fromRes: number, toRes: number, mode: KernelResampleMode = "extent"): number {
+  return fromRes === toRes ? k : KERNEL_RESAMPLING[mode].size(k, toRes / fromRes);
+}
+
+/** 1-D resampling matrix [k', k] of rule `mode`, float64. Separable: the 2-D kernel is A κ Aᵀ per channel. */
+export function kernelResampleMatrix(k: number, fromRes: number, toRes: number, mode: KernelResampleMode = "extent"): Float64Array {
+  return KERNEL_RESAMPLING[mode].matrix(k, resampledKernelSize(k, fromRes, toRes, mode), toRes / fromRes);
 }
 
 /**

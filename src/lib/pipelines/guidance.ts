@@ -15,8 +15,8 @@
  * shift, so with clipping the step is the paper's update followed by the clip.
  */
 import { tf } from "../runtime/backend";
-import { alphaBar, Schedule, stepCoefs } from "../diffusion/schedules";
-import type { Denoiser } from "../diffusion/samplers";
+import { alphaBar, Schedule } from "../diffusion/schedules";
+import { Denoiser, SamplerName, samplerEntry } from "../diffusion/samplers";
 
 /** A model evaluation that tf.grad can differentiate wrt x_t: xt [B,H,W,C], t [B] → mollified-ε output [B,H,W,C]. */
 export type DifferentiableDenoiser = (xt: tf.Tensor4D, t: tf.Tensor1D) => tf.Tensor4D;
@@ -38,7 +38,7 @@ export interface GuidanceOptions {
    */
   weighting?: "alphaBar" | "constant";
   /** which sampler's update the shift is computed for; default "ddim" */
-  sampler?: "ddim" | "ddpm";
+  sampler?: SamplerName;
   /** DDIM η (default 0) */
   eta?: number;
   /** called with ‖r‖² (summed over the batch) on every step, for diagnostics */
@@ -46,12 +46,8 @@ export interface GuidanceOptions {
 }
 
 /** ∂x_s/∂Tx̂₀ at fixed x_t for the sampler's update from t to s (s = −1: the last step). */
-export function stepGain(schedule: Schedule, t: number, s: number, sampler: "ddim" | "ddpm", eta = 0): number {
-  const c = stepCoefs(schedule, t, s);
-  if (sampler === "ddpm") return c.coefTx0;
-  const sig2 = s < 0 ? 0 : eta * eta * c.betaTilde;
-  const dir = Math.sqrt(Math.max(1 - c.abarS - sig2, 0));
-  return Math.sqrt(c.abarS) - (dir * Math.sqrt(c.abarT)) / Math.sqrt(1 - c.abarT);
+export function stepGain(schedule: Schedule, t: number, s: number, sampler: SamplerName, eta = 0): number {
+  return samplerEntry(sampler).gain(schedule, t, s, eta);
 }
 
 /** Wraps `model` with reconstruction guidance (see the module note). λ = 0 returns the model's output unchanged. */

@@ -14,6 +14,7 @@ import type { LabConfig } from "../config/config";
 import type { InftyDiffNetwork } from "../nn/network";
 import { spacedTimesteps } from "../diffusion/schedules";
 import { qSample } from "../diffusion/forward";
+import type { SamplerName } from "../diffusion/samplers";
 import { prepareSampling, priorOf, runSampler } from "./sampling";
 import { ImageSet, sliceSet } from "../data/image-ops";
 import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
@@ -85,7 +86,7 @@ export interface InpaintOptions {
   ts?: number | null;
   /** sampler steps over [0, t_s] (default 50) */
   steps?: number;
-  sampler?: "ddim" | "ddpm";
+  sampler?: SamplerName;
   eta?: number;
   seed?: number;
   /** per-step ‖m ⊙ (μ̃₀ − Tx̄)‖² for diagnostics */

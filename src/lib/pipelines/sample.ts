@@ -9,6 +9,7 @@ import { Rng } from "../runtime/rng";
 import { DdimGrid, KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from "../config/config";
 import { InftyDiffNetwork, GridDenoiser } from "../nn/network";
 import { gridShape, withDdimGrid } from "../config/grid";
+import type { SamplerName } from "../diffusion/samplers";
 import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "./sampling";
 import { loadCheckpoint } from "../runtime/checkpoint";
 import { ImageSet } from "../data/image-ops";
@@ -57,7 +58,7 @@ export interface SampleOptions {
   steps?: number;
   /** step grid (default the config's diffusion.ddimGrid) */
   ddimGrid?: DdimGrid;
-  sampler?: "ddim" | "ddpm";
+  sampler?: SamplerName;
   /** DDIM η (0 = deterministic) */
   eta?: number;
   seed?: number;

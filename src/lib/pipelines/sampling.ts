@@ -16,9 +16,8 @@ import { Rng } from "../runtime/rng";
 import type { LabConfig } from "../config/config";
 import { DiffusionProcess, Grid, GridSize, diffusionProcess, gridOf } from "../config/grid";
 import { priorSample } from "../diffusion/forward";
-import { ddim, ddpm, Denoiser, DdimOptions, SampleResult } from "../diffusion/samplers";
+import { Denoiser, DdimOptions, SampleResult, SamplerName, sample } from "../diffusion/samplers";
 
-export type SamplerKind = "ddim" | "ddpm";
 
 /** A prepared run: the process, and the sampler options of the config (parameterisation, Wiener SNR, Tx₀ clip). */
 export interface SamplingRun extends DiffusionProcess {
@@ -57,16 +56,8 @@ export function priorOf(run: SamplingRun, grid: Grid, B: number, rng: Rng, noise
   return tf.tidy(() => mollifier.apply(tf.mul(tf.tensor4d(noise, shape), grid.noiseMultiplier) as tf.Tensor4D));
 }
 
-/** sampler: DDIM (default; η = 0 is deterministic) or DDPM from x_T over `timesteps` (descending, original T). */
-export function runSampler(
-  kind: SamplerKind, denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions,
-): Promise<SampleResult> {
-  if (kind === "ddpm") {
-    const { eta: _eta, ...rest } = opts;
-    return ddpm(denoise, xT, timesteps, rest);
-  }
-  return ddim(denoise, xT, timesteps, { ...opts, eta: opts.eta ?? 0 });
-}
+/** sampler: a registered sampler (diffusion/samplers.ts `SAMPLERS`) from x_T over `timesteps` (descending, original T). */
+export const runSampler: (kind: SamplerName, denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions) => Promise<SampleResult> = sample;
 
 /** clip: x₀ to the data range [−1, 1], in place (the Wiener filter's high-frequency gain can ring past it). */
 export function clipToDataRange(x: Float32Array): Float32Array {

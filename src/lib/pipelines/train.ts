@@ -20,9 +20,7 @@ import { Schedule } from "../diffusion/schedules";
 import { mse } from "../diffusion/parameterisations";
 import { ImageSet } from "../data/image-ops";
 import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "./training-batch";
-import { loadFashionMnist } from "../data/fashion-mnist";
-import { proceduralImages } from "../data/procedural";
-import { sampleTextureCrops, renderTextureCrops } from "../data/textures";
+import { dataset } from "../data/datasets";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../runtime/checkpoint";
 import { appendLine, diskError, removeStaleTemps } from "../runtime/atomic-write";
 import { Progress } from "../runtime/progress";
@@ -51,20 +49,8 @@ export interface LogRow {
 
 /** The training images a config asks for, at the model's resolution, NHWC in [−1,1]. */
 export function trainingImages(cfg: LabConfig, limit?: number): ImageSet {
-  const r = cfg.model.resolution;
-  const C = cfg.model.channels;
-  switch (cfg.train.dataset) {
-    case "fashion-mnist": {
-      if (C !== 1) throw new Error("fashion-mnist has 1 channel; set model.channels to 1");
-      return loadFashionMnist({ split: "train-fit", size: r === 28 ? undefined : r, limit });
-    }
-    case "procedural":
-      return proceduralImages({ n: limit ?? 20000, height: r, rng: new Rng(cfg.train.seed + 1), channels: C });
-    case "textures": {
-      const crops = sampleTextureCrops({ n: limit ?? 20000, rng: new Rng(cfg.train.seed + 1), cropSize: Math.min(512, 4 * r) });
-      return renderTextureCrops(crops, r, C as 1 | 3);
-    }
-  }
+  const { resolution, channels } = cfg.model;
+  return dataset(cfg.train.dataset, channels).train({ resolution, channels, seed: cfg.train.seed + 1, limit });
 }
 
 /**

@@ -9,10 +9,10 @@ import { InftyDiffNetwork, GridDenoiser } from "../../nn/network";
 import { diffusionProcess } from "../../config/grid";
 import { spacedTimesteps } from "../../diffusion/schedules";
 import { priorSample } from "../../diffusion/forward";
-import { ddimSteps, ddpmSteps, Denoiser, SamplerOptions } from "../../diffusion/samplers";
+import { Denoiser, SAMPLER_NAMES, SamplerName, SamplerOptions, samplerEntry } from "../../diffusion/samplers";
 import { Rng } from "../../runtime/rng";
 
-export type TrajectorySampler = "ddim" | "ddpm";
+export type TrajectorySampler = SamplerName;
 
 export interface Trajectory {
   sampler: TrajectorySampler;
@@ -36,7 +36,7 @@ export async function recordTrajectory(
   opts: SamplerOptions & { eta?: number },
 ): Promise<Trajectory> {
   const out: Trajectory = { sampler, t: [], s: [], x: [], Tx0: [], x0: [], shape: xT.shape };
-  const steps = sampler === "ddim" ? ddimSteps(denoise, xT, timesteps, opts) : ddpmSteps(denoise, xT, timesteps, opts);
+  const steps = samplerEntry(sampler).steps(denoise, xT, timesteps, opts);
   for await (const step of steps) {
     out.t.push(step.t);
     out.s.push(step.s);
@@ -66,7 +66,7 @@ export async function samplerTrajectories(
   const xT = priorSample([opts.n, r, r, C], new Rng(opts.seed ?? 0), mollifier);
   const out: Trajectory[] = [];
   try {
-    for (const sampler of opts.samplers ?? ["ddim", "ddpm"]) {
+    for (const sampler of opts.samplers ?? SAMPLER_NAMES) {
       out.push(await recordTrajectory(sampler, denoiser.denoise, xT, timesteps, {
         schedule, mollifier, rng: new Rng((opts.seed ?? 0) + 1), parameterisation: cfg.diffusion.parameterisation,
         invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true, eta: 0,

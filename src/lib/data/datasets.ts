@@ -1,0 +1,84 @@
+/**
+ * The dataset registry: its keys are the `DatasetName` union (config train.dataset, the CLI's --dataset, experiment
+ * specs). An entry says how to draw training images at a resolution, how to read one held-out image by index (the
+ * CLI's --index, where the dataset has an order), and its FID reference: held-out images and the feature network
+ * (a folder under data/) that embeds them — null where the lab has no feature net for the dataset, so FID is refused
+ * instead of computed against another dataset's images.
+ *
+ * Adding a dataset: its loader in its own file in data/, and one entry here.
+ */
+import { Rng } from "../runtime/rng";
+import { ImageSet, areaResize } from "./image-ops";
+import { loadFashionMnist } from "./fashion-mnist";
+import { proceduralImages, proceduralSpecs, renderProcedural } from "./procedural";
+import { renderTextureCrops, sampleTextureCrops } from "./textures";
+
+export interface DatasetDraw {
+  /** side of the square images */
+  resolution: number;
+  channels: number;
+  /** seeds generated datasets (the config's train.seed + 1) */
+  seed: number;
+  /** at most this many images (generated datasets: exactly this many; default 20,000) */
+  limit?: number;
+}
+
+export interface DatasetEntry {
+  readonly about: string;
+  /** channel counts the dataset provides */
+  readonly channels: readonly number[];
+  /** training images [n, r, r, C] in [−1, 1] */
+  train(o: DatasetDraw): ImageSet;
+  /** held-out image #index [1, r, r, C], where the dataset has an order */
+  image?(index: number, o: { resolution: number; channels: number }): ImageSet;
+  /** FID/KID: held-out reference images at r, and the feature net's folder under data/; null = no FID */
+  readonly fid: { featureNet: string; reference(o: { resolution: number; limit: number }): ImageSet } | null;
+}
+
+const fashionAt = (set: ImageSet, r: number): ImageSet => (r === 28 ? set : areaResize(set, r, r));
+
+export const DATASETS = {
+  "fashion-mnist": {
+    about: "Fashion-MNIST (28×28 gray; other sizes by area resizing)",
+    channels: [1],
+    train: ({ resolution: r, limit }) => loadFashionMnist({ split: "train-fit", size: r === 28 ? undefined : r, limit }),
+    image: (index, { resolution }) => fashionAt(loadFashionMnist({ split: "test", offset: index, limit: 1 }), resolution),
+    fid: {
+      featureNet: "feature-net",
+      reference: ({ resolution: r, limit }) => loadFashionMnist({ split: "test", limit, size: r === 28 ? undefined : r }),
+    },
+  },
+  procedural: {
+    about: "procedural analytic images (Gaussian bumps; exact at every resolution)",
+    channels: [1, 2, 3, 4],
+    train: ({ resolution, channels, seed, limit }) => proceduralImages({ n: limit ?? 20000, height: resolution, rng: new Rng(seed), channels }),
+    // the same image as proceduralImages({ n: index + 1, rng: new Rng(1234) })[index]: draw specs one by one, render one
+    image: (index, { resolution, channels }) => {
+      const rng = new Rng(1234);
+      let spec = proceduralSpecs(1, rng, { channels });
+      for (let k = 0; k < index; k++) spec = proceduralSpecs(1, rng, { channels });
+      return renderProcedural(spec, resolution);
+    },
+    fid: null,
+  },
+  textures: {
+    about: "crops of three texture photographs (side 4r, rendered at r)",
+    channels: [1, 3],
+    train: ({ resolution: r, channels, seed, limit }) =>
+      renderTextureCrops(sampleTextureCrops({ n: limit ?? 20000, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) }), r, channels as 1 | 3),
+    fid: null,
+  },
+} satisfies Record<string, DatasetEntry>;
+
+export type DatasetName = keyof typeof DATASETS;
+export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+
+/** The registered dataset `name`, checked against the channel count; one-line errors otherwise. */
+export function dataset(name: string, channels?: number): DatasetEntry {
+  if (!Object.prototype.hasOwnProperty.call(DATASETS, name)) throw new Error(`unknown dataset '${name}': expected ${DATASET_NAMES.join(", ")}`);
+  const d: DatasetEntry = DATASETS[name as DatasetName];
+  if (channels !== undefined && !d.channels.includes(channels)) {
+    throw new Error(`${name} has ${d.channels.join(" or ")} channel${d.channels.length > 1 || d.channels[0] > 1 ? "s" : ""}; set model.channels to ${d.channels[0]}`);
+  }
+  return d;
+}
