@@ -11,7 +11,9 @@ import { bool, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
 import { saveCheckpoint } from "../../lib/runtime/checkpoint";
-import { authorsConfig, importAuthorsWeights, AuthorsImportError } from "../../lib/nn/authors/import";
+import { authorsConfig, importAuthorsWeights, AuthorsImportError, detectAuthorsBackend } from "../../lib/nn/authors/import";
+import { OFF_GRID_KERNEL } from "../../lib/nn/authors/sparse-unet";
+import { resolveConfig } from "../../lib/config/config";
 import { decodeSafetensors } from "../../lib/runtime/safetensors";
 
 const FLAGS = {
@@ -22,6 +24,10 @@ const FLAGS = {
   ),
   out: str("lab checkpoint to write", { default: "data/checkpoints/imported.ckpt" }),
   force: bool("replace an existing model file (never a run's training checkpoint)"),
+  "off-grid-kernel": str(
+    "off the training resolution: authors (kernel resampled, their torchsparse/spconv) | none (kernel kept, their torch_dense); " +
+      "default: what their code does for the weights' backend",
+  ),
   step: int("training step to record (the authors' checkpoint's, if known)", { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 }),
   backend: backendFlag("tensorflow | webgpu | wasm | cpu (only for the shape check; default cpu)"),
 };
@@ -43,7 +49,24 @@ export const importCommand: Command = {
       const err = e as NodeJS.ErrnoException;
       throw new AuthorsImportError(`cannot read config ${f.config}: ${err.code ?? err.message.split("\n")[0]}`);
     }
-    const cfg = authorsConfig(raw);
+    // their SparseUNet defaults to torch_dense while every config file of theirs says torchsparse: a config without
+    // `backend` takes the one the weights' keys show
+    const rule = f["off-grid-kernel"];
+    if (rule !== undefined && !(rule in OFF_GRID_KERNEL)) throw new UsageError(`--off-grid-kernel must be ${Object.keys(OFF_GRID_KERNEL).join(" or ")} (got '${rule}')`);
+    let given = raw;
+    const model = (raw as { model?: Record<string, unknown> } | null)?.model;
+    if (model && typeof model === "object" && model.backend === undefined && fs.existsSync(f.weights)) {
+      let names: string[] = [];
+      try {
+        names = [...decodeSafetensors(fs.readFileSync(f.weights)).tensors.keys()];
+      } catch {
+        // importAuthorsWeights reports the bad file below
+      }
+      const seen = detectAuthorsBackend(names);
+      if (seen) given = { ...(raw as object), model: { ...model, backend: seen } };
+    }
+    let cfg = authorsConfig(given);
+    if (rule) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: rule } });
     const out = path.resolve(f.out);
     checkOutputFile(out, { flag: "--out", force: f.force, bytes: fs.existsSync(f.weights) ? fs.statSync(f.weights).size : undefined });
     await startBackend(f.backend ?? "cpu", { quiet: true });
@@ -56,6 +79,7 @@ export const importCommand: Command = {
     };
     saveCheckpoint(out, { meta, groups: { ema: params } });
     const n = Object.values(params).reduce((a, t) => a + t.values.length, 0);
-    console.error(`wrote ${f.out}: the authors' architecture, ${n} parameters (${Object.keys(params).length} tensors) at ${cfg.model.resolution}×${cfg.model.resolution}`);
+    const rule2 = cfg.model.kernelResampling === "none" ? "none" : "authors";
+    console.error(`wrote ${f.out}: the authors' architecture (${cfg.model.authorsBackend ?? "torch_dense"} layout), ${n} parameters (${Object.keys(params).length} tensors) at ${cfg.model.resolution}×${cfg.model.resolution}; off it: ${OFF_GRID_KERNEL[rule2]}`);
   },
 };

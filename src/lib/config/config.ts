@@ -36,6 +36,8 @@ export type CoordSampler = "uniform" | "qmc";
 export type { KnnWeights };
 /** kernel resampling across resolutions: the keys of kernel-resample.ts's registry (extent, per-tap, authors, none) */
 export type KernelResampling = KernelResampleMode;
+/** the authors' sparse backends whose state_dicts the lab reads and writes (nn/authors/) */
+export type AuthorsBackend = "torch_dense" | "torchsparse";
 /** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */
 export type DdimGrid = "even" | "ddim-stride";
 
@@ -47,6 +49,12 @@ export interface ModelConfig {
    * config, checkpoint and experiment hash from before the field existed stays as it was.
    */
   arch?: "lab" | "authors";
+  /**
+   * arch "authors" only: which of the authors' sparse backends the weights come from, i.e. their state_dict layout
+   * (torchsparse: LayerNorms with a bias, Linear MLPs, kernels (h w) i o; docs/authors-architecture.md). Absent =
+   * "torch_dense", as before the field existed.
+   */
+  authorsBackend?: AuthorsBackend;
   /** image channels */
   channels: number;
   /** training resolution r₀ (square) */
@@ -186,6 +194,7 @@ const SPEC: Spec = {
       t: "obj",
       fields: {
         arch: { t: "enum", values: ["lab", "authors"] },
+        authorsBackend: { t: "enum", values: ["torch_dense", "torchsparse"] },
         channels: { t: "int", min: 1, max: 4 },
         resolution: { t: "int", min: 4, max: 4096 },
         nf: { t: "int", min: 1, max: 1024 },
@@ -261,6 +270,13 @@ export function resolveConfig(partial: unknown = {}): LabConfig {
     if (m.operator !== "depthwise") throw new ConfigError(`config model.operator: the authors' architecture needs "depthwise" (got "${m.operator}")`);
     if (m.downsample !== "knn-grid") throw new ConfigError(`config model.downsample: the authors' architecture needs "knn-grid" (got "${m.downsample}")`);
     if (m.mlpMult !== 2) throw new ConfigError(`config model.mlpMult: the authors' architecture has 2 (got ${m.mlpMult})`);
+    if (m.authorsBackend === "torch_dense") delete m.authorsBackend; // one canonical form: absent = torch_dense
+    // off r₀ the authors' network has two behaviours: "authors" (kernel resampled, their sparse backends) and "none"
+    // (kernel kept, their torch_dense); the lab's default "extent" is read as "authors", what this arch always did
+    if (m.kernelResampling === "extent") m.kernelResampling = "authors";
+    if (m.kernelResampling === "per-tap") throw new ConfigError(`config model.kernelResampling: the authors' architecture has "authors" (resampled kernel) or "none" (kept kernel), not "per-tap"`);
+  } else if (cfg.model.authorsBackend !== undefined) {
+    throw new ConfigError("config model.authorsBackend: only for arch \"authors\"");
   }
   return deepFreeze(cfg);
 }

@@ -55,7 +55,8 @@ export function diffusionProcess(cfg: LabConfig): DiffusionProcess {
 
 /**
  * What the network needs of a grid (the model's part of `Grid`): plain data, no tensors. The authors' architecture
- * resizes kernels by the authors' rule whatever `model.kernelResampling` says (their weights were trained with it).
+ * sizes its window by the authors' rule and has their two off-grid kernel rules only: "authors" (resampled) or "none"
+ * (kept); its config's default "extent" reads as "authors".
  */
 export interface ModelGrid {
   readonly H: number;
@@ -66,7 +67,7 @@ export interface ModelGrid {
   readonly resolution: number;
   /** r / r₀ */
   readonly scale: number;
-  /** how kernels trained at r₀ are resampled to r (the model's rule; "authors" for arch "authors") */
+  /** how kernels trained at r₀ are resampled to r (the model's rule; "authors" or "none" for arch "authors") */
   readonly kernelResampling: KernelResampling;
   /** the model's sparse kernel size at this grid (model.kernelSize at r₀) */
   readonly kernelSize: number;
@@ -94,8 +95,11 @@ export interface Grid extends ModelGrid {
 export function modelGrid(model: ModelConfig, grid: GridSize): ModelGrid {
   const [H, W] = gridShape(grid);
   const r0 = model.resolution, r = gridResolution(H, W);
-  const mode: KernelResampling = model.arch === "authors" ? "authors" : model.kernelResampling;
-  const kernelSizeOf = (k: number) => resampledKernelSize(k, r0, r, mode);
+  // the authors' architecture: k' by the authors' size rule (their normaliser's window) under either of their two
+  // off-grid rules, "authors" (kernel resampled) or "none" (kernel kept; nn/authors/sparse-unet.ts OFF_GRID_KERNEL)
+  const authors = model.arch === "authors";
+  const mode: KernelResampling = authors ? (model.kernelResampling === "none" ? "none" : "authors") : model.kernelResampling;
+  const kernelSizeOf = (k: number) => resampledKernelSize(k, r0, r, authors ? "authors" : mode);
   return withMethods({ H, W, r0, resolution: r, scale: r / r0, kernelResampling: mode, kernelSize: kernelSizeOf(model.kernelSize), knnScale: r / model.unet.res }, { kernelSizeOf });
 }
 

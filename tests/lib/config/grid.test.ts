@@ -114,24 +114,27 @@ describe("the grid value (grid.ts: one derivation, one meaning of resolution)", 
     });
   }
 
-  it("the authors' architecture takes the authors' rule whatever kernelResampling says, at r = √(H·W)", () => {
-    for (const mode of ["extent", "per-tap", "none"] as const) {
+  it("the authors' architecture sizes by the authors' rule and keeps one of their two kernel rules, at r = √(H·W)", () => {
+    for (const mode of ["extent", "authors", "none"] as const) {
       const cfg: LabConfig = tinyConfig({}, { arch: "authors", kernelResampling: mode, unet: { res: 8, baseChannels: 8, mults: [1, 2], blocksPerLevel: 1, attnRes: [], dropoutRes: 4, dropout: 0, groups: 4 } });
       const net = new InftyDiffNetwork(cfg.model, new Rng(0));
       try {
         for (const [H, W] of GRIDS) {
           const g: ModelGrid = modelGrid(cfg.model, [H, W]);
-          assert.equal(g.kernelResampling, "authors");
+          assert.equal(g.kernelResampling, mode === "none" ? "none" : "authors");
           assert.equal(g.kernelSize, resampledKernelSize(3, 12, Math.sqrt(H * W), "authors"));
           const ctx = net.context(fullGrid(1, H, W));
-          assert.equal(ctx.kmap.k, g.kernelSize, `${mode} ${H}×${W}`);
+          // the kept kernel (rule "none") below r₀ sums over its own 3×3 window, the normaliser over k'
+          assert.equal(ctx.kmap.k, mode === "none" ? Math.max(3, g.kernelSize) : g.kernelSize, `${mode} ${H}×${W}`);
           ctx.dispose();
         }
       } finally {
         net.dispose();
       }
     }
+    assert.throws(() => tinyConfig({}, { arch: "authors", kernelResampling: "per-tap" }), /"authors" \(resampled kernel\) or "none" \(kept kernel\)/);
   });
+
 
   it("the grid value is the only caller of the grid rules in src (kernel size, resolution, σ, noise multiplier, DDIM grid)", () => {
     // each rule and the files that may call it: grid.ts, the rule's own module, and the diffusion/ operators that take

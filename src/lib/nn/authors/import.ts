@@ -10,7 +10,7 @@ import { Rng } from "../../runtime/rng";
 import { ParamTensors } from "../params";
 import { SafeTensor, decodeSafetensors } from "../../runtime/safetensors";
 import { InftyDiffNetwork } from "../network";
-import { TORCH_PERM, KindTable } from "./layers";
+import { TORCH_PERM, KindTable, torchView } from "./layers";
 import { AUTHORS_BUFFERS } from "./sparse-unet";
 
 /** A bad authors' config, weights file or key (user input: reported in one line). */
@@ -32,7 +32,7 @@ const AUTHORS_KEYS: Record<string, Record<string, string>> = {
     kernel_size: "model.kernelSize", depthwise_sparse: "(must be true)", uno_res: "model.unet.res", uno_base_channels: "model.unet.baseChannels",
     uno_mults: "model.unet.mults", uno_blocks_per_level: "model.unet.blocksPerLevel (all equal)", uno_attn_resolutions: "model.unet.attnRes",
     uno_dropout_from_resolution: "model.unet.dropoutRes", uno_dropout: "model.unet.dropout", uno_conv_type: '(must be "conv")',
-    z_dim: "(must be null: z-conditioned decoders are not supported)", backend: "(any: every backend computes the same function)",
+    z_dim: "(must be null: z-conditioned decoders are not supported)", backend: "model.authorsBackend (torch_dense | torchsparse: the state_dict layout)",
   },
   diffusion: {
     steps: "diffusion.timesteps (must be 1000: the network sees t·1000/steps)", noise_schedule: "diffusion.schedule",
@@ -63,10 +63,18 @@ export function authorsConfig(raw: unknown): LabConfig {
   if (!Array.isArray(bpl) || bpl.length === 0 || bpl.some((b) => b !== bpl[0])) fail(`model.uno_blocks_per_level must be equal per level (got ${JSON.stringify(bpl)})`);
   const mults = need("model", m, "uno_mults") as number[];
   if (Array.isArray(mults) && (bpl as number[]).length !== mults.length) fail(`model.uno_blocks_per_level has ${(bpl as number[]).length} entries for ${mults.length} uno_mults`);
+  const backend = m.backend ?? "torch_dense"; // their SparseUNet's default; every config file of theirs says torchsparse
+  if (backend === "spconv") fail('model.backend "spconv": their SPConvResBlock asserts depthwise=False ("spconv currently does not support depthwise convolutions") and the lab\'s authors\' architecture is depthwise, so no spconv state_dict of this model exists');
+  if (backend === "minkowski") fail('model.backend "minkowski": their MinkowskiConvResBlock raises NotImplementedError in its constructor, so no such state_dict exists');
+  if (backend !== "torch_dense" && backend !== "torchsparse") fail(`model.backend must be "torchsparse" or "torch_dense" (got ${JSON.stringify(backend)})`);
   const schedule = df.noise_schedule ?? "cosine";
   const partial = {
     model: {
-      arch: "authors", channels: need("data", d, "channels"), resolution: need("data", d, "img_size"), nf: need("model", m, "nf"),
+      arch: "authors", authorsBackend: backend,
+      // off r₀ the lab computes what their code computes for this backend (OFF_GRID_KERNEL): override with
+      // `infty import --off-grid-kernel`
+      kernelResampling: backend === "torchsparse" ? "authors" : "none",
+      channels: need("data", d, "channels"), resolution: need("data", d, "img_size"), nf: need("model", m, "nf"),
       timeEmbDim: need("model", m, "time_emb_dim"), sparseBlocks: need("model", m, "num_conv_blocks"), kernelSize: m.kernel_size ?? 7,
       mlpMult: 2, knnNeighbours: m.knn_neighbours ?? 3, operator: "depthwise", downsample: "knn-grid",
       unet: {
@@ -103,6 +111,18 @@ export function permute(values: Float32Array, shape: number[], perm: number[]): 
 
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+/**
+ * Which of the authors' backends wrote a state_dict, from the keys only their layout has (`normalising_conv.kernel`,
+ * `….conv.kernel`, `….norm1.bias`: torchsparse; `normalising_conv.weight`, `….norm1.g`: torch_dense); null when none.
+ */
+export function detectAuthorsBackend(names: Iterable<string>): "torch_dense" | "torchsparse" | null {
+  for (const n of names) {
+    if (n === "normalising_conv.kernel" || /\.block\.(conv\.kernel|norm[12]\.(weight|bias))$/.test(n)) return "torchsparse";
+    if (n === "normalising_conv.weight" || /\.block\.(conv\.weight|norm[12]\.g)$/.test(n)) return "torch_dense";
+  }
+  return null;
+}
+
 /** A PyTorch state_dict (name → tensor in PyTorch layout) → the lab's parameters for `kinds`; checks every key. */
 export function mapAuthorsState(state: Map<string, SafeTensor>, kinds: KindTable): ParamTensors {
   const out: ParamTensors = {};
@@ -110,12 +130,17 @@ export function mapAuthorsState(state: Map<string, SafeTensor>, kinds: KindTable
     if ((AUTHORS_BUFFERS as readonly string[]).includes(name)) continue; // fixed buffers, recomputed by the lab
     const info = kinds.get(name);
     if (!info) {
+      const other = detectAuthorsBackend([name]);
+      if (other && !kinds.has(name)) {
+        const mine = detectAuthorsBackend(kinds.keys());
+        if (mine && mine !== other) throw new AuthorsImportError(`unknown key '${name}': the weights are the ${other} backend's layout, the config says model.backend "${mine}"`);
+      }
       const why = /z_mlp/.test(name) ? " (a z-conditioned decoder: not supported)" : /\.attn\.|weights[12]$/.test(name) ? " (not the authors' conv UNO?)" : "";
       throw new AuthorsImportError(`unknown key '${name}'${why}`);
     }
     if (!same(t.shape, info.torchShape)) throw new AuthorsImportError(`key '${name}' has shape [${t.shape}], the config expects [${info.torchShape}]`);
     const perm = TORCH_PERM[info.kind];
-    const shape = info.kind === "channel" ? [t.shape[1]] : info.kind === "depthwise" ? [t.shape[0], t.shape[2], t.shape[3]] : t.shape;
+    const shape = torchView(info.kind, t.shape);
     out[name] = perm ? { shape: perm.map((i) => shape[i]), values: permute(t.values, shape, perm) } : { shape, values: t.values };
   }
   for (const name of kinds.keys()) if (!out[name]) throw new AuthorsImportError(`missing key '${name}'`);

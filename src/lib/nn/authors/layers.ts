@@ -16,8 +16,11 @@ import { customOp, registerTypedKernel, runTypedKernel } from "../../runtime/typ
  *   convT       weight [in, out, kh, kw]  → [kh, kw, out, in]   (tfjs conv2dTranspose filter)
  *   channel     weight/bias [1, C, 1, 1]  → [C]                 (per-channel LayerNorm gains)
  *   plain       bias [C], nn.LayerNorm weight/bias [C]          (unchanged)
+ *   tsKernel    torchsparse depthwise kernel [k·k, 1, C]  → [k, k, C]: flat tap index = column·k + row (their
+ *               get_kernel_offsets puts the last spatial axis outermost; coords are (0, row, column, batch)), so it
+ *               is read as [k(col), k(row), C] and transposed
  */
-export type TorchKind = "linear" | "conv" | "depthwise" | "convT" | "channel" | "plain";
+export type TorchKind = "linear" | "conv" | "depthwise" | "convT" | "channel" | "plain" | "tsKernel";
 export const TORCH_PERM: Record<TorchKind, number[] | null> = {
   linear: [1, 0],
   conv: [2, 3, 1, 0],
@@ -25,18 +28,33 @@ export const TORCH_PERM: Record<TorchKind, number[] | null> = {
   convT: [2, 3, 1, 0],
   channel: null,
   plain: null,
+  tsKernel: [1, 0, 2], // [k(col), k(row), C] after splitting axis 0 and dropping axis 1
 };
+
+/** The PyTorch tensor viewed without its size-1 axes (what TORCH_PERM permutes): same values, row-major. */
+export function torchView(kind: TorchKind, torchShape: number[]): number[] {
+  if (kind === "channel") return [torchShape[1]];
+  if (kind === "depthwise") return [torchShape[0], torchShape[2], torchShape[3]];
+  if (kind === "tsKernel") {
+    const k = Math.round(Math.sqrt(torchShape[0]));
+    return [k, k, torchShape[2]];
+  }
+  return torchShape;
+}
+
+/** The lab's shape of a parameter of `kind` with PyTorch shape `torchShape`. */
+export function labShape(kind: TorchKind, torchShape: number[]): number[] {
+  const view = torchView(kind, torchShape), perm = TORCH_PERM[kind];
+  return perm ? perm.map((i) => view[i]) : view;
+}
 
 /** Registry of every parameter's kind, filled as layers are built: what `infty import` uses to convert. */
 export type KindTable = Map<string, { kind: TorchKind; torchShape: number[] }>;
 
 /** A parameter created under its PyTorch name, with its kind and PyTorch shape recorded. */
 export function torchParam(p: Params, kinds: KindTable, name: string, torchShape: number[], kind: TorchKind, init: Parameters<Params["create"]>[2]): tf.Variable {
-  const perm = TORCH_PERM[kind];
-  let shape = kind === "channel" ? [torchShape[1]] : kind === "depthwise" ? [torchShape[0], torchShape[2], torchShape[3]] : torchShape;
-  if (perm) shape = perm.map((i) => shape[i]);
   kinds.set(name, { kind, torchShape });
-  return p.create(name, shape, init);
+  return p.create(name, labShape(kind, torchShape), init);
 }
 
 /** nn.Linear: x [..., in] → [..., out]. PyTorch's default init U(±1/√in). */
