@@ -1,27 +1,71 @@
-/** `infty export`: a run's EMA weights + training record → one model file to ship or share. */
+/**
+ * `infty export`: a run's EMA weights + training record → one model file to ship or share; or (`--format authors`) a
+ * model of the authors' architecture → a state_dict their PyTorch `SparseUNet` loads strictly for a chosen backend,
+ * plus their config values (docs/authors-architecture.md, "Back to PyTorch").
+ */
 import * as fs from "fs";
 import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { bool, flagsHelp, parseFlags, str } from "../args";
+import { bool, choice, flagsHelp, parseFlags, str } from "../args";
 import { checkOutputFile } from "../outputs";
 import { exportModel, COMMANDS_FILE } from "../../lib/pipelines/export";
 import { CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/pipelines/train";
 import { AUTOENCODER_CHECKPOINT } from "../../lib/pipelines/autoencoder";
+import { loadCheckpoint } from "../../lib/runtime/checkpoint";
+import { resolveStoredConfig } from "../../lib/config/config";
+import { encodeSafetensors } from "../../lib/runtime/safetensors";
+import { writeFileAtomic } from "../../lib/runtime/atomic-write";
+import { authorsConfigValues, authorsStateDict } from "../../lib/nn/authors/export";
+import { OFF_GRID_KERNEL } from "../../lib/nn/authors/sparse-unet";
 
 const FLAGS = {
   run: str("run directory with checkpoint.bin (∞-Diff) or autoencoder.ckpt (train-ae)", { default: "runs/default" }),
   out: str("model file to write", { default: "data/checkpoints/model.ckpt" }),
   force: bool("replace an existing model file (never a run's training checkpoint)"),
+  format: choice("lab: a lab model file | authors: a state_dict (safetensors) + config JSON for their PyTorch SparseUNet", ["lab", "authors"] as const, "lab"),
+  checkpoint: str("with --format authors: the model file to export (arch \"authors\", e.g. from infty import)"),
+  backend: choice("with --format authors: their sparse backend whose class must load it", ["torchsparse", "torch_dense"] as const, "torchsparse"),
+  ema: bool("with --format authors: the EMA weights (default; --ema=false: the raw ones of a training checkpoint)", true),
 };
+
+/** `--format authors`: <out> (their state_dict) and <out stem>.config.json (their config values). */
+function exportAuthors(f: { checkpoint?: string; out: string; force: boolean; backend: "torchsparse" | "torch_dense"; ema: boolean }): void {
+  if (!f.checkpoint) throw new UsageError("--format authors needs --checkpoint (a model of the authors' architecture)");
+  const input = path.resolve(f.checkpoint);
+  const out = path.resolve(f.out), configOut = out.replace(/(\.safetensors)?$/, ".config.json");
+  const shown = (p: string) => path.relative(".", p) || p;
+  for (const [flag, file] of [["--out", out], ["the config beside --out", configOut]] as const) {
+    if (file === input) throw new UsageError(`${flag} ${shown(file)} is the checkpoint being read; choose another path`);
+    checkOutputFile(shown(file), { flag, force: f.force, protect: [input] });
+  }
+  const ck = loadCheckpoint(input);
+  const cfg = resolveStoredConfig(ck.meta.config);
+  const group = f.ema ? (ck.groups.ema ? "ema" : "params") : "params";
+  if (!ck.groups[group]) throw new UsageError(`--checkpoint ${f.checkpoint} has no '${group}' weights`);
+  const values = authorsConfigValues(cfg, f.backend);
+  const state = authorsStateDict(cfg, ck.groups[group], f.backend);
+  const bytes = encodeSafetensors(state, { format: "pt", source: `infty export --format authors (${path.basename(input)}, ${group})`, backend: f.backend });
+  writeFileAtomic(out, bytes);
+  writeFileAtomic(configOut, JSON.stringify(values, null, 2) + "\n");
+  const rule = cfg.model.kernelResampling === "none" ? "none" : "authors";
+  const theirs = f.backend === "torch_dense" ? "none" : "authors";
+  const note = rule === theirs ? "" : `; note: off the training resolution their ${f.backend} ${OFF_GRID_KERNEL[theirs].split(" (")[0]}, this model was set to ${OFF_GRID_KERNEL[rule].split(" (")[0]}`;
+  console.error(`wrote ${f.out} (${state.length} tensors for their SparseUNet, backend ${f.backend}) and ${path.relative(".", configOut)}${note}`);
+}
 
 export const exportCommand: Command = {
   name: "export",
   summary: "write a run's weights (EMA for ∞-Diff) and training record as a model file",
-  usage: `usage: infty export --run runs/name --out model.ckpt\n\n${flagsHelp(FLAGS)}`,
+  usage: `usage: infty export --run runs/name --out model.ckpt\n` +
+    `       infty export --format authors --checkpoint model.ckpt --backend torchsparse --out model.safetensors\n\n${flagsHelp(FLAGS)}`,
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
+    if (f.format === "authors") {
+      if (!argv.some((a) => a === "--out" || a.startsWith("--out="))) throw new UsageError("--format authors needs --out (the .safetensors to write)");
+      return exportAuthors({ ...f, checkpoint: f.checkpoint });
+    }
     const runDir = path.resolve(f.run);
     const runFiles = [CHECKPOINT_FILE, AUTOENCODER_CHECKPOINT, CONFIG_FILE, LOG_FILE, COMMANDS_FILE].map((n) => path.join(runDir, n));
     if (!runFiles.slice(0, 2).some((p) => fs.existsSync(p))) {

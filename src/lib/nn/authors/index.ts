@@ -5,3 +5,4 @@ export {
 } from "./sparse-unet";
 export { AuthorsImportError, authorsConfig, mapAuthorsState, importAuthorsWeights, detectAuthorsBackend } from "./import";
 export { TORCH_PERM, TorchKind, KindTable, TConvTranspose2d, geluErf, authorsTimeEmbedding, torchView, labShape } from "./layers";
+export { authorsStateDict, authorsConfigValues } from "./export";

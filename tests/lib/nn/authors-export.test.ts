@@ -1,0 +1,84 @@
+/**
+ * The way back to PyTorch: `authorsStateDict` writes what their SparseUNet's load_state_dict(strict=True) accepts —
+ * the key list and shapes of their class for each backend, in their order (tests/fixtures/authors-backends/keys.json,
+ * generated from their class by scripts/make-authors-backend-fixture.py) — and the round trips are bit-exact:
+ * their state_dict → lab → their state_dict reproduces every tensor of the file (fixed entries included), and
+ * lab → authors → lab every parameter. Across backends the function is kept (torch_dense → torchsparse) or the
+ * export refuses (a non-zero LayerNorm bias has no torch_dense home).
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import {
+  initBackend, tf, Rng, InftyDiffNetwork, fullGrid, decodeSafetensors, authorsConfig, importAuthorsWeights, authorsStateDict, authorsConfigValues,
+  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor } from "infty-diff-lab";
+import { tinyConfig } from "../../helpers/tiny";
+
+const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors-backends");
+const keys = JSON.parse(fs.readFileSync(path.join(FIX, "keys.json"), "utf8")) as Record<"torchsparse" | "torch_dense", [string, number[]][]>;
+const raw = JSON.parse(fs.readFileSync(path.join(FIX, "authors-config.json"), "utf8"));
+const cfgFor = (backend: string): LabConfig => authorsConfig({ ...raw, model: { ...raw.model, backend } });
+const FILES = { torchsparse: "ts.safetensors", torch_dense: "td.safetensors" } as const;
+const stateOf = (file: string) => decodeSafetensors(fs.readFileSync(path.join(FIX, file))).tensors;
+const listOf = (sd: Array<[string, SafeTensor]>) => sd.map(([k, t]) => [k, t.shape]);
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+describe("export to the authors' SparseUNet (infty export --format authors)", function () {
+  this.timeout(60000);
+  before(async () => initBackend("cpu", { quiet: true }));
+
+  for (const backend of ["torchsparse", "torch_dense"] as const) {
+    it(`${backend}: their state_dict → lab → their state_dict is the same file, every key, shape and bit, in their order`, () => {
+      const cfg = cfgFor(backend);
+      const params = importAuthorsWeights(path.join(FIX, FILES[backend]), cfg);
+      const sd = authorsStateDict(cfg, params, backend);
+      assert.deepEqual(listOf(sd), keys[backend], "their class's key list (keys.json)");
+      const orig = stateOf(FILES[backend]);
+      for (const [k, t] of sd) assert.deepEqual(bits(t.values), bits(orig.get(k)!.values), k);
+    });
+
+    it(`${backend}: lab → authors → lab gives every parameter back bit for bit`, () => {
+      const cfg = cfgFor(backend);
+      const net = new InftyDiffNetwork(cfg.model, new Rng(7)); // lab-initialised: no PyTorch file involved
+      const params: ParamTensors = net.params.snapshot();
+      const kinds = net.authors!.kinds;
+      net.dispose();
+      const back = mapAuthorsState(new Map(authorsStateDict(cfg, params, backend)), kinds);
+      assert.deepEqual(Object.keys(back).sort(), Object.keys(params).sort());
+      for (const [k, t] of Object.entries(params)) {
+        assert.deepEqual(back[k].shape, t.shape, k);
+        assert.deepEqual(bits(back[k].values), bits(t.values), k);
+      }
+    });
+  }
+
+  it("torch_dense → torchsparse keeps the function (zero LayerNorm biases); torchsparse → torch_dense refuses non-zero biases", () => {
+    const td = cfgFor("torch_dense"), ts = cfgFor("torchsparse");
+    const params = importAuthorsWeights(path.join(FIX, "td.safetensors"), td);
+    const sd = authorsStateDict(td, params, "torchsparse");
+    assert.deepEqual(listOf(sd), keys.torchsparse);
+    assert.ok(sd.filter(([k]) => /norm[12]\.bias$/.test(k)).every(([, t]) => t.values.every((v) => v === 0)));
+    const a = new InftyDiffNetwork(td.model, new Rng(0)), b = new InftyDiffNetwork(ts.model, new Rng(0));
+    a.params.load(params);
+    b.params.load(mapAuthorsState(new Map(sd), b.authors!.kinds));
+    const set = fullGrid(2, 16, 16), x = tf.randomNormal([2, 256, 3], 0, 1, "float32", 5) as tf.Tensor3D, t = tf.tensor1d([30, 700], "int32");
+    const ca = a.context(set), cb = b.context(set);
+    const ya = a.apply(x, ca, t, { dropoutRng: null }).dataSync() as Float32Array, yb = b.apply(x, cb, t, { dropoutRng: null }).dataSync() as Float32Array;
+    assert.ok(maxRelDiff(yb, ya) < 1e-6, `${maxRelDiff(yb, ya)}`);
+    tf.dispose([x, t]);
+    ca.dispose(); cb.dispose(); a.dispose(); b.dispose();
+    const tsParams = importAuthorsWeights(path.join(FIX, "ts.safetensors"), ts);
+    assert.throws(() => authorsStateDict(ts, tsParams, "torch_dense"), /^AuthorsImportError: 'down_blocks\.0\.block\.norm1\.bias' is not zero .* torch_dense's ImageLayerNorm has no bias: export with --backend torchsparse$/);
+  });
+
+  it("writes their config values, which infty import reads back to the same lab config; the lab's own network is refused", () => {
+    for (const backend of ["torchsparse", "torch_dense"] as const) {
+      const cfg = cfgFor(backend);
+      const values = authorsConfigValues(cfg, backend);
+      assert.deepEqual(values, { ...raw, model: { ...raw.model, backend } });
+      assert.deepEqual(authorsConfig(values), cfg);
+    }
+    const lab = tinyConfig();
+    assert.throws(() => authorsConfigValues(lab, "torchsparse"), /only models of the authors' architecture/);
+  });
+});
