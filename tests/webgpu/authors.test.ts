@@ -51,4 +51,35 @@ describe("authors' SparseUNet, exact on webgpu (SwiftShader in CI)", function ()
     const e = relErr(await run(fullGrid(x.shape[0], 28, 28), x.values, f.get("dense/t")!.values), f.get("dense/out")!.values);
     assert.ok(e <= 1e-4, `relative error ${e}`);
   });
+
+  it("their torchsparse layout (tests/fixtures/authors-backends): sparse path and 2× dense path (kernel resampled) to 1e-4", async () => {
+    const dir = path.resolve(__dirname, "../../../tests/fixtures/authors-backends");
+    const g = decodeSafetensors(fs.readFileSync(path.join(dir, "io.safetensors"))).tensors;
+    const cfg = authorsConfig(JSON.parse(fs.readFileSync(path.join(dir, "authors-config.json"), "utf8")));
+    const ts = new InftyDiffNetwork(cfg.model, new Rng(0));
+    try {
+      ts.params.load(importAuthorsWeights(path.join(dir, "ts.safetensors"), cfg));
+      const read = async (set: CoordSet, x: Float32Array, t: Float32Array) => {
+        const ctx = ts.context(set);
+        const out = tf.tidy(() => ts.apply(tf.tensor3d(x, [set.B, set.M, 3]), ctx, tf.tensor1d(Array.from(t), "int32"), { dropoutRng: null }));
+        const v = Float32Array.from(await out.data() as Float32Array);
+        out.dispose();
+        ctx.dispose();
+        return v;
+      };
+      const lst = g.get("sparse/sample_lst")!;
+      const [B, M] = lst.shape;
+      const e1 = relErr(await read(Object.freeze({ B, H: 16, W: 16, M, cells: Int32Array.from(lst.values) }), g.get("sparse/x")!.values, g.get("sparse/t")!.values), g.get("ts/sparse/out")!.values);
+      // dense inputs and outputs are NCHW: as points [B, 32·32, 3]
+      const nchw = (v: Float32Array, R: number) => {
+        const o = new Float32Array(v.length);
+        for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) for (let p = 0; p < R * R; p++) o[(b * R * R + p) * 3 + c] = v[(b * 3 + c) * R * R + p];
+        return o;
+      };
+      const e2 = relErr(await read(fullGrid(2, 32, 32), nchw(g.get("dense32/x")!.values, 32), g.get("dense32/t")!.values), nchw(g.get("ts/dense32/out")!.values, 32));
+      assert.ok(e1 <= 1e-4 && e2 <= 1e-4, `relative errors ${e1}, ${e2}`);
+    } finally {
+      ts.dispose();
+    }
+  });
 });
