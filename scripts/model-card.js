@@ -1,8 +1,8 @@
-// Writes a shipped model's card (src/lib/pipelines/model-card.ts) from the checkpoint's record and its result files.
+// Writes a shipped model's card (src/release/model-card.ts) from the checkpoint's record and its result files.
 // Usage: node scripts/model-card.js [CKPT=data/checkpoints/fashion-mnist.ckpt] [OUT=docs/model-card.md]
 //   EVAL=dir (default: CKPT with .eval for .ckpt) CURVE=dir (default data/checkpoints/fashion-mnist.curve)
 const fs = require("fs");
-const L = require("infty-diff-lab");
+const L = { ...require("infty-diff-lab"), ...require("infty-diff-lab/release") };
 
 const checkpoint = process.argv[2] || "data/checkpoints/fashion-mnist.ckpt";
 const out = process.argv[3] || "docs/model-card.md";

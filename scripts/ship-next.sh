@@ -9,7 +9,7 @@
 #      memorisation check (each sample's nearest training image against held-out images'; scripts/memorisation.js)
 #   4. the model card, docs/model-card.md (scripts/model-card.js), and docs/results.md's marked tables (shipped-tables.js --write)
 # Every stage keeps what is done, so a killed run is resumed by running it again. docs/results.md's tables come from the
-# files (src/lib/eval/shipped-report.ts; a test fails when a marked table differs from its files).
+# files (src/release/shipped-report.ts; a test fails when a marked table differs from its files).
 # Usage: bash scripts/ship-next.sh [NHI=1000] [STEPSHI=25] [N112=NHI]     (MIN_STEP=30000: refuse a run that is not there yet;
 #   CURVE_N=1000 CURVE_STEPS=100: the curve point and quality bar; MEASURE_N=100 MEASURE_STEPS=25: inpainting/super-res)
 set -euo pipefail

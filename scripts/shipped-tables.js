@@ -1,4 +1,4 @@
-// docs/results.md's tables for the shipped Fashion-MNIST model, from the result files (src/lib/eval/shipped-report.ts):
+// docs/results.md's tables for the shipped Fashion-MNIST model, from the result files (src/release/shipped-report.ts):
 // the quality curve, the quality bar at 28×28, resolution generalisation at matched n and steps, inpainting and
 // super-resolution (with the replaced 2,500-step model's rows beside the new one's), the memorisation check, FID against
 // DDIM steps (results/fig7-shipped, scripts/fig7-steps.sh). Prints
@@ -6,7 +6,7 @@
 // Usage: node scripts/shipped-tables.js [--write] [EVAL_DIR=data/checkpoints/fashion-mnist.eval]
 const fs = require("fs");
 const path = require("path");
-const L = require("infty-diff-lab");
+const L = { ...require("infty-diff-lab"), ...require("infty-diff-lab/release") };
 
 const args = process.argv.slice(2);
 const write = args.includes("--write");

@@ -52,7 +52,6 @@ export * from "./coords/mc-integration";
 export * from "./eval/field-stats";
 export * from "./operators/discretisation-invariance";
 export * from "./pipelines/export";
-export * from "./pipelines/model-card";
 export * from "./experiments";
 export * from "./pipelines/guidance";
 export * from "./pipelines/inpaint";

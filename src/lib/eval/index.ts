@@ -6,5 +6,6 @@ export * from "./metrics";
 export * from "./image-metrics";
 export * from "./quality-curve";
 export * from "./steps-curve";
-export * from "./shipped-report";
+export * from "./eval-records";
 export * from "./memorisation";
+export * from "./statistics";

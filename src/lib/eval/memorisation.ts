@@ -6,7 +6,7 @@
  */
 import { tf } from "../runtime/backend";
 import { ImageSet } from "../data/image-ops";
-import { quantileSorted } from "../experiments/statistics";
+import { quantileSorted } from "./statistics";
 
 /** Per query image: the index of its nearest reference image and the Euclidean distance to it (float64). */
 export interface Nearest { index: Int32Array; distance: Float64Array }

@@ -12,7 +12,7 @@ import { Rng } from "../runtime/rng";
 import { ImageSet } from "../data/image-ops";
 import { symEig, sqrtPsd, matMul64 } from "./linalg";
 import { Features, FeatureNet, sharedFeatureNet } from "./feature-net";
-import { sampleStd } from "../experiments/statistics";
+import { sampleStd } from "./statistics";
 
 /** Gaussian fit to features: mean [D], covariance [D, D] (unbiased, N − 1). */
 export interface FeatureStats { mu: Float64Array; sigma: Float64Array; d: number; n: number }

@@ -27,20 +27,35 @@ export interface QualityPoint {
 
 const FILE = /^step-(\d+)\.json$/;
 
-/** Every step-N.json in `dir`, sorted by step; a file without the fields a curve needs is an error naming it. */
-export function readQualityCurve(dir: string): QualityPoint[] {
-  if (!fs.existsSync(dir)) return [];
-  const points: QualityPoint[] = [];
+/** One result file of a folder: its name's match, its path, its JSON, and a reader of finite numbers naming the file. */
+export interface ResultFile {
+  m: RegExpExecArray;
+  file: string;
+  r: Record<string, unknown>;
+  num(v: unknown, what: string): number;
+}
+
+/** The JSON files in `dir` (none when it is absent) whose names match `pattern`; `hint` ends a missing number's message. */
+export function* resultFiles(dir: string, pattern: RegExp, hint = ""): Generator<ResultFile> {
+  if (!fs.existsSync(dir)) return;
   for (const name of fs.readdirSync(dir)) {
-    const m = FILE.exec(name);
+    const m = pattern.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);
     const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    const b = (r.baselines ?? {}) as Record<string, unknown>;
     const num = (v: unknown, what: string): number => {
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${file}: '${what}' missing or not a finite number (run infty eval with --baselines --json)`);
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${file}: '${what}' missing or not a finite number${hint}`);
       return v;
     };
+    yield { m, file, r, num };
+  }
+}
+
+/** Every step-N.json in `dir`, sorted by step; a file without the fields a curve needs is an error naming it. */
+export function readQualityCurve(dir: string): QualityPoint[] {
+  const points: QualityPoint[] = [];
+  for (const { m, file, r, num } of resultFiles(dir, FILE, " (run infty eval with --baselines --json)")) {
+    const b = (r.baselines ?? {}) as Record<string, unknown>;
     const step = num(r.step, "step");
     if (step !== Number(m[1])) throw new Error(`${file}: holds step ${step}, its name says ${m[1]}`);
     points.push({

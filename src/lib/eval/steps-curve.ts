@@ -3,9 +3,7 @@
  * `infty eval --json` file per point (scripts/fig7-steps.sh writes them as r<R>-<variant>-s<STEPS>-n<N>.json). Reading
  * them here keeps docs/results.md and notebook 06 on the same numbers.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { fidCell, interval } from "./quality-curve";
+import { fidCell, interval, resultFiles } from "./quality-curve";
 
 /** The sampler variants the script runs: the checkpoint's own settings, the Tx̂₀ clip off, the even step grid. */
 export const STEPS_VARIANTS = {
@@ -37,18 +35,9 @@ const FILE = /^r(\d+)-([a-z]+)-s(\d+)-n(\d+)\.json$/;
 
 /** Every point file in `dir`, sorted by resolution, variant and steps; a file contradicting its name is an error. */
 export function readStepsCurve(dir: string): StepsPoint[] {
-  if (!fs.existsSync(dir)) return [];
   const points: StepsPoint[] = [];
-  for (const name of fs.readdirSync(dir)) {
-    const m = FILE.exec(name);
-    if (!m) continue;
-    const file = path.join(dir, name);
+  for (const { m, file, r, num } of resultFiles(dir, FILE)) {
     if (!(m[2] in STEPS_VARIANTS)) throw new Error(`${file}: unknown variant '${m[2]}' (${Object.keys(STEPS_VARIANTS).join(" | ")})`);
-    const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    const num = (v: unknown, what: string): number => {
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${file}: '${what}' missing or not a finite number`);
-      return v;
-    };
     const res = Array.isArray(r.resolution) ? num(r.resolution[0], "resolution") : num(r.resolution, "resolution");
     const p: StepsPoint = {
       resolution: res, variant: m[2] as StepsVariant, steps: num(r.steps, "steps"), n: num(r.n, "n"), fid: num(r.fid, "fid"),

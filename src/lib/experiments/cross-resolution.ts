@@ -27,7 +27,7 @@ import { modelGrid } from "../config/grid";
 import { DATASET_NAMES } from "../data/datasets";
 import { KERNEL_RESAMPLE_MODES } from "../operators/kernel-resample";
 import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
-import { bootstrapMeanInterval, mean, sampleStd } from "./statistics";
+import { bootstrapMeanInterval, mean, sampleStd } from "../eval/statistics";
 import { codeVersion } from "./runner";
 
 export type Dataset = LabConfig["train"]["dataset"];

@@ -5,5 +5,4 @@ export * from "./merge";
 export * from "./render";
 export * from "./throughput";
 export * from "./rerun";
-export * from "./statistics";
 export * from "./cross-resolution";

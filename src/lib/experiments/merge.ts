@@ -11,7 +11,7 @@ import { ExperimentSpec, BudgetName, expandRuns } from "./spec";
 import { RunResult, readResult } from "./runner";
 import { ThroughputResult, readThroughput } from "./throughput";
 import { Rng } from "../runtime/rng";
-import { RankAgreement, PairedComparison, bootstrapMeanInterval, pairedComparison, rankAgreement } from "./statistics";
+import { RankAgreement, PairedComparison, bootstrapMeanInterval, pairedComparison, rankAgreement } from "../eval/statistics";
 
 /** Seed of the bootstrap resampling, so a merge is reproducible. */
 const BOOTSTRAP_SEED = 16;

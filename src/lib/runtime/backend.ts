@@ -16,13 +16,13 @@
  */
 // The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
 // gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
-import * as tf from "@tensorflow/tfjs";
+import { BackendError, requireKernel, tf } from "./tf";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { note } from "./notebook";
 
 import { defaultWasmThreads, registerThreadedWasm } from "./wasm-threads";
 
-export { tf };
+export { BackendError, requireKernel, tf };
 
 export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "native", "wasm", "cpu"];
@@ -80,13 +80,6 @@ export function onWasmReady(hook: () => void): void {
   if (wasmHooksRan) hook();
 }
 
-/** A backend that cannot be used as asked (unknown name, no adapter, missing kernel): the user's to fix, one line. */
-export class BackendError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BackendError";
-  }
-}
 
 function parseBackendName(raw: string): BackendName {
   const name = raw.trim().toLowerCase();
@@ -187,13 +180,6 @@ function guardSyncReads(backend: unknown): void {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const OffscreenCanvasProbe = () => (globalThis as any).OffscreenCanvas;
 
-/** Throws a one-line error when `kernelName` has no implementation on the current backend. */
-export function requireKernel(kernelName: string): void {
-  const be = tf.getBackend();
-  if (tf.getKernel(kernelName, be) == null) {
-    throw new BackendError(`kernel ${kernelName} is not implemented on the '${be}' backend (the lab has it on wasm, cpu and webgpu)`);
-  }
-}
 
 /** Tries to register libtensorflow; returns its info or null when neither package loads. */
 function tryTensorflow(): BackendInfo | null {

@@ -6,7 +6,7 @@
  * forward and gradient are typed kernels (O(B·N·T·C)), the gradient being the transposed table (a scatter-add in JS),
  * so it trains on wasm without UnsortedSegmentSum.
  */
-import { tf } from "./backend";
+import { tf } from "./tf";
 import { customOp, registerTypedKernel, runTypedKernel } from "./typed-kernels";
 
 export interface PointTable {

@@ -6,7 +6,7 @@
  * arrays) runs at the same speed on both backends, costs O(work) and needs no extra wasm kernels. Gradients are other
  * typed kernels, wired with tf.customGrad by the callers, so everything trains on wasm.
  */
-import { tf, requireKernel } from "./backend";
+import { tf, requireKernel } from "./tf";
 import type { WasmBackend } from "./wasm-kernels/heap";
 
 export type TypedArrayIn = Float32Array | Int32Array;

@@ -8,7 +8,7 @@
  * other than by 1, a shape oneDNN refuses) goes to the kernel it replaced, the lab's wasm one.
  * Each is checked against tfjs-backend-cpu in tests/lib/runtime/native.test.ts.
  */
-import { tf } from "../backend";
+import { tf } from "../tf";
 import { memoryOf } from "../wasm-kernels/asm";
 import type { WasmBackend, TensorInfo } from "../wasm-kernels/heap";
 import type { NativeAddon } from "./addon";

@@ -6,7 +6,7 @@
  * `typedArrayFromHeap`) and as `wasm.HEAPF32`; views go stale when the heap grows, so each helper re-reads them
  * after any allocation.
  */
-import { tf } from "../backend";
+import { tf } from "../tf";
 import { WasmMemory, memoryOf } from "./asm";
 
 // memoryOf lives in asm.ts (no tfjs import there: the parallel worker loads the kernels without tfjs)

@@ -7,7 +7,7 @@
  * Tables (neighbour lists, tap weights) are plain JS attributes, uploaded once per table (program.ts). The kernels
  * never read from the GPU, so a training or sampler step stays on the device.
  */
-import { tf } from "../backend";
+import { tf } from "../tf";
 /** What these kernels read of a KernelMap (operators/kernel-map.ts), typed by shape so the runtime imports no operator. */
 interface KernelMap {
   readonly K: number;

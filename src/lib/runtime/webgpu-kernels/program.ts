@@ -5,7 +5,7 @@
  * backend's command stream (no GPU→CPU read). Read-only tables (kernel maps, point tables) are uploaded once per
  * JS array and released when the array is garbage-collected.
  */
-import type { tf } from "../backend";
+import type { tf } from "../tf";
 
 /** What the lab uses of tfjs-backend-webgpu's WebGPUBackend. */
 export interface WebgpuBackend {

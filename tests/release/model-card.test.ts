@@ -3,7 +3,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { modelCardMarkdown, projectRoot, loadCheckpoint } from "infty-diff-lab";
+import { projectRoot, loadCheckpoint } from "infty-diff-lab";
+import { modelCardMarkdown } from "infty-diff-lab/release";
 
 describe("model card", () => {
   const root = projectRoot();

@@ -1,16 +1,13 @@
 /**
  * A shipped model's card (docs/model-card.md): what the file is, how it was trained, how it scores and what it is not
  * for, written from the checkpoint's own record and its result files so that no number in it is typed by hand.
- * `node scripts/model-card.js` writes it; scripts/ship-next.sh regenerates it when the model changes.
+ * Release tooling: `node scripts/model-card.js` writes it; scripts/ship-next.sh regenerates it when the model changes.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { loadCheckpoint } from "../runtime/checkpoint";
-import { resolveStoredConfig } from "../config/config";
-import { readEvalDir, resolutionRows, resolutionMarkdown, qualityBarMarkdown } from "../eval/shipped-report";
-import { readQualityCurve, qualityCurveMarkdown } from "../eval/quality-curve";
-import { memorisationMarkdown } from "../eval/memorisation";
+import { loadCheckpoint, memorisationMarkdown, qualityCurveMarkdown, readEvalDir, readQualityCurve, resolutionRows, resolveStoredConfig } from "infty-diff-lab";
+import { resolutionMarkdown, qualityBarMarkdown } from "./shipped-report";
 
 export interface ModelCardInputs {
   /** the model file, as a path relative to the project root (it is printed) */

@@ -2,10 +2,11 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { readEvalDir, resolutionRows, projectRoot } from "infty-diff-lab";
 import {
-  readEvalDir, resolutionRows, resolutionMarkdown, qualityBarMarkdown, inpaintMarkdownRows, superResMarkdownRows,
-  projectRoot, shippedTables, shippedSources, markedBlocks, replaceMarkedBlocks,
-} from "infty-diff-lab";
+  resolutionMarkdown, qualityBarMarkdown, inpaintMarkdownRows, superResMarkdownRows, shippedTables, shippedSources, markedBlocks,
+  replaceMarkedBlocks,
+} from "infty-diff-lab/release";
 
 const evalJson = (r: number, n: number, steps: number, fid: number, extra: Record<string, unknown> = {}) => JSON.stringify({
   checkpoint: "x", step: 30000, resolution: [r, r], steps, n, fid, kid: fid / 4, sampleSeconds: 90, backend: "wasm",
