@@ -4,14 +4,16 @@
  * machine load; medians over rounds; writes bench/vs-peer.json (machine, load, both columns, ratio per row) after
  * every round (a killed run keeps the rounds done) and prints a README table.
  *
- *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes t1,t2,w2] [--official DIR] [--peer-dir DIR] [--append]
+ *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes n1,n2,nw2,t2] [--official DIR] [--peer-dir DIR] [--append]
  *                            [--rows ddim-112,…] [--out bench/vs-peer.json]
  *
  * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
  * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's own kernels shared by 2 threads too
  * (runtime/wasm-kernels/parallel.ts) and the lab's Concat; t2s = t2 with the lab's kernels on the main thread only and
  * tfjs-wasm's own Concat (setWasmParallel(false), setWasmConcat(false): the code before the parallel pool); w2 = 1
- * thread + 2 gradient/sampling workers (training rows and the whole sample only). --rows: only the rows whose key starts with one of the given prefixes (keys: train-1, train-1/2, train-1/4,
+ * thread + 2 gradient/sampling workers (training rows and the whole sample only); n1 = native (oneDNN kernels on the
+ * wasm heap, issue 28), 1 OpenMP thread and the 1-thread wasm build; n2 = native with 2 OpenMP threads and 2 XNNPACK
+ * threads (the lab's pool too); nw2 = native, 1 thread + 2 workers (training rows and the whole sample only). --rows: only the rows whose key starts with one of the given prefixes (keys: train-1, train-1/2, train-1/4,
  * train-1/8, ddim-28, ddim-56, ddim-112, sample-28; e.g. `--rows ddim` = the three DDIM steps); the peer then runs one
  * training step (ratio 1/8) and a 10-step sample where their rows are not asked for (its one-step DDIM timing then
  * uses t index 5 instead of 50: the same network forward). "best lab" per row = the fastest mode; ratio = peer ms ÷
@@ -49,7 +51,7 @@ const RATIOS = ([[1, ROWS[0]], [0.5, ROWS[1]], [0.25, ROWS[2]], [0.125, ROWS[3]]
 const SIZES = ([[28, ROWS[4]], [56, ROWS[5]], [112, ROWS[6]]] as Array<[number, RowName]>).filter(([, r]) => wanted(r));
 const SELECTED = ROWS.filter(wanted);
 
-interface LabResult { mode: string; threads: number; ms: Partial<Record<RowName, number>>; trainPeakRssMb: number; peakRssMb: number }
+interface LabResult { mode: string; threads: number; nativeThreads?: number; onednn?: string; ms: Partial<Record<RowName, number>>; trainPeakRssMb: number; peakRssMb: number }
 
 // ---- the lab side: one mode, one process ---------------------------------------------------------------------------
 /** Untimed training steps before timing, on both sides. */
@@ -60,12 +62,14 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const lab = require("infty-diff-lab") as typeof import("infty-diff-lab");
   const { initBackend, tf, resolveConfig, Trainer, loadFashionMnist, GridDenoiser, sampleModel, Rng, wasmThreads, setWasmParallel, setWasmConcat, wasmParallelReady } = lab;
-  await initBackend("wasm", { quiet: true });
+  const native = mode.startsWith("n");
+  const info = await initBackend(native ? "native" : "wasm", { quiet: true });
+  if (native && info.name !== "native") throw new Error(`mode ${mode}: the native backend did not load`);
   setWasmParallel(mode !== "t2s");
   setWasmConcat(mode !== "t2s");
   await wasmParallelReady(); // its workers join once started: none of the timed steps runs without them
-  const workers = mode === "w2" ? 2 : 1;
-  const res: LabResult = { mode, threads: wasmThreads(), ms: {}, trainPeakRssMb: 0, peakRssMb: 0 };
+  const workers = mode === "w2" || mode === "nw2" ? 2 : 1;
+  const res: LabResult = { mode, threads: wasmThreads(), ...(info.onednn ? { nativeThreads: info.onednn.threads, onednn: info.onednn.version } : {}), ms: {}, trainPeakRssMb: 0, peakRssMb: 0 };
   const data = loadFashionMnist({ split: "train-fit", limit: 1024 });
   const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
   for (const [ratio, row] of RATIOS) {
@@ -144,7 +148,8 @@ function runPeer(peerDir: string, official: string, reps: number, out: string): 
 }
 
 function runLab(mode: string, reps: number, out: string): LabResult {
-  const env = { ...process.env, INFTY_WASM_THREADS: mode === "t2" || mode === "t2s" ? "2" : "1" };
+  const two = mode === "t2" || mode === "t2s" || mode === "n2";
+  const env = { ...process.env, INFTY_WASM_THREADS: two ? "2" : "1", INFTY_NATIVE_THREADS: two ? "2" : "1" };
   const r = spawnSync(process.execPath, [__filename, "--lab", mode, "--reps", String(reps), "--out", out, ...(rowPrefixes.length ? ["--rows", rowPrefixes.join(",")] : [])],
     { encoding: "utf8", env, timeout: 3600000 });
   if (r.status !== 0) throw new Error(`lab mode ${mode} failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-8).join(" ")}`);
@@ -154,7 +159,7 @@ function runLab(mode: string, reps: number, out: string): LabResult {
 async function main(): Promise<void> {
   if (argv.includes("--lab")) return labChild(opt("lab", "t1"), Number(opt("reps", "2")), opt("out", ""));
   const rounds = Number(opt("rounds", "2")), reps = Number(opt("reps", "2"));
-  const modes = opt("modes", "t1,t2,w2").split(",");
+  const modes = opt("modes", "n1,n2,nw2,t2").split(",");
   const official = opt("official", process.env.INFTY_DIFF_DIR ?? "/work/official");
   const peerDir = opt("peer-dir", process.env.INFTY_PEER_BENCH ?? "/work/shared/peer-bench");
   if (!fs.existsSync(path.join(peerDir, "bench_peer.py"))) throw new Error(`no bench_peer.py in ${peerDir} (give --peer-dir)`);
@@ -209,6 +214,9 @@ function write(file: string, perRound: Array<{ round: number; loadBefore: number
       t1: "wasm, 1 thread", t2: "wasm, 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's kernels on 2 threads (parallel pool), the lab's Concat",
       t2s: "wasm, 2 XNNPACK threads, the lab's kernels on the main thread only and tfjs-wasm's Concat (parallel pool and lab Concat off)",
       w2: "wasm 1 thread + 2 workers (training, whole sample)",
+      n1: "native (oneDNN kernels on the wasm heap), 1 OpenMP thread, wasm 1 thread",
+      n2: "native, 2 OpenMP threads, wasm with 2 XNNPACK threads and the lab's pool",
+      nw2: "native, 1 thread + 2 workers (training, whole sample)",
     } as Record<string, string>)[m] ?? m])),
     ...(rowPrefixes.length ? { rowsSelected: rowPrefixes } : {}),
     rounds: perRound.length, repsPerRound: reps,

@@ -11,6 +11,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -282,6 +284,229 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+// ---- the lab's own kernels -----------------------------------------------------------------------------------------
+// The same arithmetic, in the same order, as their JS versions (typed kernels: sparse-conv.ts, optim.ts, params.ts),
+// so the native path gives their bits: products and sums in double where JS numbers are doubles, float where the JS
+// rounds with Math.fround or a Float32Array store. Built with -ffp-contract=off (no fused multiply-adds). Threads
+// split points or taps, never a sum, so results do not depend on the thread count.
+
+bool f64s(napi_env env, napi_value v, std::vector<double>& out) {
+  napi_typedarray_type t; size_t n; void* data; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, &n, &data, &ab, &off) != napi_ok || t != napi_float64_array) {
+    napi_throw_type_error(env, nullptr, "infty_dnnl: expected a Float64Array");
+    return false;
+  }
+  out.assign(static_cast<double*>(data), static_cast<double*>(data) + n);
+  return true;
+}
+
+// A typed array outside the heap (kernel-map tables): pointer and length, type-checked; null array → nullptr.
+template <typename T>
+bool table(napi_env env, napi_value v, napi_typedarray_type want, const T** out, size_t* n) {
+  napi_valuetype vt;
+  napi_typeof(env, v, &vt);
+  if (vt == napi_null || vt == napi_undefined) { *out = nullptr; *n = 0; return true; }
+  napi_typedarray_type t; void* data; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, n, &data, &ab, &off) != napi_ok || t != want) {
+    napi_throw_type_error(env, nullptr, "infty_dnnl: a table has the wrong type");
+    return false;
+  }
+  *out = static_cast<const T*>(data);
+  return true;
+}
+
+// out[p, c] = f32(Σ_t w[t', c] · v[nb(p, t), c] · rowScale[p]) (+ bias[c]), t' = t or K−1−t (flip): depthwiseTaps.
+// Loops that GCC vectorises per instruction set (AVX-512, AVX2, baseline), chosen at load time; no FMA contraction.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define INFTY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define INFTY_CLONES
+#endif
+
+// acc[c] += w[c] · v[c] in double (one tap of one point)
+INFTY_CLONES void tapAccumulate(double* __restrict acc, const float* __restrict w, const float* __restrict v, int C) {
+  for (int c = 0; c < C; c++) acc[c] += static_cast<double>(w[c]) * static_cast<double>(v[c]);
+}
+
+void taps(const float* v, const float* w, const int32_t* nb, int64_t P, int K, int C, float* out, const float* rowScale,
+          const float* bias, bool flip) {
+#pragma omp parallel
+  {
+    std::vector<double> acc(C);
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < P; p++) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int t = 0; t < K; t++) {  // taps in order: each (p, c) sums as depthwiseTaps does
+        const int32_t j = nb[p * K + t];
+        if (j >= 0) tapAccumulate(acc.data(), w + (flip ? K - 1 - t : t) * C, v + static_cast<int64_t>(j) * C, C);
+      }
+      const double sc = rowScale ? rowScale[p] : 1.0;
+      float* o = out + p * C;
+      for (int c = 0; c < C; c++) o[c] = static_cast<float>(acc[c] * sc);
+      if (bias) for (int c = 0; c < C; c++) o[c] = static_cast<float>(static_cast<double>(o[c]) + static_cast<double>(bias[c]));
+    }
+  }
+}
+
+// sparseDw(heap, x, kernel, bias, out, neighbours, inverseCounts, dims [P, K, C]): InftySparseDwConv.
+napi_value SparseDw(napi_env env, napi_callback_info info) {
+  size_t argc = 8; napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc != 8) { napi_throw_error(env, nullptr, "infty_dnnl.sparseDw: expects 8 arguments"); return nullptr; }
+  uint8_t* base; size_t len; double ox, ow, ob, oo; std::vector<int32_t> d; const int32_t* nb; size_t nnb; const float* inv; size_t ninv;
+  if (!heapOf(env, a[0], &base, &len) || !offset(env, a[1], &ox) || !offset(env, a[2], &ow) || !offset(env, a[3], &ob) ||
+      !offset(env, a[4], &oo) || !table(env, a[5], napi_int32_array, &nb, &nnb) || !table(env, a[6], napi_float32_array, &inv, &ninv) ||
+      !ints(env, a[7], d)) return nullptr;
+  if (d.size() != 3 || d[0] < 1 || d[1] < 1 || d[2] < 1) { napi_throw_range_error(env, nullptr, "infty_dnnl.sparseDw: dims"); return nullptr; }
+  const int64_t P = d[0]; const int K = d[1], C = d[2];
+  if (!nb || nnb != static_cast<size_t>(P * K) || !inv || ninv != static_cast<size_t>(P)) { napi_throw_range_error(env, nullptr, "infty_dnnl.sparseDw: tables"); return nullptr; }
+  const size_t fb = sizeof(float);
+  auto* x = static_cast<float*>(at(env, base, len, ox, P * C * fb)); if (!x) return nullptr;
+  auto* w = static_cast<float*>(at(env, base, len, ow, static_cast<size_t>(K) * C * fb)); if (!w) return nullptr;
+  auto* b = static_cast<float*>(at(env, base, len, ob, C * fb)); if (!b) return nullptr;
+  auto* o = static_cast<float*>(at(env, base, len, oo, P * C * fb)); if (!o) return nullptr;
+  taps(x, w, nb, P, K, C, o, inv, b, false);
+  calls++;
+  return boolean(env, true);
+}
+
+// sparseDwGrad(heap, dy, x, kernel, dx, dKernel, neighbours, inverseCounts, dims [P, K, C]): InftySparseDwConvBackprop.
+napi_value SparseDwGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 9; napi_value a[9];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc != 9) { napi_throw_error(env, nullptr, "infty_dnnl.sparseDwGrad: expects 9 arguments"); return nullptr; }
+  uint8_t* base; size_t len; double ody, ox, ow, odx, odw; std::vector<int32_t> d; const int32_t* nb; size_t nnb; const float* inv; size_t ninv;
+  if (!heapOf(env, a[0], &base, &len) || !offset(env, a[1], &ody) || !offset(env, a[2], &ox) || !offset(env, a[3], &ow) ||
+      !offset(env, a[4], &odx) || !offset(env, a[5], &odw) || !table(env, a[6], napi_int32_array, &nb, &nnb) ||
+      !table(env, a[7], napi_float32_array, &inv, &ninv) || !ints(env, a[8], d)) return nullptr;
+  if (d.size() != 3 || d[0] < 1 || d[1] < 1 || d[2] < 1) { napi_throw_range_error(env, nullptr, "infty_dnnl.sparseDwGrad: dims"); return nullptr; }
+  const int64_t P = d[0]; const int K = d[1], C = d[2];
+  if (!nb || nnb != static_cast<size_t>(P * K) || !inv || ninv != static_cast<size_t>(P)) { napi_throw_range_error(env, nullptr, "infty_dnnl.sparseDwGrad: tables"); return nullptr; }
+  const size_t fb = sizeof(float);
+  auto* dy = static_cast<float*>(at(env, base, len, ody, P * C * fb)); if (!dy) return nullptr;
+  auto* x = static_cast<float*>(at(env, base, len, ox, P * C * fb)); if (!x) return nullptr;
+  auto* w = static_cast<float*>(at(env, base, len, ow, static_cast<size_t>(K) * C * fb)); if (!w) return nullptr;
+  auto* dx = static_cast<float*>(at(env, base, len, odx, P * C * fb)); if (!dx) return nullptr;
+  auto* dw = static_cast<float*>(at(env, base, len, odw, static_cast<size_t>(K) * C * fb)); if (!dw) return nullptr;
+  std::vector<float> g(static_cast<size_t>(P * C));  // g = dy / count, rounded to float as the JS Float32Array stores it
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < P; p++)
+    for (int c = 0; c < C; c++) g[p * C + c] = static_cast<float>(static_cast<double>(dy[p * C + c]) * static_cast<double>(inv[p]));
+  taps(g.data(), w, nb, P, K, C, dx, nullptr, nullptr, true);
+  // dKernel[t, c] = Σ_p g[p, c] · x[nb(p, t), c]: chunk sums of 32 points added in point order (depthwiseKernelGrad)
+  const int64_t CH = 32;
+#pragma omp parallel for schedule(static)
+  for (int t = 0; t < K; t++) {
+    std::vector<double> acc(C, 0.0), part(C);
+    for (int64_t p0 = 0; p0 < P; p0 += CH) {
+      const int64_t pe = p0 + CH < P ? p0 + CH : P;
+      std::fill(part.begin(), part.end(), 0.0);
+      for (int64_t p = p0; p < pe; p++) {
+        const int32_t j = nb[p * K + t];
+        if (j < 0) continue;
+        tapAccumulate(part.data(), g.data() + p * C, x + static_cast<int64_t>(j) * C, C);
+      }
+      for (int c = 0; c < C; c++) acc[c] += part[c];
+    }
+    for (int c = 0; c < C; c++) dw[t * C + c] = static_cast<float>(acc[c]);
+  }
+  calls++;
+  return boolean(env, true);
+}
+
+// sum(heap, x, out, dims [O, R, I]): out[o, i] = Σ_r x[o, r, i] (tfjs Sum over a contiguous block of axes), in
+// double, r ascending; threads split o or i, never r.
+INFTY_CLONES void addRow(double* __restrict acc, const float* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] += static_cast<double>(x[i]);
+}
+
+napi_value Sum(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc != 4) { napi_throw_error(env, nullptr, "infty_dnnl.sum: expects 4 arguments"); return nullptr; }
+  uint8_t* base; size_t len; double ox, oo; std::vector<int32_t> d;
+  if (!heapOf(env, a[0], &base, &len) || !offset(env, a[1], &ox) || !offset(env, a[2], &oo) || !ints(env, a[3], d)) return nullptr;
+  if (d.size() != 3 || d[0] < 1 || d[1] < 1 || d[2] < 1) { napi_throw_range_error(env, nullptr, "infty_dnnl.sum: dims"); return nullptr; }
+  const int64_t O = d[0], R = d[1], I = d[2];
+  auto* x = static_cast<float*>(at(env, base, len, ox, O * R * I * sizeof(float))); if (!x) return nullptr;
+  auto* out = static_cast<float*>(at(env, base, len, oo, O * I * sizeof(float))); if (!out) return nullptr;
+  if (I == 1) {
+#pragma omp parallel for schedule(static) if (O * R > 65536)
+    for (int64_t o = 0; o < O; o++) {
+      double acc = 0;
+      for (int64_t r = 0; r < R; r++) acc += static_cast<double>(x[o * R + r]);
+      out[o] = static_cast<float>(acc);
+    }
+  } else {
+    // split i into blocks so each thread owns whole columns
+    const int64_t BLK = 256, nb = (I + BLK - 1) / BLK;
+#pragma omp parallel for schedule(static) collapse(2) if (O * R * I > 65536)
+    for (int64_t o = 0; o < O; o++) {
+      for (int64_t b = 0; b < nb; b++) {
+        const int64_t i0 = b * BLK, n = I - i0 < BLK ? I - i0 : BLK;
+        double acc[256] = {0};
+        for (int64_t r = 0; r < R; r++) addRow(acc, x + (o * R + r) * I + i0, n);
+        for (int64_t i = 0; i < n; i++) out[o * I + i0 + i] = static_cast<float>(acc[i]);
+      }
+    }
+  }
+  calls++;
+  return boolean(env, true);
+}
+
+// adam(heap, p, m, v, g, pOut, mOut, vOut, n, attrs Float64Array [scale, lr, b1, b2, bc1, bc2, eps]): InftyAdam,
+// every operation rounded to float32 as the JS kernel (and the op chain) rounds it.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 10; napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc != 10) { napi_throw_error(env, nullptr, "infty_dnnl.adam: expects 10 arguments"); return nullptr; }
+  uint8_t* base; size_t len; double o[7]; int32_t n; std::vector<double> at7;
+  if (!heapOf(env, a[0], &base, &len)) return nullptr;
+  for (int i = 0; i < 7; i++) if (!offset(env, a[1 + i], &o[i])) return nullptr;
+  if (napi_get_value_int32(env, a[8], &n) != napi_ok || n < 0 || !f64s(env, a[9], at7) || at7.size() != 7) { napi_throw_range_error(env, nullptr, "infty_dnnl.adam: n, attrs"); return nullptr; }
+  float* ptrs[7];
+  for (int i = 0; i < 7; i++) if (!(ptrs[i] = static_cast<float*>(at(env, base, len, o[i], static_cast<size_t>(n) * sizeof(float))))) return nullptr;
+  const float* p = ptrs[0]; const float* m = ptrs[1]; const float* v = ptrs[2]; const float* g = ptrs[3];
+  float* pOut = ptrs[4]; float* mOut = ptrs[5]; float* vOut = ptrs[6];
+  const float scale = static_cast<float>(at7[0]), lr = static_cast<float>(at7[1]), b1 = static_cast<float>(at7[2]), b2 = static_cast<float>(at7[3]);
+  const float c1 = static_cast<float>(1 - at7[2]), c2 = static_cast<float>(1 - at7[3]);
+  const float bc1 = static_cast<float>(at7[4]), bc2 = static_cast<float>(at7[5]), eps = static_cast<float>(at7[6]);
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int32_t i = 0; i < n; i++) {
+    const float gi = g[i] * scale;
+    const float mi = m[i] * b1 + gi * c1;
+    const float vi = v[i] * b2 + (gi * gi) * c2;
+    const float update = (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+    pOut[i] = p[i] - update * lr;
+    mOut[i] = mi;
+    vOut[i] = vi;
+  }
+  calls++;
+  return boolean(env, true);
+}
+
+// ema(heap, e, s, out, n, decay): InftyEma, out = f32(e·d) + f32(s·(1−d)).
+napi_value Ema(napi_env env, napi_callback_info info) {
+  size_t argc = 6; napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc != 6) { napi_throw_error(env, nullptr, "infty_dnnl.ema: expects 6 arguments"); return nullptr; }
+  uint8_t* base; size_t len; double oe, os, oo, decay; int32_t n;
+  if (!heapOf(env, a[0], &base, &len) || !offset(env, a[1], &oe) || !offset(env, a[2], &os) || !offset(env, a[3], &oo)) return nullptr;
+  if (napi_get_value_int32(env, a[4], &n) != napi_ok || n < 0 || napi_get_value_double(env, a[5], &decay) != napi_ok) { napi_throw_range_error(env, nullptr, "infty_dnnl.ema: n, decay"); return nullptr; }
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  auto* e = static_cast<float*>(at(env, base, len, oe, bytes)); if (!e) return nullptr;
+  auto* sv = static_cast<float*>(at(env, base, len, os, bytes)); if (!sv) return nullptr;
+  auto* out = static_cast<float*>(at(env, base, len, oo, bytes)); if (!out) return nullptr;
+  const float d = static_cast<float>(decay), c = static_cast<float>(1 - decay);
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int32_t i = 0; i < n; i++) {
+    const float x = e[i] * d, y = sv[i] * c;
+    out[i] = x + y;
+  }
+  calls++;
+  return boolean(env, true);
+}
+
 // ---- introspection -------------------------------------------------------------------------------------------------
 napi_value str(napi_env env, const std::string& s) {
   napi_value v;
@@ -364,7 +589,7 @@ napi_value ClearCache(napi_env env, napi_callback_info) {
 
 NAPI_MODULE_INIT() {
   const std::pair<const char*, napi_callback> fns[] = {
-      {"conv", Conv}, {"matmul", MatMul}, {"info", Info}, {"impls", Impls}, {"setThreads", SetThreads}, {"clearCache", ClearCache}};
+      {"conv", Conv}, {"matmul", MatMul}, {"sparseDw", SparseDw}, {"sparseDwGrad", SparseDwGrad}, {"adam", Adam}, {"sum", Sum}, {"ema", Ema}, {"info", Info}, {"impls", Impls}, {"setThreads", SetThreads}, {"clearCache", ClearCache}};
   for (auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.first, NAPI_AUTO_LENGTH, f.second, nullptr, &fn);

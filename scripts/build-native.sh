@@ -37,7 +37,7 @@ fi
 if [[ -f "$out" && "$out" -nt "$src" && "$out" -nt "$0" ]]; then say "up to date: $out"; exit 0; fi
 mkdir -p native/build
 tmp="$out.$$.tmp"
-if "$CXX" -O2 -std=c++17 -shared -fPIC "${omp[@]}" -I"$node_inc" "${flags[@]}" "$src" -o "$tmp" -ldnnl 2>native/build/build.log; then
+if "$CXX" -O3 -std=c++17 -ffp-contract=off -shared -fPIC "${omp[@]}" -I"$node_inc" "${flags[@]}" "$src" -o "$tmp" -ldnnl 2>native/build/build.log; then
   mv "$tmp" "$out"
   say "built $out ($(node -e "const m=require('./$out');const i=m.info();console.log('oneDNN '+i.version+', '+i.cpuIsa)" 2>&1))"
 else

@@ -29,6 +29,16 @@ export interface TypedKernel<A> {
 
 const sizeOf = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
+/** Same contract as `runWasm`; tried first on the wasm backend (the native backend's C++ versions, runtime/native). */
+export type TypedKernelOverride = (be: WasmBackend, ins: tf.TensorInfo[], outs: tf.TensorInfo[], attrs: unknown) => boolean;
+const overrides = new Map<string, TypedKernelOverride>();
+
+/** Installs (or, with null, removes) the wasm backend's override of typed kernel `name`. */
+export function setTypedKernelOverride(name: string, fn: TypedKernelOverride | null): void {
+  if (fn) overrides.set(name, fn);
+  else overrides.delete(name);
+}
+
 /** Registers `k` for wasm and cpu (idempotent). Attributes may carry plain JS objects (tables): they are not tensors. */
 export function registerTypedKernel<A>(k: TypedKernel<A>): void {
   for (const backendName of ["wasm", "cpu"]) {
@@ -44,6 +54,7 @@ export function registerTypedKernel<A>(k: TypedKernel<A>): void {
         if (backendName === "wasm") {
           // allocate first: malloc may grow the heap and detach earlier views
           const outs: tf.TensorInfo[] = shapes.map((s) => be.makeOutput(s, "float32"));
+          if (overrides.get(k.name)?.(be as WasmBackend, infos, outs, attrs)) return outs.length === 1 ? outs[0] : outs;
           if (k.runWasm?.(be as WasmBackend, infos, outs, attrs as unknown as A)) return outs.length === 1 ? outs[0] : outs;
           const ins = infos.map((i) => be.typedArrayFromHeap(i) as TypedArrayIn);
           const arrs = outs.map((o) => {

@@ -16,6 +16,7 @@ import * as path from "path";
 import {
   initBackend, withBackend, tf, Rng, maxRelDiff, Trainer, train, readLog, loadCheckpoint, CHECKPOINT_FILE,
   loadNative, nativeStats, NATIVE_KERNELS, nativeKernelsActive, currentBackend,
+  uniformSubset, KernelMap, sparseDepthwiseConv, runTypedKernel,
 } from "infty-diff-lab";
 import { tinyConfig, tinyData } from "../../helpers/tiny";
 
@@ -195,6 +196,71 @@ describe("native backend (oneDNN) vs tfjs-backend-cpu", function () {
     }
   });
 
+  describe("the lab's typed kernels in C++: the same bits as their JS versions (the wasm path), for any thread count", () => {
+    /**
+     * Runs `f` on native (1 and 2 OpenMP threads) and wasm; outputs `exact` (default all) must agree bit for bit
+     * between the three, the others (made by tfjs ops around the kernels, e.g. Sum) to 1e-5; returns wasm's.
+     */
+    async function sameBits(f: () => Float32Array[], kernels: string[], what: string, exact?: number[]): Promise<Float32Array[]> {
+      const lib = loadNative();
+      if ("reason" in lib) throw new Error(lib.reason);
+      const before = { ...nativeStats.native };
+      const prev = lib.addon.setThreads(1);
+      let one: Float32Array[], two: Float32Array[];
+      try {
+        one = await withBackend("native", f);
+        lib.addon.setThreads(2);
+        two = await withBackend("native", f);
+      } finally {
+        lib.addon.setThreads(prev);
+      }
+      for (const k of kernels) assert.ok((nativeStats.native[k] ?? 0) >= (before[k] ?? 0) + 2, `${what}: ${k} did not run natively`);
+      const ref = await withBackend("wasm", f);
+      for (let k = 0; k < ref.length; k++) {
+        if (exact && !exact.includes(k)) {
+          assert.ok(maxRelDiff(one[k], ref[k]) <= 1e-5 && maxRelDiff(two[k], ref[k]) <= 1e-5, `${what} output ${k}`);
+          continue;
+        }
+        assert.ok(ref[k].every((v, i) => Object.is(v, one[k][i])), `${what} output ${k}: native (1 thread) differs from the JS kernel`);
+        assert.ok(ref[k].every((v, i) => Object.is(v, two[k][i])), `${what} output ${k}: native (2 threads) differs from the JS kernel`);
+      }
+      return ref;
+    }
+
+    for (const [k, ratio, C] of [[7, 0.25, 32], [5, 0.5, 12], [3, 0.75, 5]] as const) {
+      it(`sparse depthwise conv ${k}×${k}, ratio ${ratio}, ${C} channels: values and gradients (and within 1e-4 of cpu)`, async () => {
+        const rng = new Rng(30 + k);
+        const set = uniformSubset(rng, 3, 13, 11, { ratio });
+        const km = KernelMap.build(set, k);
+        const xs = rng.normals(3 * set.M * C), ws = rng.normals(k * k * C), bs = rng.normals(C), rs = rng.normals(3 * set.M * C);
+        const f = () => tf.tidy(() => {
+          const x = tf.tensor3d(xs, [3, set.M, C]), w = tf.tensor3d(ws, [k, k, C]), b = tf.tensor1d(bs), r = tf.tensor3d(rs, [3, set.M, C]);
+          const loss = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(tf.sin(sparseDepthwiseConv(a as tf.Tensor3D, km, c as tf.Tensor3D, d as tf.Tensor1D)), r));
+          return [sparseDepthwiseConv(x, km, w, b), ...tf.grads(loss)([x, w, b])].map((t) => t.dataSync().slice() as Float32Array);
+        });
+        // y, ∂x, ∂kernel come from the typed kernels; ∂bias is a Sum (native: in double, wasm: in float)
+        const ref = await sameBits(f, ["InftySparseDwConv", "InftySparseDwConvBackprop"], "sparse depthwise conv", [0, 1, 2]);
+        const cpu = await withBackend("cpu", f);
+        for (let i = 0; i < ref.length; i++) assert.ok(maxRelDiff(ref[i], cpu[i]) <= 1e-4, `output ${i} vs cpu`);
+        km.dispose();
+      });
+    }
+
+    it("Adam and EMA updates", async () => {
+      const rng = new Rng(77);
+      const n = 70001; // above the size the C++ splits over threads, and odd
+      const [p, m, g] = [rng.normals(n), rng.normals(n), rng.normals(n)];
+      const v = Float32Array.from(rng.normals(n), (x) => x * x);
+      const attrs = { scale: 0.37, lr: 1e-3, b1: 0.9, b2: 0.99, bc1: 1 - 0.9 ** 7, bc2: 1 - 0.99 ** 7, eps: 1e-8 };
+      await sameBits(() => tf.tidy(() => {
+        const t = (a: Float32Array) => tf.tensor1d(a);
+        const outs = runTypedKernel("InftyAdam", { p: t(p), m: t(m), v: t(v), g: t(g) }, attrs) as tf.Tensor[];
+        const ema = runTypedKernel("InftyEma", { e: t(p), s: t(g) }, { decay: 0.999 }) as tf.Tensor;
+        return [...outs, ema].map((o) => o.dataSync().slice() as Float32Array);
+      }), ["InftyAdam", "InftyEma"], "Adam/EMA");
+    });
+  });
+
   it("gives the same bits on 1 and 2 OpenMP threads (the thread count follows the load: resumes must not see it)", async () => {
     const lib = loadNative();
     if ("reason" in lib) throw new Error(lib.reason);
@@ -223,6 +289,32 @@ describe("native backend (oneDNN) vs tfjs-backend-cpu", function () {
     } finally {
       lib.addon.setThreads(before);
     }
+  });
+
+  describe("sum over a block of adjacent axes", () => {
+    const cases: Array<[Shape, number | number[], boolean]> = [
+      [[32, 4, 4, 64], [0, 1, 2], false], // a bias gradient
+      [[6272, 33], 0, false],
+      [[3, 5, 7], 1, true],
+      [[3, 5, 7], [1, 2], false],
+      [[2, 3, 4, 5], -1, true],
+      [[1, 700, 1], [0, 1, 2], false], // everything
+    ];
+    for (const [xs, axis, keepDims] of cases) {
+      it(`x ${xs.join("×")}, axis ${JSON.stringify(axis)}${keepDims ? ", keepDims" : ""}`, async () => {
+        const rng = new Rng(xs.reduce((a, b) => a + b, 0));
+        await expectMatch({ x: { shape: xs, values: randn(rng, xs) } }, (t) => [tf.sum(t.x, axis, keepDims)], "sum", ["Sum"]);
+      });
+    }
+    it("axes that are not adjacent go to the wasm kernel", async () => {
+      const rng = new Rng(8);
+      const x = { shape: [4, 3, 5, 2], values: randn(rng, [4, 3, 5, 2]) };
+      const before = nativeStats.fallback.Sum ?? 0;
+      const [ref] = await runOn("cpu", { x }, (t) => [tf.sum(t.x, [0, 2])]);
+      const [got] = await runOn("native", { x }, (t) => [tf.sum(t.x, [0, 2])]);
+      assert.ok(maxRelDiff(got, ref) <= 1e-5);
+      assert.equal(nativeStats.fallback.Sum, before + 1);
+    });
   });
 
   it("hands what it does not take (batches broadcast both ways) to the wasm kernel, with the same values as cpu", async () => {

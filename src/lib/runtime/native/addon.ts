@@ -15,6 +15,16 @@ export interface NativeAddon {
   conv(heap: Uint8Array, kind: 0 | 1 | 2, a: number, b: number, c: number, dims: Int32Array): boolean;
   /** c [B, M, N] = a [Ba, M, K] · b [Bb, K, N] (dims: Ba, Bb, M, K, N, transposeA, transposeB) */
   matmul(heap: Uint8Array, a: number, b: number, c: number, dims: Int32Array): boolean;
+  /** InftySparseDwConv: out [P, C] from x [P, C], kernel [K, C], bias [C] and the kernel map's tables (dims: P, K, C) */
+  sparseDw(heap: Uint8Array, x: number, kernel: number, bias: number, out: number, neighbours: Int32Array, inverseCounts: Float32Array, dims: Int32Array): boolean;
+  /** InftySparseDwConvBackprop: dx [P, C] and dKernel [K, C] */
+  sparseDwGrad(heap: Uint8Array, dy: number, x: number, kernel: number, dx: number, dKernel: number, neighbours: Int32Array, inverseCounts: Float32Array, dims: Int32Array): boolean;
+  /** InftyAdam on n floats; attrs: scale, lr, b1, b2, bc1, bc2, eps */
+  adam(heap: Uint8Array, p: number, m: number, v: number, g: number, pOut: number, mOut: number, vOut: number, n: number, attrs: Float64Array): boolean;
+  /** out [O, I] = Σ_r x [O, R, I] (dims: O, R, I) */
+  sum(heap: Uint8Array, x: number, out: number, dims: Int32Array): boolean;
+  /** InftyEma on n floats */
+  ema(heap: Uint8Array, e: number, s: number, out: number, n: number, decay: number): boolean;
   info(): NativeInfo;
   /** "kind [dims] impl" for every cached primitive: which oneDNN implementation runs each shape */
   impls(): string[];

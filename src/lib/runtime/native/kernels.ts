@@ -4,19 +4,25 @@
  *
  * Replaced on `wasm` while the native backend is active (restored by `setNativeKernels(false)`, i.e. `INFTY_BACKEND=wasm`
  * or `initBackend("wasm")`): Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, DepthwiseConv2dNative and its two
- * gradients, BatchMatMul. What a kernel does not handle (NCHW, non-float32, empty tensors, batch shapes that broadcast
+ * gradients, BatchMatMul, Sum (over one block of adjacent axes: tfjs-wasm transposes them to the end first, which made
+ * the bias gradients' sums over [B, H, W] ~8 % of a training step). What a kernel does not handle (NCHW, non-float32, empty tensors, batch shapes that broadcast
  * other than by 1, a shape oneDNN refuses) goes to the kernel it replaced, the lab's wasm one.
- * Each is checked against tfjs-backend-cpu in tests/lib/runtime/native.test.ts.
+ * The lab's own typed kernels InftySparseDwConv(+Backprop), InftyAdam and InftyEma run as C++ (OpenMP over points or
+ * taps; the same arithmetic in the same order as their JS versions, so the same bits) through typed-kernel overrides.
+ * Each is checked against tfjs-backend-cpu (and the typed kernels against their JS versions, bit for bit) in
+ * tests/lib/runtime/native.test.ts.
  */
 import { tf } from "../tf";
 import { memoryOf } from "../wasm-kernels/asm";
 import type { WasmBackend, TensorInfo } from "../wasm-kernels/heap";
 import type { NativeAddon } from "./addon";
+import { setTypedKernelOverride, TypedKernelOverride } from "../typed-kernels";
+import type { KernelMap } from "../../operators/kernel-map";
 
 export const NATIVE_KERNELS = [
   "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter",
   "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
-  "BatchMatMul",
+  "BatchMatMul", "Sum",
 ] as const;
 type KernelName = (typeof NATIVE_KERNELS)[number];
 
@@ -150,6 +156,51 @@ const impls: Record<KernelName, Impl> = {
     const d = Int32Array.of(Ba, Bb, M, K, N, ta ? 1 : 0, tb ? 1 : 0);
     return run(be, "BatchMatMul", [...outBatch, M, N], (h, o) => addon!.matmul(h, off(be, a), off(be, b), o, d));
   },
+  Sum: (be, { inputs: { x }, attrs }) => {
+    if (!f32(x)) return null;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).slice().sort((p, q) => p - q);
+    if (axes.length === 0 || axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1)) return null; // one block of adjacent axes
+    const first = axes[0], last = axes[axes.length - 1];
+    const O = size(x.shape.slice(0, first)), R = size(x.shape.slice(first, last + 1)), I = size(x.shape.slice(last + 1));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+    return run(be, "Sum", outShape, (h, o) => addon!.sum(h, off(be, x), o, Int32Array.of(O, R, I)));
+  },
+};
+
+/** Native versions of the lab's typed kernels (same contract as `runWasm`: fill the outputs, or return false). */
+const typedOverrides: Record<string, TypedKernelOverride> = {
+  InftySparseDwConv: (be, [x, w, bias], [out], attrs) => {
+    const { kmap } = attrs as { kmap: KernelMap };
+    const P = kmap.inverseCounts.length, C = bias.shape[0];
+    if (x.dtype !== "float32" || w.dtype !== "float32" || bias.dtype !== "float32" || size(x.shape) !== P * C) return false;
+    const ok = addon!.sparseDw(heap(be), off(be, x), off(be, w), off(be, bias), off(be, out), kmap.neighbours, kmap.inverseCounts, Int32Array.of(P, kmap.K, C));
+    if (ok) count(nativeStats.native, "InftySparseDwConv");
+    return ok;
+  },
+  InftySparseDwConvBackprop: (be, [dy, x, w], [dx, dw], attrs) => {
+    const { kmap } = attrs as { kmap: KernelMap };
+    const P = kmap.inverseCounts.length, C = size(dy.shape) / P;
+    if (dy.dtype !== "float32" || x.dtype !== "float32" || w.dtype !== "float32" || !Number.isInteger(C)) return false;
+    const ok = addon!.sparseDwGrad(heap(be), off(be, dy), off(be, x), off(be, w), off(be, dx), off(be, dw), kmap.neighbours, kmap.inverseCounts, Int32Array.of(P, kmap.K, C));
+    if (ok) count(nativeStats.native, "InftySparseDwConvBackprop");
+    return ok;
+  },
+  InftyAdam: (be, ins, outs, attrs) => {
+    if (ins.length !== 4 || ins.some((t) => t.dtype !== "float32")) return false; // the on-device variant reads the scale from a tensor
+    const a = attrs as { scale: number; lr: number; b1: number; b2: number; bc1: number; bc2: number; eps: number };
+    const n = size(ins[0].shape);
+    const [p, m, v, g] = ins, [pOut, mOut, vOut] = outs;
+    const ok = addon!.adam(heap(be), off(be, p), off(be, m), off(be, v), off(be, g), off(be, pOut), off(be, mOut), off(be, vOut), n,
+      Float64Array.of(a.scale, a.lr, a.b1, a.b2, a.bc1, a.bc2, a.eps));
+    if (ok) count(nativeStats.native, "InftyAdam");
+    return ok;
+  },
+  InftyEma: (be, [e, s], [out], attrs) => {
+    if (e.dtype !== "float32" || s.dtype !== "float32") return false;
+    const ok = addon!.ema(heap(be), off(be, e), off(be, s), off(be, out), size(e.shape), (attrs as { decay: number }).decay);
+    if (ok) count(nativeStats.native, "InftyEma");
+    return ok;
+  },
 };
 
 /** The kernels the native ones replaced (the lab's wasm kernels or tfjs-wasm's), captured when first swapped in. */
@@ -183,12 +234,14 @@ export function setNativeKernels(on: boolean, lib?: NativeAddon): void {
         return orig.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]);
       }) as unknown as tf.KernelFunc, orig?.setupFunc, orig?.disposeFunc); // setup: tfjs-wasm's cwraps, should the backend re-initialise
     }
+    for (const [name, fn] of Object.entries(typedOverrides)) setTypedKernelOverride(name, fn);
   } else {
     for (const name of NATIVE_KERNELS) {
       const orig = replaced.get(name);
       if (orig) register(name, orig.kernelFunc, orig.setupFunc, orig.disposeFunc);
       else if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
     }
+    for (const name of Object.keys(typedOverrides)) setTypedKernelOverride(name, null);
   }
   active = on;
 }
