@@ -9,6 +9,8 @@ fixture does not use (3 channels, 16 px, kernel 5, UNO 8 px with mults 1/2). Rec
     off r₀ (32 and 8 px, kernels resampled by get_torch_kernel); torch_dense: dense path at 32 and 8 px (kernel kept);
     the kNN indices pytorch3d's CPU kernel picks on full grids full of ties (28 px onto 16, K = 3; 16 onto 8, K = 4);
     torch.linspace(0, 1, n) for n = 2…120;
+  - tsz.safetensors: the torchsparse model with z_dim 6 (their published configs' z-conditioned decoder) and its
+    outputs for a given z on the sparse path and the dense path at 16 and 32 px;
   - keys.json: every state_dict key and shape, in order, of their class for each backend (what
     `infty export --format authors` must write for load_state_dict(strict=True));
   - authors-config.json: the config in their names (backend torchsparse).
@@ -29,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "authors-backends")
 STANDINS = os.path.join(HERE, "authors-standins")
 
+Z_DIM = 6
 CONFIG = {
     "data": {"img_size": 16, "channels": 3},
     "model": {
@@ -41,13 +44,13 @@ CONFIG = {
 }
 
 
-def build(SparseUNet, backend, seed, torch):
+def build(SparseUNet, backend, seed, torch, z_dim=None):
     m, d = CONFIG["model"], CONFIG["data"]
     torch.manual_seed(seed)
     net = SparseUNet(
         channels=d["channels"], nf=m["nf"], time_emb_dim=m["time_emb_dim"], img_size=d["img_size"],
         num_conv_blocks=m["num_conv_blocks"], knn_neighbours=m["knn_neighbours"], uno_res=m["uno_res"],
-        uno_mults=tuple(m["uno_mults"]), z_dim=m["z_dim"], conv_type=m["uno_conv_type"],
+        uno_mults=tuple(m["uno_mults"]), z_dim=z_dim, conv_type=m["uno_conv_type"],
         depthwise_sparse=m["depthwise_sparse"], kernel_size=m["kernel_size"], backend=backend,
         optimise_dense=True, blocks_per_level=tuple(m["uno_blocks_per_level"]), attn_res=m["uno_attn_resolutions"],
         dropout_res=m["uno_dropout_from_resolution"], dropout=m["uno_dropout"], uno_base_nf=m["uno_base_channels"],
@@ -115,17 +118,27 @@ def main():
     ties["sparse"] = {"boundary_ties": int((r.dists[..., kk - 1] == r.dists[..., kk]).sum()), "nodes": B * ts.uno_coords.size(1)}
     io["linspace/2-120"] = torch.cat([torch.linspace(0, 1, steps=n) for n in range(2, 121)])
 
+    # their published configurations train a z-conditioned decoder (z_dim 256 / 1024 with train_inf_ae_diffusion.py):
+    # the same model with z_dim = Z_DIM, on the sparse path and the dense path at r₀ and 2×, z given
+    tsz = build(SparseUNet, "torchsparse", a.seed + 3, torch, z_dim=Z_DIM)
+    io["z"] = torch.randn(B, Z_DIM, generator=g)
+    with torch.no_grad():
+        io["tsz/sparse/out"] = tsz(io["sparse/x"], io["sparse/t"], z=io["z"], sample_lst=sample_lst)
+        for r in (16, 32):
+            io[f"tsz/dense{r}/out"] = tsz(io[f"dense{r}/x"], io[f"dense{r}/t"], z=io["z"])
+
     os.makedirs(OUT, exist_ok=True)
     keys = {}
-    for name, net in (("ts", ts), ("td", td)):
+    for name, net in (("ts", ts), ("td", td), ("tsz", tsz)):
         sd = net.state_dict()
-        keys["torchsparse" if name == "ts" else "torch_dense"] = [[k, list(v.shape)] for k, v in sd.items()]
+        keys[{"ts": "torchsparse", "td": "torch_dense", "tsz": f"torchsparse z_dim {Z_DIM}"}[name]] = [[k, list(v.shape)] for k, v in sd.items()]
         export.write_safetensors(os.path.join(OUT, f"{name}.safetensors"), export.to_arrays(sd),
                                  {"format": "pt", "source": "scripts/make-authors-backend-fixture.py"})
     meta = {"config": json.dumps(CONFIG), "seed": str(a.seed), "torch": torch.__version__, "official_commit": "abf04d8",
             "torchsparse_commit": "1628e58", "knn_ties": json.dumps(ties),
             "parameters": json.dumps({"torchsparse": sum(p.numel() for p in ts.parameters()),
-                                      "torch_dense": sum(p.numel() for p in td.parameters())}),
+                                      "torch_dense": sum(p.numel() for p in td.parameters()),
+                                      "torchsparse z": sum(p.numel() for p in tsz.parameters())}),
             "layout": "sparse/x [B,M,C] at sample_lst [B,M] (flat cells r*16+c); denseR/x and …/out [B,C,R,R] (NCHW); "
                       "knn/… [1, U*U, K] point indices (flat cells r*n+c)"}
     export.write_safetensors(os.path.join(OUT, "io.safetensors"),

@@ -55,6 +55,11 @@ export interface ModelConfig {
    * "torch_dense", as before the field existed.
    */
   authorsBackend?: AuthorsBackend;
+  /**
+   * arch "authors" only: their z-conditioned decoder (`z_dim`, every published config of theirs): each modulated norm
+   * is also scaled by 1 + MLP(z), z [B, authorsZDim] passed as the forward's `cond`. Absent: unconditional.
+   */
+  authorsZDim?: number;
   /** image channels */
   channels: number;
   /** training resolution r₀ (square) */
@@ -195,6 +200,7 @@ const SPEC: Spec = {
       fields: {
         arch: { t: "enum", values: ["lab", "authors"] },
         authorsBackend: { t: "enum", values: ["torch_dense", "torchsparse"] },
+        authorsZDim: { t: "int", min: 1, max: 8192 },
         channels: { t: "int", min: 1, max: 4 },
         resolution: { t: "int", min: 4, max: 4096 },
         nf: { t: "int", min: 1, max: 1024 },
@@ -275,8 +281,8 @@ export function resolveConfig(partial: unknown = {}): LabConfig {
     // (kernel kept, their torch_dense); the lab's default "extent" is read as "authors", what this arch always did
     if (m.kernelResampling === "extent") m.kernelResampling = "authors";
     if (m.kernelResampling === "per-tap") throw new ConfigError(`config model.kernelResampling: the authors' architecture has "authors" (resampled kernel) or "none" (kept kernel), not "per-tap"`);
-  } else if (cfg.model.authorsBackend !== undefined) {
-    throw new ConfigError("config model.authorsBackend: only for arch \"authors\"");
+  } else if (cfg.model.authorsBackend !== undefined || cfg.model.authorsZDim !== undefined) {
+    throw new ConfigError(`config model.${cfg.model.authorsBackend !== undefined ? "authorsBackend" : "authorsZDim"}: only for arch "authors"`);
   }
   return deepFreeze(cfg);
 }

@@ -307,8 +307,11 @@ export class InftyDiffNetwork {
   // x [B,M,channels] values of x_t at ctx.set's points, t int32 [B] → [B,M,channels]
   apply(x: tf.Tensor3D, ctx: NetworkContext, t: tf.Tensor1D, opts: NetworkForwardOpts): tf.Tensor3D {
     if (this.authors) {
-      if (opts.cond) throw new Error("the authors' architecture takes no conditioning embedding (z-conditioned decoders are not supported)");
-      return this.authors.apply(x, ctx as AuthorsContext, t, opts.dropoutRng);
+      // their z-conditioned decoder takes z [B, authorsZDim] as `cond`; the unconditional one takes none
+      const zDim = this.cfg.authorsZDim;
+      if (!zDim && opts.cond) throw new Error("this model of the authors' architecture is unconditional (no z_dim): it takes no conditioning");
+      if (zDim && (!opts.cond || opts.cond.shape[1] !== zDim)) throw new Error(`this decoder of the authors' is z-conditioned: it needs z [B, ${zDim}] from their encoder (the forward's cond), which the lab does not import${opts.cond ? `; got [${opts.cond.shape}]` : ""}`);
+      return this.authors.apply(x, ctx as AuthorsContext, t, opts.dropoutRng, opts.cond ?? null);
     }
     return tf.tidy(() => {
       const tembT = this.timeMlp2.apply(gelu(this.timeMlp1.apply(sinusoidalEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;

@@ -22,9 +22,9 @@ const get = (k: string) => {
   return t;
 };
 const raw = () => JSON.parse(fs.readFileSync(path.join(FIX, "authors-config.json"), "utf8"));
-const configFor = (backend: string, rule?: "authors" | "none"): LabConfig => {
+const configFor = (backend: string, rule?: "authors" | "none", zDim: number | null = null): LabConfig => {
   const r = raw();
-  const cfg = authorsConfig({ ...r, model: { ...r.model, backend } });
+  const cfg = authorsConfig({ ...r, model: { ...r.model, backend, z_dim: zDim } });
   return rule ? resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: rule } }) : cfg;
 };
 /** [B,C,R,R] (NCHW) → [B,R·R,C] */
@@ -40,11 +40,14 @@ function load(cfg: LabConfig, file: string): InftyDiffNetwork {
   return net;
 }
 
+/** z [B, zDim] of the z-conditioned decoder's cases (the forward's `cond`) */
+const zOf = (net: InftyDiffNetwork) => (net.cfg.authorsZDim ? { cond: tf.tensor2d(get("z").values, get("z").shape as [number, number]) } : {});
+
 function dense(net: InftyDiffNetwork, prefix: string, R: number): number {
   const x = get(`dense${R}/x`), want = get(`${prefix}/dense${R}/out`);
   const [B, C] = x.shape;
   const ctx = net.context(fullGrid(B, R, R));
-  const got = tf.tidy(() => net.apply(tf.tensor3d(nchwToPoints(x.values, B, C, R), [B, R * R, C]), ctx, tf.tensor1d(Array.from(get(`dense${R}/t`).values), "int32"), { dropoutRng: null }).dataSync() as Float32Array);
+  const got = tf.tidy(() => net.apply(tf.tensor3d(nchwToPoints(x.values, B, C, R), [B, R * R, C]), ctx, tf.tensor1d(Array.from(get(`dense${R}/t`).values), "int32"), { dropoutRng: null, ...zOf(net) }).dataSync() as Float32Array);
   ctx.dispose();
   return maxRelDiff(got, nchwToPoints(want.values, B, C, R));
 }
@@ -58,20 +61,34 @@ for (const backend of ["cpu", "wasm"] as const) {
     this.timeout(120000);
     before(async () => initBackend(backend, { quiet: true }));
 
-    it("torchsparse: the sparse path (ratio-¼ subsets, kNN ties left in) gives their outputs", () => {
-      assert.ok(JSON.parse(io.metadata.knn_ties).sparse.boundary_ties > 0, "the subsets must hold kNN ties");
-      const net = load(configFor("torchsparse"), "ts.safetensors");
+    const sparse = (net: InftyDiffNetwork, prefix: string): number => {
       const lst = get("sparse/sample_lst"), x = get("sparse/x");
       const [B, M] = lst.shape, C = x.shape[2];
       const set: CoordSet = Object.freeze({ B, H: 16, W: 16, M, cells: Int32Array.from(lst.values) });
       const ctx = net.context(set);
       const before = tf.memory().numTensors;
-      const got = tf.tidy(() => net.apply(tf.tensor3d(x.values, [B, M, C]), ctx, tf.tensor1d(Array.from(get("sparse/t").values), "int32"), { dropoutRng: null }).dataSync() as Float32Array);
+      const got = tf.tidy(() => net.apply(tf.tensor3d(x.values, [B, M, C]), ctx, tf.tensor1d(Array.from(get("sparse/t").values), "int32"), { dropoutRng: null, ...zOf(net) }).dataSync() as Float32Array);
       assert.equal(tf.memory().numTensors, before, "no leaked tensors");
       ctx.dispose();
-      const e = maxRelDiff(got, get("ts/sparse/out").values);
+      return maxRelDiff(got, get(`${prefix}/sparse/out`).values);
+    };
+
+    it("torchsparse: the sparse path (ratio-¼ subsets, kNN ties left in) gives their outputs", () => {
+      assert.ok(JSON.parse(io.metadata.knn_ties).sparse.boundary_ties > 0, "the subsets must hold kNN ties");
+      const net = load(configFor("torchsparse"), "ts.safetensors");
+      const e = sparse(net, "ts");
       net.dispose();
       assert.ok(e <= TOL, `relative error ${e}`);
+    });
+
+    it("their published configurations' z-conditioned decoder (z_dim 6, torchsparse): sparse path, 16 and 32 px", () => {
+      const net = load(configFor("torchsparse", undefined, 6), "tsz.safetensors");
+      const errs = [sparse(net, "tsz"), dense(net, "tsz", 16), dense(net, "tsz", 32)];
+      const ctx = net.context(fullGrid(1, 16, 16));
+      assert.throws(() => net.apply(tf.zeros([1, 256, 3]) as tf.Tensor3D, ctx, tf.tensor1d([5], "int32"), { dropoutRng: null }), /z-conditioned: it needs z \[B, 6\]/);
+      ctx.dispose();
+      net.dispose();
+      assert.ok(errs.every((e) => e <= TOL), `relative errors ${errs}`);
     });
 
     it("torchsparse: the dense path at r₀ and off r₀ (kernel resampled, 5 → 9 at 32 px, 5 → 3 at 8 px) gives their outputs", () => {

@@ -15,7 +15,7 @@ import {
 import { tinyConfig } from "../../helpers/tiny";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors-backends");
-const keys = JSON.parse(fs.readFileSync(path.join(FIX, "keys.json"), "utf8")) as Record<"torchsparse" | "torch_dense", [string, number[]][]>;
+const keys = JSON.parse(fs.readFileSync(path.join(FIX, "keys.json"), "utf8")) as Record<string, [string, number[]][]>;
 const raw = JSON.parse(fs.readFileSync(path.join(FIX, "authors-config.json"), "utf8"));
 const cfgFor = (backend: string): LabConfig => authorsConfig({ ...raw, model: { ...raw.model, backend } });
 const FILES = { torchsparse: "ts.safetensors", torch_dense: "td.safetensors" } as const;
@@ -51,6 +51,15 @@ describe("export to the authors' SparseUNet (infty export --format authors)", fu
       }
     });
   }
+
+  it("their z-conditioned decoder (z_dim 6): the same file back, their key list, z_dim in the config values", () => {
+    const cfg = authorsConfig({ ...raw, model: { ...raw.model, z_dim: 6 } });
+    const sd = authorsStateDict(cfg, importAuthorsWeights(path.join(FIX, "tsz.safetensors"), cfg), "torchsparse");
+    assert.deepEqual(listOf(sd), keys["torchsparse z_dim 6"]);
+    const orig = stateOf("tsz.safetensors");
+    for (const [k, t] of sd) assert.deepEqual(bits(t.values), bits(orig.get(k)!.values), k);
+    assert.equal(authorsConfigValues(cfg, "torchsparse").model.z_dim, 6);
+  });
 
   it("torch_dense → torchsparse keeps the function (zero LayerNorm biases); torchsparse → torch_dense refuses non-zero biases", () => {
     const td = cfgFor("torch_dense"), ts = cfgFor("torchsparse");

@@ -96,7 +96,7 @@ describe("authors' architecture: size, import errors, resolution changes", funct
     const bad = new Map(state).set("linear_in.weight", { shape: [8, 2], values: new Float32Array(16) });
     assert.throws(() => mapAuthorsState(bad, kinds), /key 'linear_in\.weight' has shape \[8,2\], the config expects \[8,1\]/);
     assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, nff: 3 } }), /unknown key 'model\.nff'/);
-    assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, z_dim: 1024 } }), /z-conditioned/);
+    assert.throws(() => authorsConfig({ ...PEER, model: { ...PEER.model, z_dim: 2.5 } }), /model\.z_dim must be a positive integer or null/);
     assert.throws(() => new DiffusionAutoencoder(cfg, resolveAutoencoderConfig({}), new Rng(0)), /^ConfigError: config model\.arch: the diffusion autoencoder needs the lab's network/);
   });
 

@@ -30,7 +30,7 @@ export function authorsConfigValues(cfg: LabConfig, backend: AuthorsBackend): Re
       nf: m.nf, time_emb_dim: m.timeEmbDim, num_conv_blocks: m.sparseBlocks, knn_neighbours: m.knnNeighbours, depthwise_sparse: true,
       kernel_size: m.kernelSize, backend, uno_res: u.res, uno_base_channels: u.baseChannels, uno_mults: [...u.mults],
       uno_blocks_per_level: u.mults.map(() => u.blocksPerLevel), uno_attn_resolutions: [...u.attnRes], uno_dropout_from_resolution: u.dropoutRes,
-      uno_dropout: u.dropout, uno_conv_type: "conv", z_dim: null,
+      uno_dropout: u.dropout, uno_conv_type: "conv", z_dim: m.authorsZDim ?? null,
     },
     diffusion: { steps: 1000, noise_schedule: d.schedule, gaussian_filter_std: d.mollifierStd, model_mean_type: "mollified_epsilon" },
   };

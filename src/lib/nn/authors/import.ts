@@ -32,7 +32,7 @@ const AUTHORS_KEYS: Record<string, Record<string, string>> = {
     kernel_size: "model.kernelSize", depthwise_sparse: "(must be true)", uno_res: "model.unet.res", uno_base_channels: "model.unet.baseChannels",
     uno_mults: "model.unet.mults", uno_blocks_per_level: "model.unet.blocksPerLevel (all equal)", uno_attn_resolutions: "model.unet.attnRes",
     uno_dropout_from_resolution: "model.unet.dropoutRes", uno_dropout: "model.unet.dropout", uno_conv_type: '(must be "conv")',
-    z_dim: "(must be null: z-conditioned decoders are not supported)", backend: "model.authorsBackend (torch_dense | torchsparse: the state_dict layout)",
+    z_dim: "model.authorsZDim (their z-conditioned decoder; null: unconditional)", backend: "model.authorsBackend (torch_dense | torchsparse: the state_dict layout)",
   },
   diffusion: {
     steps: "diffusion.timesteps (must be 1000: the network sees t·1000/steps)", noise_schedule: "diffusion.schedule",
@@ -56,7 +56,8 @@ export function authorsConfig(raw: unknown): LabConfig {
   const need = (group: string, v: Record<string, unknown>, k: string): unknown => (v[k] === undefined ? fail(`missing '${group}.${k}'`) : v[k]);
   if (m.depthwise_sparse === false) fail("model.depthwise_sparse must be true (regular sparse convs are not supported)");
   if (m.uno_conv_type !== undefined && m.uno_conv_type !== "conv") fail(`model.uno_conv_type must be "conv" (got ${JSON.stringify(m.uno_conv_type)})`);
-  if (m.z_dim !== undefined && m.z_dim !== null) fail(`model.z_dim is ${JSON.stringify(m.z_dim)}: z-conditioned (autoencoder) decoders are not supported`);
+  const zDim = m.z_dim ?? undefined;
+  if (zDim !== undefined && !(Number.isInteger(zDim) && (zDim as number) > 0)) fail(`model.z_dim must be a positive integer or null (got ${JSON.stringify(m.z_dim)})`);
   if (df.steps !== undefined && df.steps !== 1000) fail(`diffusion.steps must be 1000 (got ${JSON.stringify(df.steps)})`);
   if (df.model_mean_type !== undefined && df.model_mean_type !== "mollified_epsilon") fail(`diffusion.model_mean_type must be "mollified_epsilon" (got ${JSON.stringify(df.model_mean_type)})`);
   const bpl = need("model", m, "uno_blocks_per_level");
@@ -70,7 +71,7 @@ export function authorsConfig(raw: unknown): LabConfig {
   const schedule = df.noise_schedule ?? "cosine";
   const partial = {
     model: {
-      arch: "authors", authorsBackend: backend,
+      arch: "authors", authorsBackend: backend, authorsZDim: zDim,
       // off r₀ the lab computes what their code computes for this backend (OFF_GRID_KERNEL): override with
       // `infty import --off-grid-kernel`
       kernelResampling: backend === "torchsparse" ? "authors" : "none",
@@ -135,7 +136,7 @@ export function mapAuthorsState(state: Map<string, SafeTensor>, kinds: KindTable
         const mine = detectAuthorsBackend(kinds.keys());
         if (mine && mine !== other) throw new AuthorsImportError(`unknown key '${name}': the weights are the ${other} backend's layout, the config says model.backend "${mine}"`);
       }
-      const why = /z_mlp/.test(name) ? " (a z-conditioned decoder: not supported)" : /\.attn\.|weights[12]$/.test(name) ? " (not the authors' conv UNO?)" : "";
+      const why = /z_mlp/.test(name) ? " (a z-conditioned decoder: give its model.z_dim in the config)" : /\.attn\.|weights[12]$/.test(name) ? " (not the authors' conv UNO?)" : "";
       throw new AuthorsImportError(`unknown key '${name}'${why}`);
     }
     if (!same(t.shape, info.torchShape)) throw new AuthorsImportError(`key '${name}' has shape [${t.shape}], the config expects [${info.torchShape}]`);

@@ -72,6 +72,19 @@ export class TLinear {
   }
 }
 
+/** Their z MLP (`z_mlp…`: Linear(z, C) → GELU → Linear(C, C)): z [B, zDim] → the scale [B, C] of ·(1 + scale). */
+export class ZMlp {
+  private readonly a: TLinear;
+  private readonly b: TLinear;
+  constructor(p: Params, kinds: KindTable, name: string, zDim: number, C: number) {
+    this.a = new TLinear(p, kinds, `${name}.0`, zDim, C);
+    this.b = new TLinear(p, kinds, `${name}.2`, C, C);
+  }
+  apply(z: tf.Tensor2D): tf.Tensor2D {
+    return this.b.apply(geluErf(this.a.apply(z))) as tf.Tensor2D;
+  }
+}
+
 /** nn.Conv2d with PyTorch padding semantics: symmetric `pad` on both sides, then stride. x [B,H,W,in] → [B,H',W',out] */
 export class TConv2d {
   readonly w: tf.Variable;

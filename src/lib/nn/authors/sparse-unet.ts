@@ -29,7 +29,7 @@ import { KernelMap } from "../../operators/kernel-map";
 import { PointTable, applyPointTable } from "../../runtime/point-table";
 import { sparseDepthwiseConv } from "../../operators/sparse-conv";
 import { Params, fanInUniform } from "../params";
-import { KindTable, TChannelNorm, TConv2d, TLinear, authorsTimeEmbedding, geluErf, torchParam } from "./layers";
+import { KindTable, TChannelNorm, TConv2d, TLinear, ZMlp, authorsTimeEmbedding, geluErf, torchParam } from "./layers";
 import { AuthorsUno } from "./uno";
 
 /**
@@ -262,7 +262,10 @@ class SparseConvResBlock {
   private readonly mlp2: Pointwise;
   private readonly t1: TLinear;
   private readonly t2: TLinear;
-  constructor(p: Params, kinds: KindTable, name: string, readonly C: number, readonly k: number, E: number, withSkip: boolean, backend: AuthorsBackend) {
+  private readonly z1: ZMlp | null;
+  private readonly z2: ZMlp | null;
+  constructor(p: Params, kinds: KindTable, name: string, readonly C: number, readonly k: number, E: number, withSkip: boolean, backend: AuthorsBackend,
+    zDim?: number) {
     const n = `${name}.block`, ts = backend === "torchsparse";
     const norm = (i: number) => (ts ? new TChannelNorm(p, kinds, { weight: `${n}.norm${i}.weight`, bias: `${n}.norm${i}.bias` }, C, "plain") : new TChannelNorm(p, kinds, { weight: `${n}.norm${i}.g` }, C, "channel"));
     // construction order = the state_dict's order (skip, norm1, conv, norm2, mlp, time MLPs) in both backends
@@ -276,20 +279,23 @@ class SparseConvResBlock {
     this.mlp2 = pointwise(p, kinds, `${n}.mlp.2`, 2 * C, C, backend);
     this.t1 = new TLinear(p, kinds, `${n}.time_mlp1.1`, E, 2 * C);
     this.t2 = new TLinear(p, kinds, `${n}.time_mlp2.1`, E, 2 * C);
+    this.z1 = zDim ? new ZMlp(p, kinds, `${n}.z_mlp1`, zDim, C) : null;
+    this.z2 = zDim ? new ZMlp(p, kinds, `${n}.z_mlp2`, zDim, C) : null;
   }
-  private modulate(x: tf.Tensor3D, norm: TChannelNorm, t: TLinear, temb: tf.Tensor2D): tf.Tensor3D {
+  private modulate(x: tf.Tensor3D, norm: TChannelNorm, t: TLinear, temb: tf.Tensor2D, zm: ZMlp | null, z: tf.Tensor2D | null): tf.Tensor3D {
     const B = x.shape[0], C = this.C;
     const ts = t.apply(geluErf(temb)) as tf.Tensor2D;
     const scale = ts.slice([0, 0], [B, C]).reshape([B, 1, C]), shift = ts.slice([0, C], [B, C]).reshape([B, 1, C]);
-    return tf.add(tf.mul(norm.apply(x), tf.add(scale, 1)), shift) as tf.Tensor3D;
+    const h = tf.add(tf.mul(norm.apply(x), tf.add(scale, 1)), shift) as tf.Tensor3D;
+    return zm && z ? tf.mul(h, tf.add(zm.apply(z).reshape([B, 1, C]), 1)) as tf.Tensor3D : h;
   }
   // x, skip [B,M,C] on ctx's set, temb [B,E] → [B,M,C]
-  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null): tf.Tensor3D {
+  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null, z: tf.Tensor2D | null): tf.Tensor3D {
     if (this.skip && skip) x = this.skip.apply(tf.concat([x, skip], 2) as tf.Tensor3D);
-    let h = this.modulate(x, this.norm1, this.t1, temb);
+    let h = this.modulate(x, this.norm1, this.t1, temb, this.z1, z);
     h = authorsDepthwise(h, ctx.kmap, this.kernel as unknown as tf.Tensor3D, ctx.rule, ctx.ratio);
     x = tf.add(x, h) as tf.Tensor3D;
-    h = this.modulate(x, this.norm2, this.t2, temb);
+    h = this.modulate(x, this.norm2, this.t2, temb, this.z2, z);
     return tf.add(x, this.mlp2.apply(geluErf(this.mlp0.apply(h)) as tf.Tensor3D)) as tf.Tensor3D;
   }
 }
@@ -327,14 +333,14 @@ export class AuthorsSparseUNet {
     this.time1 = new TLinear(p, k, "time_mlp.1", E, E);
     this.time2 = new TLinear(p, k, "time_mlp.3", E, E);
     const backend = cfg.authorsBackend ?? "torch_dense";
-    for (let i = 0; i < cfg.sparseBlocks; i++) this.down.push(new SparseConvResBlock(p, k, `down_blocks.${i}`, C, cfg.kernelSize, E, false, backend));
+    for (let i = 0; i < cfg.sparseBlocks; i++) this.down.push(new SparseConvResBlock(p, k, `down_blocks.${i}`, C, cfg.kernelSize, E, false, backend, cfg.authorsZDim));
     this.unoIn = new TLinear(p, k, "uno_linear_in", C, U);
     this.unoOut = new TLinear(p, k, "uno_linear_out", U, C);
-    for (let i = 0; i < cfg.sparseBlocks; i++) this.up.push(new SparseConvResBlock(p, k, `up_blocks.${i}`, C, cfg.kernelSize, E, true, backend));
+    for (let i = 0; i < cfg.sparseBlocks; i++) this.up.push(new SparseConvResBlock(p, k, `up_blocks.${i}`, C, cfg.kernelSize, E, true, backend, cfg.authorsZDim));
     const u = cfg.unet;
     this.uno = new AuthorsUno(p, k, "uno", {
       nin: U, nout: U, width: U, mults: u.mults, blocksPerLevel: u.mults.map(() => u.blocksPerLevel), embDim: E, res: u.res,
-      attnRes: u.attnRes, dropoutRes: u.dropoutRes, dropout: u.dropout,
+      attnRes: u.attnRes, dropoutRes: u.dropoutRes, dropout: u.dropout, zDim: cfg.authorsZDim,
     });
   }
 
@@ -343,21 +349,22 @@ export class AuthorsSparseUNet {
     return new AuthorsContext(set, grid, this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER, this.cfg.kernelSize);
   }
 
-  // x [B,M,channels] at ctx's points, t [B] (timesteps of the 1000-step schedule) → [B,M,channels]
-  apply(x: tf.Tensor3D, ctx: AuthorsContext, t: tf.Tensor1D, dropoutRng: Rng | null): tf.Tensor3D {
+  // x [B,M,channels] at ctx's points, t [B] (timesteps of the 1000-step schedule), z [B, zDim] for their
+  // z-conditioned decoder → [B,M,channels]
+  apply(x: tf.Tensor3D, ctx: AuthorsContext, t: tf.Tensor1D, dropoutRng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor3D {
     return tf.tidy(() => {
       const temb = this.time2.apply(geluErf(this.time1.apply(authorsTimeEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;
       let h = this.linIn.apply(x) as tf.Tensor3D;
       const skips: tf.Tensor3D[] = [];
       for (const b of this.down) {
-        h = b.apply(h, ctx, temb, null);
+        h = b.apply(h, ctx, temb, null, z);
         skips.push(h);
       }
       const U = this.cfg.unet.res, B = x.shape[0];
       const grid = applyPointTable(ctx.toGrid, this.unoIn.apply(h) as tf.Tensor3D).reshape([B, U, U, -1]) as tf.Tensor4D;
-      const g = this.uno.apply(grid, temb, dropoutRng);
+      const g = this.uno.apply(grid, temb, dropoutRng, z);
       h = this.unoOut.apply(applyPointTable(ctx.fromGrid, g.reshape([B, U * U, -1]) as tf.Tensor3D)) as tf.Tensor3D;
-      for (const b of this.up) h = b.apply(h, ctx, temb, skips.pop() as tf.Tensor3D);
+      for (const b of this.up) h = b.apply(h, ctx, temb, skips.pop() as tf.Tensor3D, z);
       return this.linOut.apply(h) as tf.Tensor3D;
     });
   }

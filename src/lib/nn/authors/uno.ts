@@ -10,7 +10,7 @@ import { tf } from "../../runtime/backend";
 import { Rng } from "../../runtime/rng";
 import { Params } from "../params";
 import { dropout } from "../layers";
-import { KindTable, TAttention, TChannelNorm, TConv2d, TConvTranspose2d, TLinear, geluErf } from "./layers";
+import { KindTable, TAttention, TChannelNorm, TConv2d, TConvTranspose2d, TLinear, ZMlp, geluErf } from "./layers";
 
 export interface UnoConfig {
   nin: number;
@@ -23,6 +23,8 @@ export interface UnoConfig {
   attnRes: number[];
   dropoutRes: number;
   dropout: number;
+  /** their z-conditioned decoder: each ConvBlock's `z_mlp` scales by 1 + MLP(z) after the time modulation */
+  zDim?: number;
 }
 
 class ConvBlock {
@@ -32,22 +34,25 @@ class ConvBlock {
   private readonly c2: TConv2d;
   private readonly time: TLinear;
   private readonly res: TConv2d | null;
-  constructor(p: Params, kinds: KindTable, name: string, readonly nin: number, readonly nout: number, embDim: number, readonly rate: number) {
+  private readonly z: ZMlp | null;
+  constructor(p: Params, kinds: KindTable, name: string, readonly nin: number, readonly nout: number, embDim: number, readonly rate: number, zDim?: number) {
     this.n1 = new TChannelNorm(p, kinds, { weight: `${name}.in_layers.0.weight`, bias: `${name}.in_layers.0.bias` }, nin, "channel");
     this.c1 = new TConv2d(p, kinds, `${name}.in_layers.2`, nin, nout, 3);
     this.n2 = new TChannelNorm(p, kinds, { weight: `${name}.norm.weight`, bias: `${name}.norm.bias` }, nout, "channel");
     this.c2 = new TConv2d(p, kinds, `${name}.out_layers.2`, nout, nout, 3);
     this.res = nin !== nout ? new TConv2d(p, kinds, `${name}.res_conv`, nin, nout, 1) : null;
     this.time = new TLinear(p, kinds, `${name}.time.1`, embDim, 2 * nout);
+    this.z = zDim ? new ZMlp(p, kinds, `${name}.z_mlp`, zDim, nout) : null;
   }
-  // x [B,r,r,nin], emb [B,E] → [B,r,r,nout]
-  apply(x: tf.Tensor4D, emb: tf.Tensor2D, rng: Rng | null): tf.Tensor4D {
+  // x [B,r,r,nin], emb [B,E], z [B,zDim] or null → [B,r,r,nout]
+  apply(x: tf.Tensor4D, emb: tf.Tensor2D, rng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor4D {
     let h = this.c1.apply(geluErf(this.n1.apply(x)) as tf.Tensor4D);
     h = this.n2.apply(h) as tf.Tensor4D;
     const ts = this.time.apply(geluErf(emb)) as tf.Tensor2D; // [B, 2·nout]: scale first, then shift
     const B = x.shape[0], n = this.nout;
     const scale = ts.slice([0, 0], [B, n]).reshape([B, 1, 1, n]), shift = ts.slice([0, n], [B, n]).reshape([B, 1, 1, n]);
     h = tf.add(tf.mul(h, tf.add(scale, 1)), shift) as tf.Tensor4D;
+    if (this.z && z) h = tf.mul(h, tf.add(this.z.apply(z).reshape([B, 1, 1, n]), 1)) as tf.Tensor4D;
     h = this.c2.apply(dropout(geluErf(h), this.rate, rng) as tf.Tensor4D);
     return tf.add(h, this.res ? this.res.apply(x) : x) as tf.Tensor4D;
   }
@@ -79,7 +84,7 @@ export class AuthorsUno {
       for (let b = 0; b < nb; b++) {
         const n = `${name}.downs.${l}.0.${b}`;
         layers.push({
-          block: new ConvBlock(p, kinds, `${n}.0`, din, din, embDim, rateAt(res)),
+          block: new ConvBlock(p, kinds, `${n}.0`, din, din, embDim, rateAt(res), cfg.zDim),
           attn: cfg.attnRes.includes(res) ? new TAttention(p, kinds, `${n}.1`, din) : null,
         });
       }
@@ -87,16 +92,16 @@ export class AuthorsUno {
       if (!last) res = Math.floor(res / 2);
     });
     const dmid = dims[dims.length - 1];
-    this.mid1 = new ConvBlock(p, kinds, `${name}.mid_block1`, dmid, dmid, embDim, rateAt(res));
+    this.mid1 = new ConvBlock(p, kinds, `${name}.mid_block1`, dmid, dmid, embDim, rateAt(res), cfg.zDim);
     this.midAttn = new TAttention(p, kinds, `${name}.mid_attn`, dmid);
-    this.mid2 = new ConvBlock(p, kinds, `${name}.mid_block2`, dmid, dmid, embDim, rateAt(res));
+    this.mid2 = new ConvBlock(p, kinds, `${name}.mid_block2`, dmid, dmid, embDim, rateAt(res), cfg.zDim);
     [...inOut].reverse().forEach(([din, dout, nb], l) => {
       const last = l === mults.length - 1;
       const layers: Layer[] = [];
       for (let b = 0; b < nb; b++) {
         const n = `${name}.ups.${l}.0.${b}`;
         layers.push({
-          block: new ConvBlock(p, kinds, `${n}.0`, dout + din, dout, embDim, rateAt(res)),
+          block: new ConvBlock(p, kinds, `${n}.0`, dout + din, dout, embDim, rateAt(res), cfg.zDim),
           attn: cfg.attnRes.includes(res) ? new TAttention(p, kinds, `${n}.1`, dout) : null,
         });
       }
@@ -108,22 +113,22 @@ export class AuthorsUno {
     this.fc2 = new TConv2d(p, kinds, `${name}.fc2`, 128, cfg.nout, 1);
   }
 
-  // x [B,res,res,nin], emb [B,E] → [B,res,res,nout]; an Rng turns dropout on
-  apply(x: tf.Tensor4D, emb: tf.Tensor2D, rng: Rng | null): tf.Tensor4D {
+  // x [B,res,res,nin], emb [B,E], z [B,zDim] (z-conditioned decoder) → [B,res,res,nout]; an Rng turns dropout on
+  apply(x: tf.Tensor4D, emb: tf.Tensor2D, rng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor4D {
     let h = this.fc0.apply(x);
     const skips: tf.Tensor4D[] = [];
     for (const { layers, down } of this.downs) {
       for (const { block, attn } of layers) {
-        h = block.apply(h, emb, rng);
+        h = block.apply(h, emb, rng, z);
         if (attn) h = attn.apply(h);
         skips.push(h);
       }
       h = down.apply(h);
     }
-    h = this.mid2.apply(this.midAttn.apply(this.mid1.apply(h, emb, rng)), emb, rng);
+    h = this.mid2.apply(this.midAttn.apply(this.mid1.apply(h, emb, rng, z)), emb, rng, z);
     for (const { layers, up } of this.ups) {
       for (const { block, attn } of layers) {
-        h = block.apply(tf.concat([h, skips.pop() as tf.Tensor4D], 3), emb, rng);
+        h = block.apply(tf.concat([h, skips.pop() as tf.Tensor4D], 3), emb, rng, z);
         if (attn) h = attn.apply(h);
       }
       h = up.apply(h);
