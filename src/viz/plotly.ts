@@ -245,3 +245,41 @@ export function qualityCurveFigure(points: QualityCurvePoint[], title = "FID alo
     }),
   };
 }
+
+/** One line of FID against sampler steps (stepsSeries' fields that the figure uses). */
+export interface StepsLine {
+  label: string;
+  resolution: number;
+  points: { steps: number; fid: number; fidInterval95: [number, number] | null }[];
+}
+
+/**
+ * FID against DDIM steps (log x), one line per resolution and sampler variant, each point with its 95 % bootstrap
+ * interval as an error bar; lines at one resolution share a colour, variants differ by dash.
+ */
+export function stepsCurveFigure(lines: StepsLine[], title = "FID against DDIM steps"): PlotlyFigure {
+  const colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
+  const resolutions = [...new Set(lines.map((l) => l.resolution))];
+  const dashes = ["solid", "dash", "dot", "dashdot"];
+  const variantIndex = new Map<string, number>();
+  return {
+    data: lines.map((l) => {
+      const variant = l.label.split(", ").slice(1).join(", ");
+      if (!variantIndex.has(variant)) variantIndex.set(variant, variantIndex.size);
+      const ps = l.points;
+      return {
+        type: "scatter", mode: "lines+markers", name: l.label, x: plain(ps.map((p) => p.steps)), y: plain(ps.map((p) => p.fid)),
+        line: { color: colours[resolutions.indexOf(l.resolution) % colours.length], dash: dashes[variantIndex.get(variant)! % dashes.length] },
+        error_y: {
+          type: "data", symmetric: false, visible: true,
+          array: plain(ps.map((p) => (p.fidInterval95 ? p.fidInterval95[1] - p.fid : NaN))),
+          arrayminus: plain(ps.map((p) => (p.fidInterval95 ? p.fid - p.fidInterval95[0] : NaN))),
+        },
+      };
+    }),
+    layout: baseLayout(title, {
+      xaxis: { title: { text: "DDIM steps" }, type: "log" },
+      yaxis: { title: { text: "FID (lab feature net)" } },
+    }),
+  };
+}

@@ -91,18 +91,27 @@ export interface ImageGridView {
   png: Buffer;
 }
 
+const ZOOM_STYLE = "<style>.infty-zoom{cursor:zoom-in}.infty-zoom:focus{cursor:zoom-out;outline:none;" +
+  "width:var(--zoom-w);height:var(--zoom-h)}</style>";
+
 /**
  * An inline `<img>` of the grid. `scale` enlarges small images on screen with nearest-neighbour pixels (CSS), so
- * a 28×28 sample stays crisp; `title` goes above it.
+ * a 28×28 sample stays crisp; a click enlarges it `zoom` times more (default 2; 1 = off) and a click elsewhere
+ * restores it — plain CSS, so it works in exported HTML and untrusted notebooks too. `title` goes above it.
  */
-export function imageGridView(batch: ImageBatch, opts: GridOptions & { scale?: number; title?: string } = {}): ImageGridView {
+export function imageGridView(batch: ImageBatch, opts: GridOptions & { scale?: number; zoom?: number; title?: string } = {}): ImageGridView {
   const img = imageGrid(batch, opts);
   const png = encodePNG(img);
   const scale = opts.scale ?? 1;
+  const zoom = opts.zoom ?? 2;
+  const [w, h] = [img.width * scale, img.height * scale];
   const title = opts.title ? `<div style="font:13px sans-serif;margin:4px 0">${escapeHTML(opts.title)}</div>` : "";
+  const zoomAttrs = zoom > 1
+    ? ` class="infty-zoom" tabindex="0" title="click to zoom" style="image-rendering:pixelated;--zoom-w:${w * zoom}px;--zoom-h:${h * zoom}px"`
+    : ` style="image-rendering:pixelated"`;
   const html =
-    `<figure class="infty-img" style="margin:4px 0">${title}<img alt="${escapeHTML(opts.title ?? "image grid")}" ` +
-    `width="${img.width * scale}" height="${img.height * scale}" style="image-rendering:pixelated" ` +
+    `${zoom > 1 ? ZOOM_STYLE : ""}<figure class="infty-img" style="margin:4px 0">${title}<img alt="${escapeHTML(opts.title ?? "image grid")}" ` +
+    `width="${w}" height="${h}"${zoomAttrs} ` +
     `src="data:image/png;base64,${png.toString("base64")}"></figure>`;
   return { kind: "html", html, png };
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { groupedBars, linePlot, heatmap, sliderFigure, plain, crossResolutionFigure, qualityCurveFigure } from "infty-diff-lab/viz";
+import { groupedBars, linePlot, heatmap, sliderFigure, plain, crossResolutionFigure, qualityCurveFigure, stepsCurveFigure } from "infty-diff-lab/viz";
 
 describe("viz: plotly builders", () => {
   it("grouped bars: one bar trace per series, error bars, titles, group mode", () => {
@@ -103,5 +103,24 @@ describe("viz: plotly builders", () => {
     ]);
     const e = fig.data[0].error_y as { array: (number | null)[]; arrayminus: (number | null)[]; symmetric: boolean };
     assert.deepEqual([e.array, e.arrayminus, e.symmetric], [[null, 3], [null, 2], false]);
+  });
+
+  it("steps curve: one line per resolution and variant, log x, colour by resolution, dash by variant, interval bars", () => {
+    const pt = (steps: number, fid: number): { steps: number; fid: number; fidInterval95: [number, number] } =>
+      ({ steps, fid, fidInterval95: [fid - 2, fid + 3] });
+    const fig = stepsCurveFigure([
+      { label: "28×28, clipped", resolution: 28, points: [pt(10, 130), pt(100, 50)] },
+      { label: "28×28, not clipped", resolution: 28, points: [pt(10, 120), pt(100, 60)] },
+      { label: "56×56, clipped", resolution: 56, points: [pt(10, 140)] },
+    ]);
+    assert.deepEqual(fig.data.map((t) => t.x), [[10, 100], [10, 100], [10]]);
+    assert.deepEqual(fig.data[1].y, [120, 60]);
+    const line = (i: number) => fig.data[i].line as { color: string; dash: string };
+    assert.equal(line(0).color, line(1).color);
+    assert.notEqual(line(0).color, line(2).color);
+    assert.deepEqual([line(0).dash, line(1).dash, line(2).dash], ["solid", "dash", "solid"]);
+    const e = fig.data[0].error_y as { array: number[]; arrayminus: number[] };
+    assert.deepEqual([e.array, e.arrayminus], [[3, 3], [2, 2]]);
+    assert.equal((fig.layout.xaxis as { type: string }).type, "log");
   });
 });

@@ -42,6 +42,14 @@ describe("viz: image grids → PNG", () => {
     assert.equal(decodePNG(v.png).rgba[0], 128);
   });
 
+  it("a click zooms the image by CSS alone (zoom× the shown size; zoom 1 turns it off)", () => {
+    const v = imageGridView({ data: new Float32Array(28 * 28), shape: [1, 28, 28, 1] }, { scale: 4, zoom: 2 });
+    assert.match(v.html, /<img [^>]*width="112" height="112"[^>]*class="infty-zoom" tabindex="0"[^>]*--zoom-w:224px;--zoom-h:224px/);
+    assert.match(v.html, /\.infty-zoom:focus\{[^}]*width:var\(--zoom-w\)/);
+    const off = imageGridView({ data: new Float32Array(4), shape: [1, 2, 2, 1] }, { zoom: 1 });
+    assert.ok(!off.html.includes("infty-zoom"));
+  });
+
   it("rejects a wrong shape with a message", () => {
     assert.throws(() => imageGrid({ data: new Float32Array(5), shape: [1, 2, 2, 1] }), /5 values for shape \[1,2,2,1\]/);
     assert.throws(() => imageGrid({ data: new Float32Array(8), shape: [1, 2, 2, 2] }), /1 or 3 channels/);
