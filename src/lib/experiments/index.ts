@@ -6,3 +6,4 @@ export * from "./render";
 export * from "./throughput";
 export * from "./rerun";
 export * from "./cross-resolution";
+export * from "./paper-comparison";
