@@ -8,7 +8,7 @@
 import { ExperimentSpec } from "./spec";
 import { MergedTable } from "./merge";
 import { tableRows, TableRow } from "./render";
-import { ranks } from "./statistics";
+import { ranks } from "../eval/statistics";
 
 /**
  * One row per variant with our FID: rank (1 = best FID) and FID ÷ the reference row's FID, ours and the paper's, and
