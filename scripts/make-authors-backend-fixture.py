@@ -45,16 +45,12 @@ CONFIG = {
 
 
 def build(SparseUNet, backend, seed, torch, z_dim=None):
-    m, d = CONFIG["model"], CONFIG["data"]
+    """Their SparseUNet for CONFIG with `backend` and `z_dim`, seeded, every learned tensor perturbed."""
+    spec = importlib.util.spec_from_file_location("load_export", os.path.join(HERE, "load-authors-export.py"))
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
     torch.manual_seed(seed)
-    net = SparseUNet(
-        channels=d["channels"], nf=m["nf"], time_emb_dim=m["time_emb_dim"], img_size=d["img_size"],
-        num_conv_blocks=m["num_conv_blocks"], knn_neighbours=m["knn_neighbours"], uno_res=m["uno_res"],
-        uno_mults=tuple(m["uno_mults"]), z_dim=z_dim, conv_type=m["uno_conv_type"],
-        depthwise_sparse=m["depthwise_sparse"], kernel_size=m["kernel_size"], backend=backend,
-        optimise_dense=True, blocks_per_level=tuple(m["uno_blocks_per_level"]), attn_res=m["uno_attn_resolutions"],
-        dropout_res=m["uno_dropout_from_resolution"], dropout=m["uno_dropout"], uno_base_nf=m["uno_base_channels"],
-    )
+    net = loader.build(SparseUNet, {**CONFIG, "model": {**CONFIG["model"], "backend": backend, "z_dim": z_dim}})
     # perturb every learned tensor so a transposed or ignored weight (a LayerNorm bias, a (h w) swap) shows
     with torch.no_grad():
         for _, p in net.named_parameters():
@@ -100,6 +96,19 @@ def main():
             io[f"ts/dense{r}/out"] = ts(io[f"dense{r}/x"], io[f"dense{r}/t"])
             io[f"td/dense{r}/out"] = td(io[f"dense{r}/x"], io[f"dense{r}/t"])
 
+    # the stand-in checked against their own code: on the full r₀ grid, the torchsparse sparse path (their Conv3d and
+    # kernel map on the stand-in's conv) must equal their dense path (F.conv2d with get_torch_kernel's reading of the
+    # same (h w) i o kernel) — a wrong offset order, a transposed kernel or a convolution instead of a correlation would
+    # show here
+    with torch.no_grad():
+        full = torch.arange(size * size).repeat(B, 1)
+        x16 = io["dense16/x"]
+        y_sparse = ts(x16.reshape(B, C, -1).transpose(1, 2), io["dense16/t"], sample_lst=full)
+        y_dense = io["ts/dense16/out"].reshape(B, C, -1).transpose(1, 2)
+        standin = float((y_sparse - y_dense).abs().max() / y_dense.abs().max())
+    if not standin < 1e-5:
+        sys.exit(f"error: the torchsparse stand-in's sparse path differs from their dense path by {standin}")
+
     # kNN on full grids, as their code calls it: queries the UNO nodes, references the points, both torch.linspace
     ties = {}
     for n, u, k in ((28, 16, 3), (16, 8, 4)):
@@ -135,7 +144,7 @@ def main():
         export.write_safetensors(os.path.join(OUT, f"{name}.safetensors"), export.to_arrays(sd),
                                  {"format": "pt", "source": "scripts/make-authors-backend-fixture.py"})
     meta = {"config": json.dumps(CONFIG), "seed": str(a.seed), "torch": torch.__version__, "official_commit": "abf04d8",
-            "torchsparse_commit": "1628e58", "knn_ties": json.dumps(ties),
+            "torchsparse_commit": "1628e58", "knn_ties": json.dumps(ties), "standin_vs_dense_forward": f"{standin:.3g}",
             "parameters": json.dumps({"torchsparse": sum(p.numel() for p in ts.parameters()),
                                       "torch_dense": sum(p.numel() for p in td.parameters()),
                                       "torchsparse z": sum(p.numel() for p in tsz.parameters())}),
@@ -149,7 +158,7 @@ def main():
     with open(os.path.join(OUT, "authors-config.json"), "w") as f:
         json.dump(CONFIG, f, indent=2)
         f.write("\n")
-    print(json.dumps({"knn_ties": ties, "parameters": json.loads(meta["parameters"]),
+    print(json.dumps({"standin_vs_dense_forward": standin, "knn_ties": ties, "parameters": json.loads(meta["parameters"]),
                       "rms": {k: float(v.pow(2).mean().sqrt()) for k, v in io.items() if k.endswith("out")}}))
 
 
