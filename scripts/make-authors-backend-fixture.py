@@ -11,6 +11,8 @@ fixture does not use (3 channels, 16 px, kernel 5, UNO 8 px with mults 1/2). Rec
     torch.linspace(0, 1, n) for n = 2…120;
   - tsz.safetensors: the torchsparse model with z_dim 6 (their published configs' z-conditioned decoder) and its
     outputs for a given z on the sparse path and the dense path at 16 and 32 px;
+  - enc_ts.safetensors / enc_td.safetensors: their SparseEncoder (z_dim 6) for each backend and the z it gives for
+    the dense16 images (full grid) and the sparse path's subsets;
   - keys.json: every state_dict key and shape, in order, of their class for each backend (what
     `infty export --format authors` must write for load_state_dict(strict=True));
   - authors-config.json: the config in their names (backend torchsparse).
@@ -109,6 +111,30 @@ def main():
     if not standin < 1e-5:
         sys.exit(f"error: the torchsparse stand-in's sparse path differs from their dense path by {standin}")
 
+    # and the other half of their autoencoder: SparseEncoder (z from an image) for both backends, which differ here:
+    # without t and z, torchsparse blocks skip both norms and feed the conv's output to the MLP, torch_dense blocks
+    # normalise (their code); full grid and the ratio-¼ subsets
+    from models.model_sparse import SparseEncoder
+    encoders = {}
+    for name, backend, seed in (("enc_ts", "torchsparse", a.seed + 4), ("enc_td", "torch_dense", a.seed + 5)):
+        m, d = CONFIG["model"], CONFIG["data"]
+        torch.manual_seed(seed)
+        enc = SparseEncoder(
+            out_channels=Z_DIM, channels=d["channels"], nf=m["nf"], img_size=d["img_size"], num_conv_blocks=m["num_conv_blocks"],
+            knn_neighbours=m["knn_neighbours"], uno_res=m["uno_res"], uno_mults=tuple(m["uno_mults"]), conv_type=m["uno_conv_type"],
+            depthwise_sparse=m["depthwise_sparse"], kernel_size=m["kernel_size"], backend=backend,
+            blocks_per_level=tuple(m["uno_blocks_per_level"]), attn_res=m["uno_attn_resolutions"],
+            dropout_res=m["uno_dropout_from_resolution"], dropout=m["uno_dropout"], uno_base_nf=m["uno_base_channels"])
+        with torch.no_grad():
+            for _, p in enc.named_parameters():
+                if p.requires_grad:
+                    p.add_(0.05 * torch.randn_like(p))
+        enc.eval()
+        with torch.no_grad():
+            io[f"{name}/full/z"] = enc(io["dense16/x"])
+            io[f"{name}/sparse/z"] = enc(io["sparse/x"], sample_lst=sample_lst)
+        encoders[name] = enc
+
     # kNN on full grids, as their code calls it: queries the UNO nodes, references the points, both torch.linspace
     ties = {}
     for n, u, k in ((28, 16, 3), (16, 8, 4)):
@@ -138,9 +164,10 @@ def main():
 
     os.makedirs(OUT, exist_ok=True)
     keys = {}
-    for name, net in (("ts", ts), ("td", td), ("tsz", tsz)):
+    for name, net in (("ts", ts), ("td", td), ("tsz", tsz), ("enc_ts", encoders["enc_ts"]), ("enc_td", encoders["enc_td"])):
         sd = net.state_dict()
-        keys[{"ts": "torchsparse", "td": "torch_dense", "tsz": f"torchsparse z_dim {Z_DIM}"}[name]] = [[k, list(v.shape)] for k, v in sd.items()]
+        keys[{"ts": "torchsparse", "td": "torch_dense", "tsz": f"torchsparse z_dim {Z_DIM}", "enc_ts": f"encoder torchsparse z_dim {Z_DIM}",
+              "enc_td": f"encoder torch_dense z_dim {Z_DIM}"}[name]] = [[k, list(v.shape)] for k, v in sd.items()]
         export.write_safetensors(os.path.join(OUT, f"{name}.safetensors"), export.to_arrays(sd),
                                  {"format": "pt", "source": "scripts/make-authors-backend-fixture.py"})
     meta = {"config": json.dumps(CONFIG), "seed": str(a.seed), "torch": torch.__version__, "official_commit": "abf04d8",

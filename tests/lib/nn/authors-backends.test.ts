@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   initBackend, tf, Rng, InftyDiffNetwork, fullGrid, CoordSet, decodeSafetensors, authorsConfig, importAuthorsWeights, authorsKnnTable,
-  torchLinspace01, detectAuthorsBackend, LabConfig, maxRelDiff, resolveConfig } from "infty-diff-lab";
+  torchLinspace01, detectAuthorsBackend, LabConfig, maxRelDiff, resolveConfig, AuthorsEncoder, importAuthorsEncoder } from "infty-diff-lab";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors-backends");
 const io = decodeSafetensors(fs.readFileSync(path.join(FIX, "io.safetensors")));
@@ -99,6 +99,29 @@ for (const backend of ["cpu", "wasm"] as const) {
         assert.ok(e <= TOL, `${R} px: relative error ${e}`);
       }
       net.dispose();
+    });
+
+    it("their SparseEncoder (both backends, which differ without t): z from full images and from ratio-¼ subsets", () => {
+      const errs: string[] = [];
+      for (const [backend, file, prefix] of [["torchsparse", "enc_ts.safetensors", "enc_ts"], ["torch_dense", "enc_td.safetensors", "enc_td"]]) {
+        const cfg = configFor(backend, undefined, 6);
+        const enc = new AuthorsEncoder(cfg.model, new Rng(0));
+        enc.params.load(importAuthorsEncoder(path.join(FIX, file), cfg));
+        const x = get("dense16/x"), lst = get("sparse/sample_lst");
+        const [B, M] = lst.shape;
+        const full = fullGrid(B, 16, 16), sub: CoordSet = Object.freeze({ B, H: 16, W: 16, M, cells: Int32Array.from(lst.values) });
+        for (const [set, xs, key] of [[full, nchwToPoints(x.values, B, 3, 16), "full"], [sub, get("sparse/x").values, "sparse"]] as const) {
+          const ctx = enc.context(set);
+          const before = tf.memory().numTensors;
+          const z = tf.tidy(() => enc.apply(tf.tensor3d(xs, [B, set.M, 3]), ctx).dataSync() as Float32Array);
+          assert.equal(tf.memory().numTensors, before, "no leaked tensors");
+          ctx.dispose();
+          const e = maxRelDiff(z, get(`${prefix}/${key}/z`).values);
+          if (!(e <= TOL)) errs.push(`${backend} ${key}: ${e}`);
+        }
+        enc.dispose();
+      }
+      assert.deepEqual(errs, []);
     });
 
     it("torch_dense: off r₀ the kernel is kept (rule \"none\", their default for this backend), at 16, 32 and 8 px", () => {

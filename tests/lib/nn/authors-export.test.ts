@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   initBackend, tf, Rng, InftyDiffNetwork, fullGrid, decodeSafetensors, authorsConfig, importAuthorsWeights, authorsStateDict, authorsConfigValues,
-  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor } from "infty-diff-lab";
+  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor, importAuthorsEncoder } from "infty-diff-lab";
 import { tinyConfig } from "../../helpers/tiny";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors-backends");
@@ -59,6 +59,16 @@ describe("export to the authors' SparseUNet (infty export --format authors)", fu
     const orig = stateOf("tsz.safetensors");
     for (const [k, t] of sd) assert.deepEqual(bits(t.values), bits(orig.get(k)!.values), k);
     assert.equal(authorsConfigValues(cfg, "torchsparse").model.z_dim, 6);
+  });
+
+  it("their SparseEncoder, both backends: the same file back (key list, order, bits)", () => {
+    for (const [backend, file] of [["torchsparse", "enc_ts.safetensors"], ["torch_dense", "enc_td.safetensors"]] as const) {
+      const cfg = authorsConfig({ ...raw, model: { ...raw.model, backend, z_dim: 6 } });
+      const sd = authorsStateDict(cfg, importAuthorsEncoder(path.join(FIX, file), cfg), backend, "encoder");
+      assert.deepEqual(listOf(sd), keys[`encoder ${backend} z_dim 6`]);
+      const orig = stateOf(file);
+      for (const [k, t] of sd) assert.deepEqual(bits(t.values), bits(orig.get(k)!.values), `${backend} ${k}`);
+    }
   });
 
   it("torch_dense → torchsparse keeps the function (zero LayerNorm biases); torchsparse → torch_dense refuses non-zero biases", () => {

@@ -14,6 +14,7 @@ import { InftyDiffNetwork } from "../network";
 import { TORCH_PERM, torchView } from "./layers";
 import { permute, AuthorsImportError } from "./import";
 import { torchLinspace01 } from "./sparse-unet";
+import { AuthorsEncoder } from "./encoder";
 
 /** Their config values ({data, model, diffusion}, the names `infty import --config` reads) for a lab config. */
 export function authorsConfigValues(cfg: LabConfig, backend: AuthorsBackend): Record<string, Record<string, unknown>> {
@@ -50,13 +51,20 @@ function sourceName(name: string, from: AuthorsBackend, to: AuthorsBackend): str
  * A lab model's parameters (`params`, for `cfg`) → their state_dict for `backend`, as [name, tensor] in their order.
  * Throws AuthorsImportError (one line) when the model cannot be that class's weights.
  */
-export function authorsStateDict(cfg: LabConfig, params: ParamTensors, backend: AuthorsBackend): Array<[string, SafeTensor]> {
+export function authorsStateDict(cfg: LabConfig, params: ParamTensors, backend: AuthorsBackend, which: "decoder" | "encoder" = "decoder"): Array<[string, SafeTensor]> {
   authorsConfigValues(cfg, backend); // the same refusals
   const from: AuthorsBackend = cfg.model.authorsBackend ?? "torch_dense";
   const target = resolveConfig({ ...cfg, model: { ...cfg.model, authorsBackend: backend } });
-  const net = new InftyDiffNetwork(target.model, new Rng(0));
-  const kinds = net.authors!.kinds;
-  net.dispose();
+  let kinds;
+  if (which === "encoder") {
+    const enc = new AuthorsEncoder(target.model, new Rng(0));
+    kinds = enc.kinds;
+    enc.dispose();
+  } else {
+    const net = new InftyDiffNetwork(target.model, new Rng(0));
+    kinds = net.authors!.kinds;
+    net.dispose();
+  }
   const m = cfg.model, U = m.unet.res, k = m.kernelSize;
   const out: Array<[string, SafeTensor]> = [];
   // their constructor: uno_coords = meshgrid(linspace, linspace) as [1, U·U, 2] (row position, column position)
@@ -83,11 +91,16 @@ export function authorsStateDict(cfg: LabConfig, params: ParamTensors, backend: 
       }
       if (values.length !== view.reduce((a, b) => a * b, 1)) throw new AuthorsImportError(`tensor '${src}' has ${values.length} values, '${name}' needs [${info.torchShape}]`);
     }
-    out.push([name, { shape: [...info.torchShape], values }]);
-    if (name === "time_mlp.3.bias") { // their module order: …, time_mlp, normalising_conv, down_blocks, …
+    if (name.startsWith("down_blocks.0.") && !out.some(([n]) => n.startsWith("normalising_conv."))) {
+      // their module order: …, (time_mlp,) normalising_conv, down_blocks, …
       const ones = new Float32Array(k * k).fill(Math.fround(1 / (k * k)));
       out.push(backend === "torchsparse" ? ["normalising_conv.kernel", { shape: [k * k, 1, 1], values: ones }] : ["normalising_conv.weight", { shape: [1, 1, k, k], values: ones }]);
     }
+    out.push([name, { shape: [...info.torchShape], values }]);
+  }
+  if (!out.some(([n]) => n.startsWith("normalising_conv."))) { // no sparse blocks: their constructor still makes it
+    const ones = new Float32Array(k * k).fill(Math.fround(1 / (k * k)));
+    out.push(backend === "torchsparse" ? ["normalising_conv.kernel", { shape: [k * k, 1, 1], values: ones }] : ["normalising_conv.weight", { shape: [1, 1, k, k], values: ones }]);
   }
   if (from === "torchsparse" && backend === "torch_dense") {
     for (const [name, t] of Object.entries(params)) {

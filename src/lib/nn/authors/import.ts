@@ -12,6 +12,7 @@ import { SafeTensor, decodeSafetensors } from "../../runtime/safetensors";
 import { InftyDiffNetwork } from "../network";
 import { TORCH_PERM, KindTable, torchView } from "./layers";
 import { AUTHORS_BUFFERS } from "./sparse-unet";
+import { AuthorsEncoder } from "./encoder";
 
 /** A bad authors' config, weights file or key (user input: reported in one line). */
 export class AuthorsImportError extends Error {
@@ -150,6 +151,15 @@ export function mapAuthorsState(state: Map<string, SafeTensor>, kinds: KindTable
 
 /** Reads exported weights (safetensors) and maps them onto a lab network for `cfg`; returns the lab parameters. */
 export function importAuthorsWeights(file: string, cfg: LabConfig): ParamTensors {
+  return importAuthorsFile(file, cfg, "decoder");
+}
+
+/** Their SparseEncoder's weights (`encoder_state_dict`, exported with --which encoder) for `cfg`'s z-conditioned decoder. */
+export function importAuthorsEncoder(file: string, cfg: LabConfig): ParamTensors {
+  return importAuthorsFile(file, cfg, "encoder");
+}
+
+function importAuthorsFile(file: string, cfg: LabConfig, which: "decoder" | "encoder"): ParamTensors {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
@@ -161,6 +171,17 @@ export function importAuthorsWeights(file: string, cfg: LabConfig): ParamTensors
     state = decodeSafetensors(buf).tensors;
   } catch (e) {
     throw new AuthorsImportError(`weights ${file}: ${(e as Error).message} (export them with scripts/export-authors-weights.py)`);
+  }
+  if (which === "encoder") {
+    if (!cfg.model.authorsZDim) throw new AuthorsImportError("an encoder goes with a z-conditioned decoder: the config needs model.z_dim");
+    const enc = new AuthorsEncoder(cfg.model, new Rng(0));
+    try {
+      const params = mapAuthorsState(state, enc.kinds);
+      enc.params.load(params);
+      return params;
+    } finally {
+      enc.dispose();
+    }
   }
   const net = new InftyDiffNetwork(cfg.model, new Rng(0));
   try {

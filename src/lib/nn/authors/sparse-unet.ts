@@ -253,7 +253,7 @@ function pointwise(p: Params, kinds: KindTable, name: string, cin: number, cout:
  * `conv.weight` [C,1,k,k]. torchsparse: nn.Linear, nn.LayerNorm(C) (weight and bias), `conv.kernel` [k·k,1,C].
  * feats [B,M,C]
  */
-class SparseConvResBlock {
+export class SparseConvResBlock {
   private readonly skip: Pointwise | null;
   private readonly norm1: TChannelNorm;
   private readonly norm2: TChannelNorm;
@@ -264,9 +264,12 @@ class SparseConvResBlock {
   private readonly t2: TLinear;
   private readonly z1: ZMlp | null;
   private readonly z2: ZMlp | null;
+  /** torchsparse's forward without t and z: no norms, the MLP reads the conv's output (see apply) */
+  private readonly unnormalisedWithoutT: boolean;
   constructor(p: Params, kinds: KindTable, name: string, readonly C: number, readonly k: number, E: number, withSkip: boolean, backend: AuthorsBackend,
     zDim?: number) {
     const n = `${name}.block`, ts = backend === "torchsparse";
+    this.unnormalisedWithoutT = ts;
     const norm = (i: number) => (ts ? new TChannelNorm(p, kinds, { weight: `${n}.norm${i}.weight`, bias: `${n}.norm${i}.bias` }, C, "plain") : new TChannelNorm(p, kinds, { weight: `${n}.norm${i}.g` }, C, "channel"));
     // construction order = the state_dict's order (skip, norm1, conv, norm2, mlp, time MLPs) in both backends
     this.skip = withSkip ? pointwise(p, kinds, `${n}.skip_linear`, 2 * C, C, backend) : null;
@@ -290,8 +293,19 @@ class SparseConvResBlock {
     return zm && z ? tf.mul(h, tf.add(zm.apply(z).reshape([B, 1, C]), 1)) as tf.Tensor3D : h;
   }
   // x, skip [B,M,C] on ctx's set, temb [B,E] → [B,M,C]
-  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D, skip: tf.Tensor3D | null, z: tf.Tensor2D | null): tf.Tensor3D {
+  // temb null: their encoder's blocks (no t, no z), where the backends differ: torch_dense normalises without
+  // modulating; torchsparse skips both norms and feeds the normalised conv's output, not x, to the MLP
+  apply(x: tf.Tensor3D, ctx: AuthorsContext, temb: tf.Tensor2D | null, skip: tf.Tensor3D | null, z: tf.Tensor2D | null): tf.Tensor3D {
     if (this.skip && skip) x = this.skip.apply(tf.concat([x, skip], 2) as tf.Tensor3D);
+    if (!temb) {
+      const conv = (v: tf.Tensor3D) => authorsDepthwise(v, ctx.kmap, this.kernel as unknown as tf.Tensor3D, ctx.rule, ctx.ratio);
+      if (this.unnormalisedWithoutT) {
+        const c = conv(x);
+        return tf.add(tf.add(x, c), this.mlp2.apply(geluErf(this.mlp0.apply(c)) as tf.Tensor3D)) as tf.Tensor3D;
+      }
+      const y = tf.add(x, conv(this.norm1.apply(x) as tf.Tensor3D)) as tf.Tensor3D;
+      return tf.add(y, this.mlp2.apply(geluErf(this.mlp0.apply(this.norm2.apply(y) as tf.Tensor3D)) as tf.Tensor3D)) as tf.Tensor3D;
+    }
     let h = this.modulate(x, this.norm1, this.t1, temb, this.z1, z);
     h = authorsDepthwise(h, ctx.kmap, this.kernel as unknown as tf.Tensor3D, ctx.rule, ctx.ratio);
     x = tf.add(x, h) as tf.Tensor3D;

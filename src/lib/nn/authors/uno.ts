@@ -25,6 +25,8 @@ export interface UnoConfig {
   dropout: number;
   /** their z-conditioned decoder: each ConvBlock's `z_mlp` scales by 1 + MLP(z) after the time modulation */
   zDim?: number;
+  /** their UNOEncoder: downs and middle only, then a 1×1 conv to nout (no ups, no 128-wide head) */
+  encoder?: boolean;
 }
 
 class ConvBlock {
@@ -45,13 +47,15 @@ class ConvBlock {
     this.z = zDim ? new ZMlp(p, kinds, `${name}.z_mlp`, zDim, nout) : null;
   }
   // x [B,r,r,nin], emb [B,E], z [B,zDim] or null → [B,r,r,nout]
-  apply(x: tf.Tensor4D, emb: tf.Tensor2D, rng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor4D {
+  apply(x: tf.Tensor4D, emb: tf.Tensor2D | null, rng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor4D {
     let h = this.c1.apply(geluErf(this.n1.apply(x)) as tf.Tensor4D);
     h = this.n2.apply(h) as tf.Tensor4D;
-    const ts = this.time.apply(geluErf(emb)) as tf.Tensor2D; // [B, 2·nout]: scale first, then shift
     const B = x.shape[0], n = this.nout;
-    const scale = ts.slice([0, 0], [B, n]).reshape([B, 1, 1, n]), shift = ts.slice([0, n], [B, n]).reshape([B, 1, 1, n]);
-    h = tf.add(tf.mul(h, tf.add(scale, 1)), shift) as tf.Tensor4D;
+    if (emb) { // their encoder passes no t: its `time` layer exists but is not used
+      const ts = this.time.apply(geluErf(emb)) as tf.Tensor2D; // [B, 2·nout]: scale first, then shift
+      const scale = ts.slice([0, 0], [B, n]).reshape([B, 1, 1, n]), shift = ts.slice([0, n], [B, n]).reshape([B, 1, 1, n]);
+      h = tf.add(tf.mul(h, tf.add(scale, 1)), shift) as tf.Tensor4D;
+    }
     if (this.z && z) h = tf.mul(h, tf.add(this.z.apply(z).reshape([B, 1, 1, n]), 1)) as tf.Tensor4D;
     h = this.c2.apply(dropout(geluErf(h), this.rate, rng) as tf.Tensor4D);
     return tf.add(h, this.res ? this.res.apply(x) : x) as tf.Tensor4D;
@@ -68,7 +72,7 @@ export class AuthorsUno {
   private readonly mid2: ConvBlock;
   private readonly ups: { layers: Layer[]; up: TConvTranspose2d | TConv2d }[] = [];
   private readonly fc1: TConv2d;
-  private readonly fc2: TConv2d;
+  private readonly fc2: TConv2d | null;
 
   constructor(p: Params, kinds: KindTable, name: string, readonly cfg: UnoConfig) {
     const { width, mults, embDim } = cfg;
@@ -95,6 +99,11 @@ export class AuthorsUno {
     this.mid1 = new ConvBlock(p, kinds, `${name}.mid_block1`, dmid, dmid, embDim, rateAt(res), cfg.zDim);
     this.midAttn = new TAttention(p, kinds, `${name}.mid_attn`, dmid);
     this.mid2 = new ConvBlock(p, kinds, `${name}.mid_block2`, dmid, dmid, embDim, rateAt(res), cfg.zDim);
+    if (cfg.encoder) { // UNOEncoder: fc1 maps the middle's channels to nout
+      this.fc1 = new TConv2d(p, kinds, `${name}.fc1`, dmid, cfg.nout, 1);
+      this.fc2 = null;
+      return;
+    }
     [...inOut].reverse().forEach(([din, dout, nb], l) => {
       const last = l === mults.length - 1;
       const layers: Layer[] = [];
@@ -113,8 +122,9 @@ export class AuthorsUno {
     this.fc2 = new TConv2d(p, kinds, `${name}.fc2`, 128, cfg.nout, 1);
   }
 
-  // x [B,res,res,nin], emb [B,E], z [B,zDim] (z-conditioned decoder) → [B,res,res,nout]; an Rng turns dropout on
-  apply(x: tf.Tensor4D, emb: tf.Tensor2D, rng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor4D {
+  // x [B,res,res,nin], emb [B,E] (null in the encoder), z [B,zDim] (z-conditioned decoder) → [B,res,res,nout]
+  // (the encoder: [B, res/2^(levels−1), …, nout]); an Rng turns dropout on
+  apply(x: tf.Tensor4D, emb: tf.Tensor2D | null, rng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor4D {
     let h = this.fc0.apply(x);
     const skips: tf.Tensor4D[] = [];
     for (const { layers, down } of this.downs) {
@@ -126,6 +136,7 @@ export class AuthorsUno {
       h = down.apply(h);
     }
     h = this.mid2.apply(this.midAttn.apply(this.mid1.apply(h, emb, rng, z)), emb, rng, z);
+    if (!this.fc2) return this.fc1.apply(h);
     for (const { layers, up } of this.ups) {
       for (const { block, attn } of layers) {
         h = block.apply(tf.concat([h, skips.pop() as tf.Tensor4D], 3), emb, rng, z);

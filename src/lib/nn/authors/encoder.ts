@@ -1,0 +1,67 @@
+/**
+ * The other half of the authors' autoencoder (samb-t/infty-diff `models/model_sparse.py` SparseEncoder with
+ * `conv_uno.py` UNOEncoder), which every published config trains beside the z-conditioned decoder: an image (any
+ * coordinate set of the r₀ grid) → z [B, zDim]. Linear lift → `num_conv_blocks` sparse blocks run without t or z →
+ * Linear → kNN onto the UNO grid → the UNO's downs and middle → 1×1 conv to zDim → mean over the grid → Linear.
+ * Their blocks and ConvBlocks carry time layers (embedding width nf) that this forward never uses; they are imported
+ * and exported all the same, so the state_dict round-trips. Without t the backends compute different encoders (see
+ * SparseConvResBlock.apply). Their stochastic encoder (mu, logvar) is not supported.
+ */
+import { tf } from "../../runtime/backend";
+import { Rng } from "../../runtime/rng";
+import { ModelConfig } from "../../config/config";
+import { modelGrid } from "../../config/grid";
+import { CoordSet } from "../../coords/coordinates";
+import { applyPointTable } from "../../runtime/point-table";
+import { Params } from "../params";
+import { KindTable, TLinear } from "./layers";
+import { AuthorsContext, AuthorsSparseUNet, SparseConvResBlock } from "./sparse-unet";
+import { AuthorsUno } from "./uno";
+
+export class AuthorsEncoder {
+  readonly params: Params;
+  readonly kinds: KindTable = new Map();
+  readonly zDim: number;
+  private readonly linIn: TLinear;
+  private readonly linOut: TLinear;
+  private readonly blocks: SparseConvResBlock[] = [];
+  private readonly unoIn: TLinear;
+  private readonly uno: AuthorsUno;
+
+  /** `cfg`: the decoder's model config (arch "authors" with authorsZDim); the encoder shares its sizes */
+  constructor(readonly cfg: ModelConfig, rng: Rng) {
+    if (cfg.arch !== "authors" || !cfg.authorsZDim) throw new Error("the authors' encoder goes with a z-conditioned decoder of theirs (model.authorsZDim)");
+    this.zDim = cfg.authorsZDim;
+    this.params = new Params(rng);
+    const p = this.params, k = this.kinds, C = cfg.nf, U = cfg.unet.baseChannels, u = cfg.unet, backend = cfg.authorsBackend ?? "torch_dense";
+    // construction order = their state_dict's order
+    this.linIn = new TLinear(p, k, "linear_in", cfg.channels, C);
+    this.linOut = new TLinear(p, k, "linear_out", this.zDim, this.zDim);
+    for (let i = 0; i < cfg.sparseBlocks; i++) this.blocks.push(new SparseConvResBlock(p, k, `down_blocks.${i}`, C, cfg.kernelSize, C, false, backend));
+    this.unoIn = new TLinear(p, k, "uno_linear_in", C, U);
+    this.uno = new AuthorsUno(p, k, "uno", {
+      nin: U, nout: this.zDim, width: U, mults: u.mults, blocksPerLevel: u.mults.map(() => u.blocksPerLevel), embDim: C, res: u.res,
+      attnRes: u.attnRes, dropoutRes: u.dropoutRes, dropout: u.dropout, encoder: true,
+    });
+  }
+
+  context(set: CoordSet): AuthorsContext {
+    return new AuthorsContext(set, modelGrid(this.cfg, [set.H, set.W]), this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER, this.cfg.kernelSize);
+  }
+
+  // x [B,M,channels] (an image's values at ctx's points, in [−1, 1]) → z [B, zDim]
+  apply(x: tf.Tensor3D, ctx: AuthorsContext): tf.Tensor2D {
+    return tf.tidy(() => {
+      let h = this.linIn.apply(x) as tf.Tensor3D;
+      for (const b of this.blocks) h = b.apply(h, ctx, null, null, null);
+      const U = this.cfg.unet.res, B = x.shape[0];
+      const grid = applyPointTable(ctx.toGrid, this.unoIn.apply(h) as tf.Tensor3D).reshape([B, U, U, -1]) as tf.Tensor4D;
+      const g = this.uno.apply(grid, null, null);
+      return this.linOut.apply(tf.mean(g, [1, 2])) as tf.Tensor2D;
+    });
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
