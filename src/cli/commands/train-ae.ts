@@ -13,7 +13,7 @@ import { checkWritableDir } from "../outputs";
 import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config/config";
 import { loadCheckpoint } from "../../lib/runtime/checkpoint";
 import { recordCommand } from "../../lib/pipelines/export";
-import { AUTOENCODER_CHECKPOINT, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/pipelines/autoencoder";
+import { AUTOENCODER_CHECKPOINT, LATENT_TARGETS, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/pipelines/autoencoder";
 import { Progress } from "../../lib/runtime/progress";
 
 const FLAGS = {
@@ -23,7 +23,7 @@ const FLAGS = {
   steps: int("train up to this step (overrides train.steps)", { min: 1, max: 1e9, why: "train.steps' limit" }),
   "init-from": str("unconditional checkpoint whose EMA weights start the decoder (same model config)"),
   "fit-latent": int("then refit the latent model on the frozen encoder's z for N steps (DiffAE's second stage; an existing run only)", { min: 1, max: 1e7 }),
-  "latent-target": choice("with --fit-latent: eps | v (a change starts a fresh latent model)", ["eps", "v"] as const),
+  "latent-target": choice(`with --fit-latent: ${LATENT_TARGETS.join(" | ")} (a change starts a fresh latent model)`, LATENT_TARGETS),
   seed: int("seed (overrides train.seed)", { min: 0, max: SEED_MAX }),
   backend: backendFlag(),
   quiet: bool("no progress bar"),

@@ -1,134 +1,135 @@
 /**
- * Configuration is data: typed interfaces, defaults, and a validator that rejects unknown keys and out-of-range
- * values with a one-line message naming the offending path. Quantities derived from a config on a grid (points per
- * image, mollifier std, noise multiplier, kernel size) are computed in grid.ts only.
+ * Configuration is data: one zod declaration (below) gives the types, the validation and the one-line messages naming
+ * the offending path (schema.ts); unknown keys and out-of-range values are refused. Quantities derived from a config
+ * on a grid (points per image, mollifier std, noise multiplier, kernel size, DDIM grid) are computed in grid.ts only.
  */
-import { Schema, checkSchema, deepFreeze } from "./schema";
+import { bool, deepFreeze, int, intList, num, obj, oneOf, parseWith, z } from "./schema";
 import type { KnnWeights } from "../operators/interpolation";
 import { KERNEL_RESAMPLE_MODES, KernelResampleMode } from "../operators/kernel-resample";
-import { PARAMETERISATION_NAMES, ParameterisationName } from "../diffusion/parameterisations";
-import { DATASET_NAMES, DatasetName } from "../data/datasets";
+import { PARAMETERISATION_NAMES } from "../diffusion/parameterisations";
+import { DATASET_NAMES } from "../data/datasets";
+
+const KNN_WEIGHTS: readonly KnnWeights[] = ["inverse-squared-distance", "inverse-distance"];
 
 /** The grid part of the network (nn/unet.ts): a time-conditioned U-Net at a fixed resolution. */
-export interface UNetConfig {
+const UNET = obj({
   /** grid side (the U-Net's fixed resolution) */
-  res: number;
-  /** channels in and out */
-  channels: number;
-  baseChannels: number;
+  res: int(2, 256),
+  baseChannels: int(1, 1024),
   /** channel multiplier per level; level i works at res / 2^i */
-  mults: number[];
-  blocksPerLevel: number;
+  mults: intList(1, 16),
+  blocksPerLevel: int(1, 8),
   /** grid sides at which self-attention follows each residual block (the middle block always has one) */
-  attnRes: number[];
+  attnRes: intList(1, 256, { allowEmpty: true }),
   /** dropout in residual blocks at grid sides ≤ this */
-  dropoutRes: number;
-  dropout: number;
-  groups: number;
-  /** width of the time embedding fed to every block */
-  embDim: number;
-}
+  dropoutRes: int(0, 256),
+  dropout: num(0, 0.99),
+  groups: int(1, 64),
+});
 
-export type SparseOperator = "depthwise" | "regular" | "nonlinear";
-export type Downsample = "knn-grid" | "sparse";
-export type CoordSampler = "uniform" | "qmc";
-// KnnWeights lives with the interpolation it configures (operators import no config; config imports operators)
-export type { KnnWeights };
-/** kernel resampling across resolutions: the keys of kernel-resample.ts's registry (extent, per-tap, authors, none) */
-export type KernelResampling = KernelResampleMode;
-/** the authors' sparse backends whose state_dicts the lab reads and writes (nn/authors/) */
-export type AuthorsBackend = "torch_dense" | "torchsparse";
-/** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */
-export type DdimGrid = "even" | "ddim-stride";
-
-export interface ModelConfig {
+const MODEL = obj({
   /**
    * "lab": the lab's network (nn/network.ts); "authors": the authors' SparseUNet layer for layer (nn/authors/), which
    * loads their PyTorch weights (`infty import`). The other fields keep their meaning (mapping in
    * nn/authors/import.ts). Resolved configs hold the key only for "authors": absent means "lab", so every lab
    * config, checkpoint and experiment hash from before the field existed stays as it was.
    */
-  arch?: "lab" | "authors";
+  arch: oneOf(["lab", "authors"] as const).optional(),
   /**
    * arch "authors" only: which of the authors' sparse backends the weights come from, i.e. their state_dict layout
    * (torchsparse: LayerNorms with a bias, Linear MLPs, kernels (h w) i o; docs/authors-architecture.md). Absent =
    * "torch_dense", as before the field existed.
    */
-  authorsBackend?: AuthorsBackend;
+  authorsBackend: oneOf(["torch_dense", "torchsparse"] as const).optional(),
   /**
    * arch "authors" only: their z-conditioned decoder (`z_dim`, every published config of theirs): each modulated norm
    * is also scaled by 1 + MLP(z), z [B, authorsZDim] passed as the forward's `cond`. Absent: unconditional.
    */
-  authorsZDim?: number;
+  authorsZDim: int(1, 8192).optional(),
   /** image channels */
-  channels: number;
+  channels: int(1, 4),
   /** training resolution r₀ (square) */
-  resolution: number;
+  resolution: int(4, 4096),
   /** feature channels on the coordinates */
-  nf: number;
-  timeEmbDim: number;
+  nf: int(1, 1024),
+  timeEmbDim: int(2, 4096),
   /** sparse residual blocks before (and, with skips, after) the grid part */
-  sparseBlocks: number;
+  sparseBlocks: int(0, 16),
   /** sparse kernel size at r₀ (odd) */
-  kernelSize: number;
+  kernelSize: int(1, 31, { odd: true }),
   /** MLP expansion in sparse blocks (C → mult·C → C) */
-  mlpMult: number;
+  mlpMult: int(1, 8),
   /** neighbours of the kNN interpolation points → grid */
-  knnNeighbours: number;
+  knnNeighbours: int(1, 16),
   /** weights of that interpolation (convention; checkpoints without the field were trained with "inverse-distance") */
-  knnWeights: KnnWeights;
-  /** how sparse kernels are resampled at another resolution (convention; absent in old checkpoints = "extent") */
-  kernelResampling: KernelResampling;
+  knnWeights: oneOf(KNN_WEIGHTS),
+  /** how sparse kernels are resampled at another resolution: a key of kernel-resample.ts's registry (convention; absent in old checkpoints = "extent") */
+  kernelResampling: oneOf(KERNEL_RESAMPLE_MODES),
   /** Table 2: depthwise (ours), regular (full) sparse convs, or a nonlinear kernel */
-  operator: SparseOperator;
+  operator: oneOf(["depthwise", "regular", "nonlinear"] as const),
   /** Table 2: interpolate to a grid (ours) or downsample by random coordinate subsets */
-  downsample: Downsample;
-  unet: Omit<UNetConfig, "channels" | "embDim">;
-}
+  downsample: oneOf(["knn-grid", "sparse"] as const),
+  unet: UNET,
+});
 
-export interface DiffusionConfig {
-  schedule: "cosine" | "linear";
-  timesteps: number;
-  parameterisation: ParameterisationName;
+const DIFFUSION = obj({
+  schedule: oneOf(["cosine", "linear"] as const),
+  timesteps: int(2, 100000),
+  /** what the network predicts: a key of diffusion/parameterisations.ts's registry */
+  parameterisation: oneOf(PARAMETERISATION_NAMES),
   /** mollifier std in pixels at the training resolution (0 = white-noise process, T = I) */
-  mollifierStd: number;
+  mollifierStd: num(0, 64),
   /** Wiener filter inverse SNR used to turn sampled Tx₀ into x₀ */
-  wienerInvSnr: number;
+  wienerInvSnr: num(0, 10),
   /**
-   * DDIM step grid used by sampleModel (convention; absent in old checkpoints = "even"). Default "ddim-stride", the
-   * authors' grid: on the shipped model at 25 steps, n = 500, FID 132.8 against 139.4 for "even"; a tie at 100 steps
-   * (n = 200: 133.3 vs 133.9; README, "Conventions").
-   * Some step counts have no integer stride (45, …): choose "even" for those.
+   * DDIM step grid (schedules.ts; convention; absent in old checkpoints = "even"): "even" = T−1 … 0 evenly,
+   * "ddim-stride" = the authors' space_timesteps "ddimN" (default: on the shipped model at 25 steps, n = 500, FID
+   * 132.8 against 139.4 for "even"; a tie at 100 steps). Some step counts have no integer stride (45, …): use "even".
    */
-  ddimGrid: DdimGrid;
+  ddimGrid: oneOf(["even", "ddim-stride"] as const),
   /** clip the predicted Tx₀ to [−1, 1] while sampling, as the authors' clip_denoised=True (convention) */
-  clipTx0: boolean;
-}
+  clipTx0: bool(),
+});
 
-export interface TrainConfig {
+const TRAIN = obj({
   /** a key of the dataset registry (data/datasets.ts) */
-  dataset: DatasetName;
-  batchSize: number;
+  dataset: oneOf(DATASET_NAMES),
+  batchSize: int(1, 4096),
   /** fraction of pixels sampled per image (∞-Diff §3.1; paper default 1/4) */
-  coordRatio: number;
-  coordSampler: CoordSampler;
-  lr: number;
-  adamBeta1: number;
-  adamBeta2: number;
-  warmupSteps: number;
-  gradClip: number;
-  emaDecay: number;
-  steps: number;
-  seed: number;
-  logEvery: number;
-  checkpointEvery: number;
-}
+  coordRatio: num(0, 1, { minExclusive: true }),
+  coordSampler: oneOf(["uniform", "qmc"] as const),
+  lr: num(0, 1, { minExclusive: true }),
+  adamBeta1: num(0, 0.99999),
+  adamBeta2: num(0, 0.99999999),
+  warmupSteps: int(0, 1e9),
+  gradClip: num(0, 1e6),
+  emaDecay: num(0, 0.999999),
+  steps: int(1, 1e9),
+  seed: int(0, 2 ** 31 - 1),
+  logEvery: int(1, 1e9),
+  checkpointEvery: int(1, 1e9),
+});
 
-export interface LabConfig {
-  model: ModelConfig;
-  diffusion: DiffusionConfig;
-  train: TrainConfig;
-}
+/** The lab's config, declared once: `LabConfig` is its type, `resolveConfig` its check. */
+export const LAB_CONFIG = obj({ model: MODEL, diffusion: DIFFUSION, train: TRAIN });
+
+export type LabConfig = z.infer<typeof LAB_CONFIG>;
+export type ModelConfig = LabConfig["model"];
+export type DiffusionConfig = LabConfig["diffusion"];
+export type TrainConfig = LabConfig["train"];
+/** The U-Net's config (nn/unet.ts): the model's `unet` part plus what the network sets */
+export type UNetConfig = ModelConfig["unet"] & { /** channels in and out */ channels: number; /** width of the time embedding fed to every block */ embDim: number };
+export type SparseOperator = ModelConfig["operator"];
+export type Downsample = ModelConfig["downsample"];
+export type CoordSampler = TrainConfig["coordSampler"];
+// KnnWeights lives with the interpolation it configures (operators import no config; config imports operators)
+export type { KnnWeights };
+/** kernel resampling across resolutions: the keys of kernel-resample.ts's registry (extent, per-tap, authors, none) */
+export type KernelResampling = KernelResampleMode;
+/** the authors' sparse backends whose state_dicts the lab reads and writes (nn/authors/) */
+export type AuthorsBackend = NonNullable<ModelConfig["authorsBackend"]>;
+/** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */
+export type DdimGrid = DiffusionConfig["ddimGrid"];
 
 export const DEFAULT_CONFIG: LabConfig = Object.freeze({
   model: {
@@ -174,82 +175,6 @@ export const LEGACY_CONVENTIONS = Object.freeze({
   diffusion: Object.freeze({ ddimGrid: "even" as DdimGrid, clipTx0: true }),
 });
 
-// ---- validation (the lab's one schema language: schema.ts) ------------------------------------------------------
-
-type Spec = Schema;
-
-const UNET_SPEC: Spec = {
-  t: "obj",
-  fields: {
-    res: { t: "int", min: 2, max: 256 },
-    baseChannels: { t: "int", min: 1, max: 1024 },
-    mults: { t: "intList", min: 1, max: 16 },
-    blocksPerLevel: { t: "int", min: 1, max: 8 },
-    attnRes: { t: "intList", min: 1, max: 256, allowEmpty: true },
-    dropoutRes: { t: "int", min: 0, max: 256 },
-    dropout: { t: "num", min: 0, max: 0.99 },
-    groups: { t: "int", min: 1, max: 64 },
-  },
-};
-
-const SPEC: Spec = {
-  t: "obj",
-  fields: {
-    model: {
-      t: "obj",
-      fields: {
-        arch: { t: "enum", values: ["lab", "authors"] },
-        authorsBackend: { t: "enum", values: ["torch_dense", "torchsparse"] },
-        authorsZDim: { t: "int", min: 1, max: 8192 },
-        channels: { t: "int", min: 1, max: 4 },
-        resolution: { t: "int", min: 4, max: 4096 },
-        nf: { t: "int", min: 1, max: 1024 },
-        timeEmbDim: { t: "int", min: 2, max: 4096 },
-        sparseBlocks: { t: "int", min: 0, max: 16 },
-        kernelSize: { t: "int", min: 1, max: 31, odd: true },
-        mlpMult: { t: "int", min: 1, max: 8 },
-        knnNeighbours: { t: "int", min: 1, max: 16 },
-        knnWeights: { t: "enum", values: ["inverse-squared-distance", "inverse-distance"] },
-        kernelResampling: { t: "enum", values: KERNEL_RESAMPLE_MODES },
-        operator: { t: "enum", values: ["depthwise", "regular", "nonlinear"] },
-        downsample: { t: "enum", values: ["knn-grid", "sparse"] },
-        unet: UNET_SPEC,
-      },
-    },
-    diffusion: {
-      t: "obj",
-      fields: {
-        schedule: { t: "enum", values: ["cosine", "linear"] },
-        timesteps: { t: "int", min: 2, max: 100000 },
-        parameterisation: { t: "enum", values: PARAMETERISATION_NAMES },
-        mollifierStd: { t: "num", min: 0, max: 64 },
-        wienerInvSnr: { t: "num", min: 0, max: 10 },
-        ddimGrid: { t: "enum", values: ["even", "ddim-stride"] },
-        clipTx0: { t: "bool" },
-      },
-    },
-    train: {
-      t: "obj",
-      fields: {
-        dataset: { t: "enum", values: DATASET_NAMES },
-        batchSize: { t: "int", min: 1, max: 4096 },
-        coordRatio: { t: "num", min: 0, max: 1, minExclusive: true },
-        coordSampler: { t: "enum", values: ["uniform", "qmc"] },
-        lr: { t: "num", min: 0, max: 1, minExclusive: true },
-        adamBeta1: { t: "num", min: 0, max: 0.99999 },
-        adamBeta2: { t: "num", min: 0, max: 0.99999999 },
-        warmupSteps: { t: "int", min: 0, max: 1e9 },
-        gradClip: { t: "num", min: 0, max: 1e6 },
-        emaDecay: { t: "num", min: 0, max: 0.999999 },
-        steps: { t: "int", min: 1, max: 1e9 },
-        seed: { t: "int", min: 0, max: 2 ** 31 - 1 },
-        logEvery: { t: "int", min: 1, max: 1e9 },
-        checkpointEvery: { t: "int", min: 1, max: 1e9 },
-      },
-    },
-  },
-};
-
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -257,15 +182,13 @@ export class ConfigError extends Error {
   }
 }
 
-const check = (value: unknown, spec: Spec, path: string, dflt: unknown): unknown =>
-  checkSchema(value, spec, path, dflt, { prefix: "config ", error: (m) => new ConfigError(m) });
 
 /**
  * Validates a (partial) config over the defaults: missing keys take defaults, unknown keys and out-of-range values
  * throw ConfigError. Returns a frozen, complete config.
  */
 export function resolveConfig(partial: unknown = {}): LabConfig {
-  const cfg = check(partial, SPEC, "", DEFAULT_CONFIG) as LabConfig;
+  const cfg: LabConfig = parseWith(LAB_CONFIG, partial, "", { prefix: "config ", error: (m) => new ConfigError(m), defaults: DEFAULT_CONFIG });
   if (cfg.model.arch === "lab") delete cfg.model.arch; // one canonical form: absent = "lab"
   const u = cfg.model.unet;
   const lowest = u.res / 2 ** (u.mults.length - 1);

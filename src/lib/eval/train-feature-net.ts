@@ -7,32 +7,28 @@ import { Rng } from "../runtime/rng";
 import { imageBatch, ImageSet } from "../data/image-ops";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { FEATURE_CLASSES, FeatureNet, FeatureNetRecord } from "./feature-net";
-import { Schema, checkSchema, deepFreeze } from "../config/schema";
+import { deepFreeze, int, num, obj, parseWith, z } from "../config/schema";
 
-export interface FeatureTrainConfig {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  seed: number;
+const FEATURE_TRAIN_SCHEMA = obj({
+  epochs: int(1),
+  batchSize: int(1),
+  learningRate: num(0, 1, { minExclusive: true, maxExclusive: true }),
+  seed: int(0),
   /** use only the first `limit` training images (tests); 0 = all of train-fit */
-  limit: number;
-}
+  limit: int(0),
+});
+
+/** The feature network's training settings (declared once, FEATURE_TRAIN_SCHEMA). */
+export type FeatureTrainConfig = z.infer<typeof FEATURE_TRAIN_SCHEMA>;
 
 export const DEFAULT_FEATURE_TRAIN: Readonly<FeatureTrainConfig> = Object.freeze({
   epochs: 4, batchSize: 64, learningRate: 1e-3, seed: 0, limit: 0,
 });
 
-const FEATURE_TRAIN_SCHEMA: Schema = {
-  t: "obj",
-  fields: {
-    epochs: { t: "int", min: 1 }, batchSize: { t: "int", min: 1 }, learningRate: { t: "num", min: 0, minExclusive: true, max: 1, maxExclusive: true },
-    seed: { t: "int", min: 0 }, limit: { t: "int", min: 0 },
-  },
-};
 
 /** Validates a (partial) config: unknown keys and out-of-range values are errors (schema.ts). Returns a frozen full config. */
 export function validateFeatureTrainConfig(raw: Record<string, unknown>): Readonly<FeatureTrainConfig> {
-  return deepFreeze(checkSchema(raw, FEATURE_TRAIN_SCHEMA, "featureNet", DEFAULT_FEATURE_TRAIN)) as FeatureTrainConfig;
+  return deepFreeze(parseWith(FEATURE_TRAIN_SCHEMA, raw, "featureNet", { defaults: DEFAULT_FEATURE_TRAIN }));
 }
 
 export interface FeatureTrainProgress { epoch: number; step: number; stepsPerEpoch: number; loss: number; elapsed: number }

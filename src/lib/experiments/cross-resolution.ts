@@ -26,107 +26,60 @@ import { Progress } from "../runtime/progress";
 import { modelGrid } from "../config/grid";
 import { DATASET_NAMES } from "../data/datasets";
 import { KERNEL_RESAMPLE_MODES } from "../operators/kernel-resample";
+import { int, intList, list, obj, oneOf, parseWith, record, str, z } from "../config/schema";
 import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
 import { bootstrapMeanInterval, mean, sampleStd } from "../eval/statistics";
 import { codeVersion } from "./runner";
 
 export type Dataset = LabConfig["train"]["dataset"];
 
-export interface CrossResVariant {
-  label: string;
+const VARIANT = obj({
+  label: str(),
   /** partial LabConfig for training (e.g. white noise: diffusion.mollifierStd 0) */
-  train: Record<string, unknown>;
-  /** kernel resampling used when sampling at 2r₀, 4r₀ */
-  kernelResampling: KernelResampling;
-}
+  train: record(),
+  /** kernel resampling used when sampling at 2r₀, 4r₀ (a key of kernel-resample.ts's registry) */
+  kernelResampling: oneOf(KERNEL_RESAMPLE_MODES),
+});
 
-export interface CrossResBudget {
-  note: string;
-  config: Record<string, unknown>;
-  steps: number;
-  seeds: number[];
-  trainImages: number;
+const BUDGET = obj({
+  note: z.string({ invalid_type_error: "must be a string" }),
+  config: record(),
+  steps: int(1),
+  seeds: intList(0, undefined, { unique: true }),
+  trainImages: int(0),
   /** white-noise fields (images per variant) */
-  noiseFields: number;
-  ddimSteps: number;
-  /** sampling resolutions as multiples of r₀; must include 1 */
-  multipliers: number[];
-  sampleBatch: number;
-  checkpointEvery: number;
-}
+  noiseFields: int(2),
+  ddimSteps: int(1),
+  /** sampling resolutions as multiples of r₀; must include 1 (sorted on load) */
+  multipliers: intList(1, undefined, { unique: true })
+    .refine((m) => m.includes(1) && m.length >= 2, "must include 1 and at least one other")
+    .transform((m) => m.slice().sort((x, y) => x - y)),
+  sampleBatch: int(1),
+  checkpointEvery: int(1),
+});
 
-export interface CrossResSpec {
-  name: string;
-  title: string;
-  paperNote: string;
-  datasets: Dataset[];
-  base: Record<string, unknown>;
-  variants: CrossResVariant[];
-  budgets: Record<BudgetName, CrossResBudget>;
-}
+/** The Fig. 2 spec (experiments/fig2.json), declared once: the types below are inferred from it. */
+const CROSSRES_SPEC = obj({
+  name: str(),
+  title: str(),
+  paperNote: str(),
+  $comment: z.unknown().optional(),
+  /** datasets (keys of data/datasets.ts's registry) */
+  datasets: list(oneOf(DATASET_NAMES)),
+  base: record(),
+  variants: list(VARIANT),
+  budgets: obj(Object.fromEntries(BUDGET_NAMES.map((b) => [b, BUDGET])) as Record<BudgetName, typeof BUDGET>),
+});
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function keys(v: unknown, where: string, required: string[], optional: string[] = []): Obj {
-  if (!isObj(v)) throw new SpecError(`${where}: must be an object`);
-  const extra = Object.keys(v).filter((k) => !required.includes(k) && !optional.includes(k));
-  if (extra.length) throw new SpecError(`${where}: unknown key '${extra[0]}' (allowed: ${[...required, ...optional].join(", ")})`);
-  const missing = required.filter((k) => v[k] === undefined);
-  if (missing.length) throw new SpecError(`${where}: missing key '${missing[0]}'`);
-  return v;
-}
-
-function posInt(v: unknown, where: string, min = 1): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new SpecError(`${where}: must be an integer ≥ ${min}`);
-  return v;
-}
-
-function intList(v: unknown, where: string, min: number): number[] {
-  if (!Array.isArray(v) || !v.length) throw new SpecError(`${where}: must be a non-empty list of integers`);
-  const out = v.map((x, i) => posInt(x, `${where}[${i}]`, min));
-  if (new Set(out).size !== out.length) throw new SpecError(`${where}: has duplicates`);
-  return out;
-}
+export type CrossResVariant = z.infer<typeof VARIANT>;
+export type CrossResBudget = z.infer<typeof BUDGET>;
+export type CrossResSpec = Omit<z.infer<typeof CROSSRES_SPEC>, "$comment">;
 
 /** Validates a parsed Fig. 2 spec; every dataset × variant × budget config is resolved once. */
 export function validateCrossResSpec(raw: unknown, source = "spec"): CrossResSpec {
-  const s = keys(raw, source, ["name", "title", "paperNote", "datasets", "base", "variants", "budgets"], ["$comment"]);
-  if (!isObj(s.base)) throw new SpecError(`${source}.base: must be an object`);
-  if (!Array.isArray(s.datasets) || !s.datasets.length) throw new SpecError(`${source}.datasets: must be a non-empty list`);
-  const datasets = s.datasets.map((d, i) => {
-    if (!(DATASET_NAMES as string[]).includes(d as string)) throw new SpecError(`${source}.datasets[${i}]: unknown dataset '${d}'`);
-    return d as Dataset;
-  });
-  if (!Array.isArray(s.variants) || !s.variants.length) throw new SpecError(`${source}.variants: must be a non-empty list`);
-  const variants = s.variants.map((v, i): CrossResVariant => {
-    const o = keys(v, `${source}.variants[${i}]`, ["label", "train", "kernelResampling"]);
-    if (typeof o.label !== "string" || !o.label) throw new SpecError(`${source}.variants[${i}].label: must be a non-empty string`);
-    if (!isObj(o.train)) throw new SpecError(`${source}.variants[${i}].train: must be an object`);
-    if (!(KERNEL_RESAMPLE_MODES as string[]).includes(o.kernelResampling as string)) {
-      throw new SpecError(`${source}.variants[${i}].kernelResampling: must be one of ${KERNEL_RESAMPLE_MODES.join(", ")}`);
-    }
-    return { label: o.label, train: o.train, kernelResampling: o.kernelResampling as KernelResampling };
-  });
+  const { $comment: _comment, ...spec } = parseWith(CROSSRES_SPEC, raw, source, { error: (m) => new SpecError(m) });
+  const { datasets, variants } = spec;
   if (new Set(variants.map((v) => v.label)).size !== variants.length) throw new SpecError(`${source}.variants: labels must be distinct`);
-  const b = keys(s.budgets, `${source}.budgets`, [...BUDGET_NAMES]);
-  const budget = (v: unknown, where: string): CrossResBudget => {
-    const o = keys(v, where, ["note", "config", "steps", "seeds", "trainImages", "noiseFields", "ddimSteps", "multipliers", "sampleBatch", "checkpointEvery"]);
-    if (typeof o.note !== "string") throw new SpecError(`${where}.note: must be a string`);
-    if (!isObj(o.config)) throw new SpecError(`${where}.config: must be an object`);
-    const multipliers = intList(o.multipliers, `${where}.multipliers`, 1);
-    if (!multipliers.includes(1) || multipliers.length < 2) throw new SpecError(`${where}.multipliers: must include 1 and at least one other`);
-    return {
-      note: o.note, config: o.config, steps: posInt(o.steps, `${where}.steps`), seeds: intList(o.seeds, `${where}.seeds`, 0),
-      trainImages: posInt(o.trainImages, `${where}.trainImages`, 0), noiseFields: posInt(o.noiseFields, `${where}.noiseFields`, 2),
-      ddimSteps: posInt(o.ddimSteps, `${where}.ddimSteps`), multipliers: multipliers.sort((x, y) => x - y),
-      sampleBatch: posInt(o.sampleBatch, `${where}.sampleBatch`), checkpointEvery: posInt(o.checkpointEvery, `${where}.checkpointEvery`),
-    };
-  };
-  const spec: CrossResSpec = {
-    name: String(s.name), title: String(s.title), paperNote: String(s.paperNote), datasets, base: s.base, variants,
-    budgets: { fast: budget(b.fast, `${source}.budgets.fast`), full: budget(b.full, `${source}.budgets.full`) },
-  };
   for (const bn of BUDGET_NAMES) for (const d of datasets) for (const v of variants) {
     try {
       crossResConfig(spec, bn, d, v, spec.budgets[bn].seeds[0]);

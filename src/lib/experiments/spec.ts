@@ -15,66 +15,72 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config/config";
-import { Schema, checkSchema } from "../config/schema";
+import { int, intList, list, num, obj, parseWith, record, str, withDefaults, z } from "../config/schema";
 import { projectRoot } from "../data/paths";
 
 export type BudgetName = "fast" | "full";
 export const BUDGET_NAMES: readonly BudgetName[] = ["fast", "full"];
 
-/** What the paper reports for a variant (Table 2/3: FID_CLIP; Table 3: training speedup over ratio 1). */
-export interface PaperNumbers {
-  fid?: number;
-  speedup?: number;
-}
+const posInt = (min: number) => int(min);
+const intSet = (min: number) => intList(min, undefined, { unique: true });
 
-export interface Variant {
+const VARIANT = obj({
   /** row label, e.g. "1/4" or "Sparse Downsample" */
-  label: string;
+  label: str(),
   /** partial LabConfig applied last (over base and budget) */
-  overrides: Record<string, unknown>;
-  paper?: PaperNumbers;
-}
+  overrides: record(),
+  /** what the paper reports for the variant (Table 2/3: FID_CLIP; Table 3: training speedup over ratio 1) */
+  paper: obj({ fid: num().optional(), speedup: num().optional() }).optional(),
+});
 
 /** The evaluation points of each trained model (Fig. 7: steps × resolutions; tables: one point). */
-export interface EvalGrid {
+const EVAL_GRID = obj({
   /** DDIM steps (η = 0) */
-  ddimSteps: number[];
+  ddimSteps: intSet(1),
   /** sampling resolution = multiplier × training resolution */
-  resolutionMultipliers: number[];
-}
+  resolutionMultipliers: intSet(1),
+});
 
-export interface Budget {
+const BUDGET = obj({
   /** one line saying what this budget is for */
-  note: string;
+  note: str(),
   /** partial LabConfig applied over the base (model size, batch, resolution, EMA, …) */
-  config: Record<string, unknown>;
+  config: record(),
   /** training steps */
-  steps: number;
-  seeds: number[];
+  steps: posInt(1),
+  seeds: intSet(0),
   /** training images (first N of the train-fit split; 0 = all) */
-  trainImages: number;
+  trainImages: posInt(0),
   /** generated samples per evaluation point (FID/KID) */
-  samples: number;
-  /** Fashion-MNIST test images used as the reference set */
-  testImages: number;
-  sampleBatch: number;
-  checkpointEvery: number;
-  eval: EvalGrid;
-}
+  samples: posInt(2),
+  /** held-out images of the dataset used as the reference set */
+  testImages: posInt(2),
+  sampleBatch: posInt(1),
+  checkpointEvery: posInt(1),
+  eval: EVAL_GRID,
+});
 
-export interface ExperimentSpec {
-  name: string;
-  title: string;
+/** An experiment spec (experiments/*.json), declared once: the types below are inferred from it. */
+const SPEC = obj({
+  name: str(),
+  title: str(),
   /** what the paper measured, in one line (shown beside the table) */
-  paperNote: string;
+  paperNote: str(),
   /** the row the speedup is measured against (Table 3: ratio 1); omitted: no speedup column */
-  baseline?: string;
+  baseline: str().optional(),
   /** the ∞-Diff row: every other variant gets a paired comparison (same seeds) against it */
-  reference?: string;
-  base: Record<string, unknown>;
-  variants: Variant[];
-  budgets: Record<BudgetName, Budget>;
-}
+  reference: str().optional(),
+  $comment: z.unknown().optional(),
+  base: record(),
+  variants: list(VARIANT),
+  budgets: obj(Object.fromEntries(BUDGET_NAMES.map((b) => [b, BUDGET])) as Record<BudgetName, typeof BUDGET>),
+});
+
+export type Variant = z.infer<typeof VARIANT>;
+export type PaperNumbers = NonNullable<Variant["paper"]>;
+export type EvalGrid = z.infer<typeof EVAL_GRID>;
+export type Budget = z.infer<typeof BUDGET>;
+export type ExperimentSpec = Omit<z.infer<typeof SPEC>, "$comment">;
 
 export class SpecError extends Error {
   constructor(message: string) {
@@ -91,48 +97,14 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Deep merge of partial configs: objects merge key by key, anything else (numbers, lists) is replaced. */
+/** Deep merge of partial configs: objects merge key by key, anything else (numbers, lists) is replaced (schema.ts). */
 export function mergeConfig(...parts: Obj[]): Obj {
-  const out: Obj = {};
-  for (const p of parts) {
-    for (const [k, v] of Object.entries(p)) out[k] = isObj(v) && isObj(out[k]) ? mergeConfig(out[k] as Obj, v) : structuredClone(v);
-  }
-  return out;
+  return parts.reduce<Obj>((acc, p) => withDefaults(p, acc) as Obj, {});
 }
-
-const posInt = (min: number): Schema => ({ t: "int", min });
-const intSet = (min: number): Schema => ({ t: "intList", min, unique: true });
-
-const BUDGET_SCHEMA: Schema = {
-  t: "obj",
-  required: ["note", "config", "steps", "seeds", "trainImages", "samples", "testImages", "sampleBatch", "checkpointEvery", "eval"],
-  fields: {
-    note: { t: "str" }, config: { t: "record" }, steps: posInt(1), seeds: intSet(0), trainImages: posInt(0), samples: posInt(2),
-    testImages: posInt(2), sampleBatch: posInt(1), checkpointEvery: posInt(1),
-    eval: { t: "obj", required: ["ddimSteps", "resolutionMultipliers"], fields: { ddimSteps: intSet(1), resolutionMultipliers: intSet(1) } },
-  },
-};
-
-const SPEC_SCHEMA: Schema = {
-  t: "obj",
-  required: ["name", "title", "paperNote", "base", "variants", "budgets"],
-  fields: {
-    name: { t: "str" }, title: { t: "str" }, paperNote: { t: "str" }, baseline: { t: "str" }, reference: { t: "str" }, $comment: { t: "any" },
-    base: { t: "record" },
-    variants: {
-      t: "list",
-      of: {
-        t: "obj", required: ["label", "overrides"],
-        fields: { label: { t: "str" }, overrides: { t: "record" }, paper: { t: "obj", fields: { fid: { t: "num" }, speedup: { t: "num" } } } },
-      },
-    },
-    budgets: { t: "obj", required: [...BUDGET_NAMES], fields: Object.fromEntries(BUDGET_NAMES.map((b) => [b, BUDGET_SCHEMA])) },
-  },
-};
 
 /** Validates a parsed spec (unknown keys rejected by the lab's schema, schema.ts; every variant × budget config resolved). */
 export function validateSpec(raw: unknown, source = "spec"): ExperimentSpec {
-  const { $comment: _comment, ...spec } = checkSchema(raw, SPEC_SCHEMA, source, undefined, { error: (m) => new SpecError(m) }) as ExperimentSpec & { $comment?: unknown };
+  const { $comment: _comment, ...spec } = parseWith(SPEC, raw, source, { error: (m) => new SpecError(m) });
   const labels = spec.variants.map((v) => v.label);
   if (new Set(labels).size !== labels.length) throw new SpecError(`${source}.variants: labels must be distinct`);
   for (const bn of BUDGET_NAMES) {

@@ -27,7 +27,7 @@ import { Adam, AdamState } from "../../nn/optim";
 import { Mollifier } from "../../diffusion/mollifier";
 import { Schedule } from "../../diffusion/schedules";
 import { diffusionProcess } from "../../config/grid";
-import { Schema, checkSchema, deepFreeze } from "../../config/schema";
+import { deepFreeze, int, num, obj, oneOf, parseWith, z } from "../../config/schema";
 import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "../sampling";
 import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "../training-batch";
 import { ConditionedGridDenoiser } from "../guidance";
@@ -41,39 +41,34 @@ import { diskError, removeStaleTemps } from "../../runtime/atomic-write";
 import { loadModel } from "../sample";
 import type { GuidedModel } from "../inpaint";
 import { Encoder } from "./encoder";
-import { LatentDenoiser, LatentTarget } from "./latent";
+import { LATENT_TARGETS, LatentDenoiser, LatentTarget } from "./latent";
 
-export interface AutoencoderConfig {
+const AUTOENCODER_SCHEMA = obj({
   /** latent size */
-  zDim: number;
+  zDim: int(1),
   /** sparse blocks in the encoder (default: model.sparseBlocks) */
-  encoderBlocks: number;
+  encoderBlocks: int(0),
   /** KL weight; 0 = deterministic encoder */
-  klWeight: number;
+  klWeight: num(0),
   /** fraction of pixels the encoder sees per image during training */
-  encoderRatio: number;
-  latentWidth: number;
-  latentDepth: number;
+  encoderRatio: num(0, 1, { minExclusive: true }),
+  latentWidth: int(1),
+  latentDepth: int(0),
   /** what the latent model predicts: "v" (default) or "eps" (checkpoints from before the choice existed) */
-  latentTarget: LatentTarget;
-}
+  latentTarget: oneOf(LATENT_TARGETS),
+});
+
+/** The autoencoder's settings (declared once, AUTOENCODER_SCHEMA). */
+export type AutoencoderConfig = z.infer<typeof AUTOENCODER_SCHEMA>;
 
 export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
   zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4, latentTarget: "v",
 });
 
-const AUTOENCODER_SCHEMA: Schema = {
-  t: "obj",
-  fields: {
-    zDim: { t: "int", min: 1 }, encoderBlocks: { t: "int", min: 0 }, klWeight: { t: "num", min: 0 },
-    encoderRatio: { t: "num", min: 0, minExclusive: true, max: 1 }, latentWidth: { t: "int", min: 1 },
-    latentDepth: { t: "int", min: 0 }, latentTarget: { t: "enum", values: ["eps", "v"] },
-  },
-};
 
 /** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key; schema.ts). */
 export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
-  return deepFreeze(checkSchema(raw, AUTOENCODER_SCHEMA, "autoencoder", DEFAULT_AUTOENCODER)) as AutoencoderConfig;
+  return deepFreeze(parseWith(AUTOENCODER_SCHEMA, raw, "autoencoder", { defaults: DEFAULT_AUTOENCODER }));
 }
 
 /** The autoencoder config stored in a checkpoint's meta; those written before `latentTarget` existed trained ε. */

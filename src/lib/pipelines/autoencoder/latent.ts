@@ -15,9 +15,11 @@ import { Mollifier } from "../../diffusion/mollifier";
 import { Schedule, spacedTimesteps } from "../../diffusion/schedules";
 import { ddim } from "../../diffusion/samplers";
 import { alphaBar } from "../../diffusion/schedules";
-import { mse } from "../../diffusion/parameterisations";
+import { mse, ParameterisationName } from "../../diffusion/parameterisations";
 
-export type LatentTarget = "eps" | "v";
+/** The parameterisations the latent model offers (a subset of diffusion/parameterisations.ts's registry). */
+export const LATENT_TARGETS = ["eps", "v"] as const satisfies readonly ParameterisationName[];
+export type LatentTarget = (typeof LATENT_TARGETS)[number];
 
 export class LatentDenoiser {
   readonly params: Params;
