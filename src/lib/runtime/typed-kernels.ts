@@ -9,6 +9,14 @@
 import { tf, requireKernel } from "./tf";
 import type { WasmBackend } from "./wasm-kernels/heap";
 
+/** What runtime kernels read of a KernelMap (operators/kernel-map.ts), typed by shape so the runtime imports no operator. */
+export interface KernelMapView {
+  readonly K: number;
+  readonly counts: Float32Array;
+  readonly inverseCounts: Float32Array;
+  readonly neighbours: Int32Array;
+}
+
 export type TypedArrayIn = Float32Array | Int32Array;
 
 export interface TypedKernel<A> {

@@ -17,7 +17,7 @@ import { memoryOf } from "../wasm-kernels/asm";
 import type { WasmBackend, TensorInfo } from "../wasm-kernels/heap";
 import type { NativeAddon } from "./addon";
 import { setTypedKernelOverride, TypedKernelOverride } from "../typed-kernels";
-import type { KernelMap } from "../../operators/kernel-map";
+import type { KernelMapView as KernelMap } from "../typed-kernels";
 
 export const NATIVE_KERNELS = [
   "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter",

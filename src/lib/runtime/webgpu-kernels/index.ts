@@ -8,13 +8,7 @@
  * never read from the GPU, so a training or sampler step stays on the device.
  */
 import { tf } from "../tf";
-/** What these kernels read of a KernelMap (operators/kernel-map.ts), typed by shape so the runtime imports no operator. */
-interface KernelMap {
-  readonly K: number;
-  readonly counts: Float32Array;
-  readonly inverseCounts: Float32Array;
-  readonly neighbours: Int32Array;
-}
+import type { KernelMapView as KernelMap } from "../typed-kernels";
 import type { PointTable } from "../point-table";
 import { gpuTable, runProgram, Uniform, WebgpuBackend } from "./program";
 
