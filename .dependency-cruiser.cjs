@@ -30,9 +30,9 @@ module.exports = {
     },
     {
       name: "lib-files-in-folders",
-      comment: "src/lib/index.ts is the only loose file; everything else belongs to a layer folder",
+      comment: "src/lib/index.ts and browser.ts (the browser entry point) are the only loose files; everything else belongs to a layer folder",
       severity: "error",
-      from: { path: "^src/lib/[^/]+[.]ts$", pathNot: "^src/lib/index[.]ts$" },
+      from: { path: "^src/lib/[^/]+[.]ts$", pathNot: "^src/lib/(index|browser)[.]ts$" },
       to: {},
     },
     ...layerRules,

@@ -1,6 +1,6 @@
 /**
  * ∞-Diff lab — the library's public surface. See docs/API.md for names, tensor shapes and value ranges.
- * Import it by package name: `import * as infty from "infty-diff-lab"`.
+ * Import it by package name: `import * as infty from "infty-diff-lab"`. In a browser bundle: src/lib/browser.ts.
  */
 export * from "./runtime/backend";
 export { wasmThreads, defaultWasmThreads } from "./runtime/wasm-threads";
@@ -46,6 +46,8 @@ export * from "./pipelines/parallel";
 export * from "./data";
 export * from "./eval";
 export * from "./pipelines/sample";
+export { modelFromCheckpoint } from "./pipelines/model";
+export type { ModelOptions } from "./pipelines/model";
 export * from "./pipelines/sampling";
 export * from "./runtime/npy";
 export * from "./coords/mc-integration";
@@ -56,6 +58,7 @@ export * from "./experiments";
 export * from "./pipelines/guidance";
 export * from "./pipelines/inpaint";
 export * from "./pipelines/superres";
+export * from "./pipelines/scoring";
 export * from "./pipelines/autoencoder";
 export * from "./pipelines/interactive";
 export * from "./experiments/measurements";

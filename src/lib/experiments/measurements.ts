@@ -5,8 +5,8 @@
  */
 import { tf } from "../runtime/backend";
 import { loadGuidedModel } from "../pipelines/autoencoder/autoencoder";
-import { GroundTruthSource, SuperResResult, SuperResScore, scoreSuperRes, superResGroundTruth } from "../pipelines/superres";
-import { InpaintScore, scoreInpainting } from "../pipelines/inpaint";
+import type { SuperResResult } from "../pipelines/superres";
+import { GroundTruthSource, InpaintScore, SuperResScore, scoreInpainting, scoreSuperRes, superResGroundTruth } from "../pipelines/scoring";
 import { ImageSet, areaResize, sliceSet } from "../data/image-ops";
 import { loadFashionMnist } from "../data/fashion-mnist";
 

@@ -6,7 +6,8 @@
  *
  * x̄ is the image with its unknown pixels replaced by the mean of its known ones (per image and channel) — the hidden
  * pixels are never read; T mixes a few of those fill values into Tx̄ within ≈2σ of the mask's edge.
- * Masks are defined on [0,1]², so a mask means the same region at every resolution.
+ * Masks are defined on [0,1]², so a mask means the same region at every resolution. Scoring (FID/KID over mask kinds)
+ * is scoring.ts: this module stays free of the feature net's files, so a browser bundle can take it.
  */
 import { tf } from "../runtime/backend";
 import { Rng } from "../runtime/rng";
@@ -14,13 +15,11 @@ import type { LabConfig } from "../config/config";
 import type { InftyDiffNetwork } from "../nn/network";
 import { spacedTimesteps } from "../diffusion/schedules";
 import { qSample } from "../diffusion/forward";
-import type { SamplerName } from "../diffusion/samplers";
+import type { SamplerName, SamplerStep } from "../diffusion/samplers";
 import { prepareSampling, priorOf, runSampler } from "./sampling";
-import { ImageSet, sliceSet } from "../data/image-ops";
+import { ImageSet } from "../data/image-ops";
 import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
 import { psnr } from "../eval/image-metrics";
-import { featureStats, fidFromStats, kid, FeatureStats } from "../eval/metrics";
-import { sharedFeatureNet, Features } from "../eval/feature-net";
 
 export type MaskKind = "centre" | "strokes" | "half";
 export const MASK_KINDS: readonly MaskKind[] = ["centre", "strokes", "half"];
@@ -91,6 +90,8 @@ export interface InpaintOptions {
   seed?: number;
   /** per-step ‖m ⊙ (μ̃₀ − Tx̄)‖² for diagnostics */
   onResidual?: (t: number, loss: number) => void;
+  /** after each sampler step (progress; throwing stops the run, its tensors freed) */
+  onStep?: (step: SamplerStep) => void | Promise<void>;
 }
 
 export interface InpaintResult {
@@ -159,7 +160,7 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
       schedule, timesteps, lambda: opts.lambda ?? 0.5, weighting: opts.weighting, sampler, eta: opts.eta ?? 0, onResidual: opts.onResidual,
     });
     if (cfg.diffusion.parameterisation !== "mollifiedEps") throw new Error("guidance needs the mollifiedEps parameterisation");
-    const res = await runSampler(sampler, denoise, xT, timesteps, { ...run.options(g, rng), eta: opts.eta });
+    const res = await runSampler(sampler, denoise, xT, timesteps, { ...run.options(g, rng), eta: opts.eta, onStep: opts.onStep });
     const completed = tf.tidy(() => tf.add(tf.mul(m, xbar), tf.mul(tf.sub(1, m), res.x0)));
     const x0 = await res.x0.data() as Float32Array;
     const comp = await completed.data() as Float32Array;
@@ -189,7 +190,7 @@ export interface InpaintMetrics {
 
 /** Metrics of a result against the ground truth images [B,H,W,C] and the mask [B,H,W]. */
 /** Per-value weights [B,H,W,C] of a mask [B,H,W]: 1 on known (hidden) pixels, for psnr(a, b, weight). */
-function maskWeights(mask: Float32Array, C: number): { known: Float32Array; hidden: Float32Array } {
+export function maskWeights(mask: Float32Array, C: number): { known: Float32Array; hidden: Float32Array } {
   const known = new Float32Array(mask.length * C), hidden = new Float32Array(mask.length * C);
   for (let p = 0; p < mask.length; p++) for (let c = 0; c < C; c++) { known[p * C + c] = mask[p]; hidden[p * C + c] = 1 - mask[p]; }
   return { known, hidden };
@@ -203,71 +204,4 @@ export function inpaintMetrics(result: InpaintResult, truth: ImageSet, mask: Flo
     psnrKnown: pk, psnrMissing: psnr(result.completed.images, truth.images, hidden),
     mseKnown: 4 / 10 ** (pk / 10), mseKnownT: 4 / 10 ** (pT / 10),
   };
-}
-
-export interface InpaintScore {
-  mask: MaskKind;
-  /** "input" = the masked image with its hole mean-filled (x̄), the floor a completion should beat */
-  method: "input" | "unguided" | "guided";
-  lambda: number;
-  n: number;
-  psnrKnown: number;
-  psnrMissing: number;
-  /** FID / KID of the completed images against `reference` (lab feature net; KID in the units eval and ablate report) */
-  fid: number;
-  kid: number;
-  seconds: number;
-}
-
-/**
- * Inpaints `images` [N,H,W,C] under each mask kind, unguided (λ = 0) and guided (λ = opts.lambda), in batches, and
- * scores the completions: PSNR on the known/hidden pixels and FID/KID of the completed images against `reference`
- * (images disjoint from `images`). The mean-filled input is scored alongside. `encode` conditions an autoencoder's
- * decoder on each masked input's z (computed from x̄, never from the hidden pixels).
- */
-export async function scoreInpainting(
-  model: GuidedModel, images: ImageSet, reference: ImageSet,
-  opts: Omit<InpaintOptions, "lambda"> & { lambda?: number; masks?: readonly MaskKind[]; batch?: number; encode?: (x: tf.Tensor4D) => tf.Tensor2D; onBatch?: (done: number, total: number) => void } = {},
-): Promise<InpaintScore[]> {
-  const [N, H, W, C] = images.shape;
-  const batch = opts.batch ?? 50, lambda = opts.lambda ?? 0.5;
-  const net = sharedFeatureNet();
-  const refFeatures: Features = await net.features(reference);
-  const ref: FeatureStats = featureStats(refFeatures);
-  const masks = opts.masks ?? MASK_KINDS;
-  const runs: Array<{ mask: MaskKind; method: InpaintScore["method"]; lambda: number }> = [];
-  for (const mask of masks) for (const method of ["input", "unguided", "guided"] as const) runs.push({ mask, method, lambda: method === "guided" ? lambda : 0 });
-  const total = runs.filter((r) => r.method !== "input").length * Math.ceil(N / batch);
-  let done = 0;
-  const rows: InpaintScore[] = [];
-  for (const run of runs) {
-    const t0 = Date.now();
-    const mask = makeMask(run.mask, N, H, W, opts.seed ?? 0);
-    const completed = new Float32Array(N * H * W * C), x0 = new Float32Array(N * H * W * C);
-    for (let s = 0; s < N; s += batch) {
-      const e = Math.min(N, s + batch), part = sliceSet(images, s, e), m = mask.subarray(s * H * W, e * H * W);
-      if (run.method === "input") {
-        const filled = fillUnknown(part, m);
-        completed.set(filled, s * H * W * C); x0.set(filled, s * H * W * C);
-        continue;
-      }
-      let cond: tf.Tensor2D | undefined;
-      if (opts.encode) cond = tf.tidy(() => opts.encode!(tf.tensor4d(fillUnknown(part, m), part.shape)));
-      try {
-        const r = await inpaint({ ...model, cond }, part, m, { ...opts, lambda: run.lambda, seed: (opts.seed ?? 0) + s });
-        completed.set(r.completed.images, s * H * W * C); x0.set(r.x0.images, s * H * W * C);
-      } finally {
-        cond?.dispose();
-      }
-      opts.onBatch?.(++done, total);
-    }
-    const { known, hidden } = maskWeights(mask, C);
-    const feats = await net.features({ images: completed, shape: [N, H, W, C] });
-    rows.push({
-      mask: run.mask, method: run.method, lambda: run.lambda, n: N,
-      psnrKnown: psnr(x0, images.images, known), psnrMissing: psnr(completed, images.images, hidden),
-      fid: fidFromStats(featureStats(feats), ref), kid: kid(feats, refFeatures).mean, seconds: (Date.now() - t0) / 1000,
-    });
-  }
-  return rows;
 }

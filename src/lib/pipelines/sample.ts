@@ -6,47 +6,25 @@
  */
 import { tf, currentBackend } from "../runtime/backend";
 import { Rng } from "../runtime/rng";
-import { DdimGrid, KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from "../config/config";
+import { DdimGrid, LabConfig } from "../config/config";
 import { InftyDiffNetwork, GridDenoiser } from "../nn/network";
 import { gridShape, withDdimGrid } from "../config/grid";
 import type { SamplerName } from "../diffusion/samplers";
-import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "./sampling";
+import { clipToDataRange, inBatches, nestedWhiteNoise, prepareSampling, priorOf, runSampler } from "./sampling";
 import { loadCheckpoint } from "../runtime/checkpoint";
 import { ImageSet } from "../data/image-ops";
 import { Progress } from "../runtime/progress";
 import { GradWorkerPool } from "./parallel";
+import { LoadedModel, ModelOptions, modelFromCheckpoint } from "./model";
 
-export interface LoadedModel {
-  cfg: LabConfig;
-  net: InftyDiffNetwork;
-  /** training step of the checkpoint */
-  step: number;
-  meta: Record<string, unknown>;
-}
+export type { LoadedModel } from "./model";
 
 /**
  * Loads a checkpoint's EMA weights (default) or raw weights into a fresh network; `kernelResampling` overrides how
  * kernels are resampled at other resolutions (a sampling-time choice: the weights are the same).
  */
-export function loadModel(file: string, opts: { ema?: boolean; kernelResampling?: KernelResampling } = {}): LoadedModel {
-  const ck = loadCheckpoint(file);
-  let cfg: LabConfig;
-  try {
-    cfg = resolveStoredConfig(ck.meta.config);
-    if (opts.kernelResampling) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: opts.kernelResampling } });
-  } catch (e) {
-    throw new Error(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
-  }
-  const group = opts.ema === false ? "params" : "ema";
-  if (!ck.groups[group]) throw new Error(`checkpoint ${file} has no '${group}' weights`);
-  const net = new InftyDiffNetwork(cfg.model, new Rng(0));
-  try {
-    net.params.load(ck.groups[group]);
-  } catch (e) {
-    net.dispose();
-    throw new Error(`checkpoint ${file} does not match its config: ${(e as Error).message}`);
-  }
-  return { cfg, net, step: Number(ck.meta.step ?? 0), meta: ck.meta };
+export function loadModel(file: string, opts: ModelOptions = {}): LoadedModel {
+  return modelFromCheckpoint(loadCheckpoint(file), file, opts);
 }
 
 export interface SampleOptions {
@@ -82,26 +60,7 @@ export interface SampleOptions {
   workers?: number;
 }
 
-/**
- * White noise at resolution r that is the area average of one fine field at resolution R (R divisible by r), rescaled
- * to unit variance: ξ_r = (R/r)·avg(ξ_R). Every r then discretises the same continuous white-noise draw, so DDIM
- * samples at 14, 28, 56, 112 show the same function (the Fig. 2 analogue). fine [n,R,R,C] → [n,r,r,C].
- */
-export function nestedWhiteNoise(fine: Float32Array, n: number, R: number, C: number, r: number): Float32Array {
-  if (R % r !== 0) throw new Error(`nestedWhiteNoise: ${R} is not a multiple of ${r}`);
-  const f = R / r;
-  const out = new Float32Array(n * r * r * C);
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < r; i++)
-      for (let j = 0; j < r; j++)
-        for (let c = 0; c < C; c++) {
-          let acc = 0;
-          for (let u = 0; u < f; u++)
-            for (let v = 0; v < f; v++) acc += fine[((b * R + i * f + u) * R + j * f + v) * C + c];
-          out[((b * r + i) * r + j) * C + c] = acc / f; // sum/f² · f = sum/f
-        }
-  return out;
-}
+export { nestedWhiteNoise } from "./sampling";
 
 export interface SampleOutput {
   /** Wiener-filtered x₀ samples, NHWC in ≈[−1, 1] */

@@ -56,6 +56,27 @@ export function priorOf(run: SamplingRun, grid: Grid, B: number, rng: Rng, noise
   return tf.tidy(() => mollifier.apply(tf.mul(tf.tensor4d(noise, shape), grid.noiseMultiplier) as tf.Tensor4D));
 }
 
+/**
+ * White noise at resolution r that is the area average of one fine field at resolution R (R divisible by r), rescaled
+ * to unit variance: ξ_r = (R/r)·avg(ξ_R). Every r then discretises the same continuous white-noise draw, so DDIM
+ * samples at 14, 28, 56, 112 show the same function (the Fig. 2 analogue). fine [n,R,R,C] → [n,r,r,C].
+ */
+export function nestedWhiteNoise(fine: Float32Array, n: number, R: number, C: number, r: number): Float32Array {
+  if (R % r !== 0) throw new Error(`nestedWhiteNoise: ${R} is not a multiple of ${r}`);
+  const f = R / r;
+  const out = new Float32Array(n * r * r * C);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < r; j++)
+        for (let c = 0; c < C; c++) {
+          let acc = 0;
+          for (let u = 0; u < f; u++)
+            for (let v = 0; v < f; v++) acc += fine[((b * R + i * f + u) * R + j * f + v) * C + c];
+          out[((b * r + i) * r + j) * C + c] = acc / f; // sum/f² · f = sum/f
+        }
+  return out;
+}
+
 /** sampler: a registered sampler (diffusion/samplers.ts `SAMPLERS`) from x_T over `timesteps` (descending, original T). */
 export const runSampler: (kind: SamplerName, denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions) => Promise<SampleResult> = sample;
 

@@ -9,19 +9,15 @@
  *   4. optionally project onto the images whose area-downsampling is exactly y: x₀ += up_nearest(y − areaDown(x₀))
  *      (exact because areaDown ∘ up_nearest = I; the range/null-space split of DDNM, Wang et al. 2023).
  * With the diffusion autoencoder, the z of the low-resolution image (its encoder runs at any resolution) conditions
- * every model call (GuidedModel.cond).
+ * every model call (GuidedModel.cond). Ground truth and scoring are scoring.ts (files, feature net: not for a browser).
  */
 import { tf } from "../runtime/backend";
-import { ddimInvert } from "../diffusion/samplers";
+import { ddimInvert, SamplerStep } from "../diffusion/samplers";
 import { prepareSampling, runSampler } from "./sampling";
-import { ImageSet, areaResize, sliceSet } from "../data/image-ops";
+import { ImageSet, areaResize } from "../data/image-ops";
 import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
 import { GuidedModel, guidedTimesteps } from "./inpaint";
-import { Rng } from "../runtime/rng";
-import { proceduralSpecs, renderProcedural } from "../data/procedural";
-import { sampleTextureCrops, renderTextureCrops } from "../data/textures";
-import { featureDistance } from "../eval/metrics";
-import { areaDown, imagePsnr } from "../eval/image-metrics";
+import { areaDown } from "../eval/image-metrics";
 
 export type UpsampleKind = "bicubic" | "nearest";
 
@@ -88,6 +84,8 @@ export interface SuperResOptions {
   weighting?: "alphaBar" | "constant";
   /** project the output onto area-consistency with the input (default true) */
   project?: boolean;
+  /** after each inversion step, then each decoding step (progress; throwing stops the run, its tensors freed) */
+  onStep?: (step: SamplerStep) => void | Promise<void>;
 }
 
 export interface SuperResResult {
@@ -120,10 +118,10 @@ export async function superResolve(model: GuidedModel, low: ImageSet, opts: Supe
   try {
     if (cfg.diffusion.parameterisation !== "mollifiedEps") throw new Error("guidance needs the mollifiedEps parameterisation");
     // the DDIM encoding starts from the upsampled image, unclipped: it is the sampler's start, not an estimate
-    xT = (await ddimInvert(grid.denoise, xUp, timesteps, { ...run.options(g), clipTx0: false })).xT;
+    xT = (await ddimInvert(grid.denoise, xUp, timesteps, { ...run.options(g), clipTx0: false, onStep: opts.onStep })).xT;
     const residual = (Tx0: tf.Tensor4D) => tf.sub(areaDown(Tx0, s), Ty);
     const denoise = guidedDenoiser(grid.denoise, residual, { schedule, timesteps, lambda: opts.lambda ?? 0, weighting: opts.weighting });
-    const res = await runSampler("ddim", denoise, xT, timesteps, { ...run.options(g), eta: 0 });
+    const res = await runSampler("ddim", denoise, xT, timesteps, { ...run.options(g), eta: 0, onStep: opts.onStep });
     let x0 = res.x0;
     if (opts.project !== false) {
       x0 = tf.tidy(() => {
@@ -152,77 +150,4 @@ export function downsampleError(x: ImageSet, low: ImageSet): number {
   let e = 0;
   for (let i = 0; i < d.images.length; i++) e = Math.max(e, Math.abs(d.images[i] - low.images[i]));
   return e;
-}
-
-export type GroundTruthSource = "procedural" | "textures";
-
-/** Low-resolution images with exact ground truth at every scale: `high.get(s)` is [N, s·r, s·r, C]. */
-export interface SuperResGroundTruth { source: GroundTruthSource | "fashion-mnist"; low: ImageSet; high: Map<number, ImageSet> }
-
-/**
- * `n` images at resolution r with their ground truth at s·r for each scale: procedural functions rendered by exact
- * area averaging at each resolution, or texture crops of side 4r (as the lab trains on them) rendered at r and at
- * s·r — at s = 4 that is the photograph's own pixels. Both are area-consistent: areaResize(high(s), r) = low.
- * Seeded; pick a seed other than training's for held-out functions (texture crops come from the same three photos).
- */
-export function superResGroundTruth(source: GroundTruthSource, n: number, resolution: number, scales: readonly number[], seed: number): SuperResGroundTruth {
-  const r = resolution, high = new Map<number, ImageSet>();
-  if (source === "procedural") {
-    const specs = proceduralSpecs(n, new Rng(seed));
-    for (const s of scales) high.set(s, renderProcedural(specs, s * r));
-    return { source, low: renderProcedural(specs, r), high };
-  }
-  const crops = sampleTextureCrops({ n, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) });
-  for (const s of scales) high.set(s, renderTextureCrops(crops, s * r));
-  return { source, low: renderTextureCrops(crops, r), high };
-}
-
-export interface SuperResScore {
-  scale: number;
-  method: "bicubic" | "model";
-  /** PSNR (dB) against the ground truth at s·r */
-  psnr: number;
-  /** mean feature-net distance to the ground truth (eval/metrics featureDistance) */
-  featureDistance: number;
-  /** max |areaDown(output) − input| */
-  downsampleError: number;
-  seconds: number;
-}
-
-/**
- * Super-resolves `truth.low` at every scale of `truth.high` and scores the model and bicubic upsampling against the
- * ground truth. `encode` (the autoencoder's x → cond) conditions the model on the low-resolution input's z.
- */
-export async function scoreSuperRes(
-  model: GuidedModel, truth: SuperResGroundTruth,
-  opts: Omit<SuperResOptions, "scale"> & { encode?: (x: tf.Tensor4D) => tf.Tensor2D; onResult?: (scale: number, out: SuperResResult) => void; batch?: number } = {},
-): Promise<SuperResScore[]> {
-  const rows: SuperResScore[] = [];
-  for (const [s, high] of truth.high) {
-    const t0 = Date.now();
-    const bic = resizeImages(truth.low, high.shape[1], high.shape[2], "bicubic");
-    rows.push({ scale: s, method: "bicubic", psnr: imagePsnr(bic, high), featureDistance: await featureDistance(bic, high), downsampleError: downsampleError(bic, truth.low), seconds: (Date.now() - t0) / 1000 });
-    // in batches: guided decoding keeps the network's activations for the gradient (wasm memory is bounded)
-    const [N, h, w, C] = truth.low.shape, H = s * h, W = s * w, batch = opts.batch ?? 25;
-    const x0 = new Float32Array(N * H * W * C), upsampled = new Float32Array(N * H * W * C);
-    let seconds = 0;
-    for (let b = 0; b < N; b += batch) {
-      const e = Math.min(N, b + batch);
-      const low = sliceSet(truth.low, b, e);
-      let cond: tf.Tensor2D | undefined;
-      if (opts.encode) cond = tf.tidy(() => opts.encode!(tf.tensor4d(low.images, low.shape)));
-      try {
-        const part = await superResolve({ ...model, cond }, low, { ...opts, scale: s });
-        x0.set(part.x0.images, b * H * W * C);
-        upsampled.set(part.upsampled.images, b * H * W * C);
-        seconds += part.seconds;
-      } finally {
-        cond?.dispose();
-      }
-    }
-    const out: SuperResResult = { x0: { images: x0, shape: [N, H, W, C] }, upsampled: { images: upsampled, shape: [N, H, W, C] }, seconds };
-    rows.push({ scale: s, method: "model", psnr: imagePsnr(out.x0, high), featureDistance: await featureDistance(out.x0, high), downsampleError: downsampleError(out.x0, truth.low), seconds });
-    opts.onResult?.(s, out);
-  }
-  return rows;
 }

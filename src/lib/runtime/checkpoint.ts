@@ -6,32 +6,16 @@
  * Layout: safetensors (safetensors.ts), so `safetensors.torch.load_file` reads a lab checkpoint. Tensor names are
  * `group/name` (e.g. `ema/time.1.w`); `__metadata__` holds the marker `infty-diff-lab: "2"` and each top-level meta
  * key as a JSON string (`config`, `step`, `rng`, …). Files in the first layout ("INFTYCK1" | uint32 LE header length |
- * header JSON | zero padding to 4 bytes | float32 data) still load.
+ * header JSON | zero padding to 4 bytes | float32 data) still load. Decoding bytes (no files: the browser's path too) is
+ * checkpoint-bytes.ts.
  */
 import * as fs from "fs";
 import { writeFileAtomic } from "./atomic-write";
-import { SafeTensor, SafetensorsError, decodeSafetensors, encodeSafetensors, looksLikeSafetensors } from "./safetensors";
+import { SafeTensor, encodeSafetensors } from "./safetensors";
+import { CHECKPOINT_MARKER, CHECKPOINT_V1_MAGIC as MAGIC, Checkpoint, CheckpointError, CheckpointHeader, parseCheckpoint } from "./checkpoint-bytes";
 
-/** Serialised parameters: name → shape and float32 values. */
-export interface ParamTensors {
-  [name: string]: { shape: number[]; values: Float32Array };
-}
-
-const MAGIC = "INFTYCK1";
-/** `__metadata__` key marking a lab checkpoint in the safetensors layout; its value is the layout version */
-export const CHECKPOINT_MARKER = "infty-diff-lab";
-
-export interface CheckpointHeader {
-  version: 1;
-  /** free-form metadata (config, step, rng states, timings); must be JSON-serialisable */
-  meta: Record<string, unknown>;
-  tensors: Array<{ group: string; name: string; shape: number[]; offset: number; length: number }>;
-}
-
-export interface Checkpoint {
-  meta: Record<string, unknown>;
-  groups: Record<string, ParamTensors>;
-}
+export { CHECKPOINT_MARKER, CheckpointError, parseCheckpoint } from "./checkpoint-bytes";
+export type { Checkpoint, CheckpointHeader, ParamTensors } from "./checkpoint-bytes";
 
 /** Writes `path` atomically, in the safetensors layout. */
 export function saveCheckpoint(file: string, ckpt: Checkpoint): void {
@@ -74,14 +58,6 @@ export function saveCheckpointV1(file: string, ckpt: Checkpoint): void {
   writeFileAtomic(file, body);
 }
 
-/** A missing, unreadable or corrupt checkpoint (a user-input problem, reported in one line). */
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
-
 /** Reads a checkpoint; a missing, truncated or foreign file throws a one-line error naming the file. */
 export function loadCheckpoint(file: string): Checkpoint {
   let buf: Buffer;
@@ -90,31 +66,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   } catch (e) {
     throw new CheckpointError(`cannot read checkpoint ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const bad = (why: string): never => {
-    throw new CheckpointError(`corrupt checkpoint ${file}: ${why}`);
-  };
-  if (buf.length >= 8 && buf.subarray(0, 8).toString("ascii") !== MAGIC && looksLikeSafetensors(buf)) return decodeCheckpoint(buf, bad);
-  if (buf.length < 12 || buf.subarray(0, 8).toString("ascii") !== MAGIC) bad("not an ∞-Diff lab checkpoint");
-  const hlen = buf.readUInt32LE(8);
-  if (12 + hlen > buf.length) bad("truncated header");
-  let header: CheckpointHeader;
-  try {
-    header = JSON.parse(buf.subarray(12, 12 + hlen).toString("utf8"));
-  } catch {
-    return bad("unreadable header");
-  }
-  const pre = 12 + hlen;
-  const start = pre + ((4 - (pre % 4)) % 4);
-  const total = header.tensors.reduce((a, t) => a + t.length, 0);
-  if (buf.length !== start + 4 * total) bad(`expected ${start + 4 * total} bytes, found ${buf.length}`);
-  // copy into an aligned buffer (Buffer slices may not be 4-byte aligned)
-  const data = new Float32Array(total);
-  new Uint8Array(data.buffer).set(buf.subarray(start, start + 4 * total));
-  const groups: Record<string, ParamTensors> = {};
-  for (const t of header.tensors) {
-    (groups[t.group] ??= {})[t.name] = { shape: t.shape, values: data.subarray(t.offset, t.offset + t.length) };
-  }
-  return { meta: header.meta, groups };
+  return parseCheckpoint(buf, file);
 }
 
 /**
@@ -144,35 +96,6 @@ export function readCheckpointMeta(file: string): Record<string, unknown> | null
   } finally {
     if (fd !== null) fs.closeSync(fd);
   }
-}
-
-/** A lab checkpoint from safetensors bytes; `bad` throws the one-line error. */
-function decodeCheckpoint(buf: Buffer, bad: (why: string) => never): Checkpoint {
-  let st: ReturnType<typeof decodeSafetensors>;
-  try {
-    st = decodeSafetensors(buf);
-  } catch (e) {
-    return bad(e instanceof SafetensorsError ? e.message : String(e));
-  }
-  if (st.metadata[CHECKPOINT_MARKER] === undefined) {
-    bad("a safetensors file without the lab's metadata (weights from PyTorch? convert them with `infty import`)");
-  }
-  const meta: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(st.metadata)) {
-    if (k === CHECKPOINT_MARKER) continue;
-    try {
-      meta[k] = JSON.parse(v);
-    } catch {
-      bad(`metadata '${k}' is not JSON`);
-    }
-  }
-  const groups: Record<string, ParamTensors> = {};
-  for (const [key, t] of st.tensors) {
-    const slash = key.indexOf("/");
-    if (slash <= 0) bad(`tensor '${key}' has no group prefix`);
-    (groups[key.slice(0, slash)] ??= {})[key.slice(slash + 1)] = { shape: t.shape, values: t.values };
-  }
-  return { meta, groups };
 }
 
 /** Atomic, checked writes live in atomic-write.ts; re-exported here where callers have always found them. */

@@ -5,7 +5,8 @@
  *
  * The lab writes float32 only and pads the header with spaces to a multiple of 8 bytes (as the reference writer
  * does, so tensor data stays aligned). It reads F32, F64, F16 and BF16 (PyTorch exports) into Float32Arrays.
- * Pure functions over Buffers: no tensors, no files.
+ * Pure functions over bytes: no tensors, no files. Decoding takes any Uint8Array (a Node Buffer, or a browser's
+ * `new Uint8Array(await response.arrayBuffer())`).
  */
 
 export type SafeDtype = "F32" | "F64" | "F16" | "BF16";
@@ -24,6 +25,9 @@ export interface SafeFile {
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const BYTES: Record<SafeDtype, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+
+/** BF16 → F32: the 16 bits become the high half of a float32 (one shared scratch word) */
+const bf16 = new Uint32Array(1), bf16f = new Float32Array(bf16.buffer);
 
 /** A header that is not safetensors, or tensor data that does not match it. */
 export class SafetensorsError extends Error {
@@ -61,10 +65,15 @@ export function encodeSafetensors(tensors: Array<[string, SafeTensor]>, metadata
 }
 
 /** True when `buf` starts like a safetensors file (plausible header length, JSON object). */
-export function looksLikeSafetensors(buf: Buffer): boolean {
+export function looksLikeSafetensors(buf: Uint8Array): boolean {
   if (buf.length < 10) return false;
-  const n = buf.readBigUInt64LE(0);
+  const n = view(buf).getBigUint64(0, true);
   return n >= 2n && n <= BigInt(buf.length - 8) && buf[8] === 0x7b; // '{'
+}
+
+/** A little-endian reader over `buf`'s own bytes (a Buffer may be a slice of a larger pool). */
+function view(buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function f16(h: number): number {
@@ -75,12 +84,13 @@ function f16(h: number): number {
 }
 
 /** Decodes a safetensors buffer; every byte of the data section must belong to exactly one tensor. */
-export function decodeSafetensors(buf: Buffer): SafeFile {
+export function decodeSafetensors(buf: Uint8Array): SafeFile {
   if (!looksLikeSafetensors(buf)) throw new SafetensorsError("not a safetensors file");
-  const n = Number(buf.readBigUInt64LE(0));
+  const dv = view(buf);
+  const n = Number(dv.getBigUint64(0, true));
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
+    header = JSON.parse(new TextDecoder("utf-8").decode(buf.subarray(8, 8 + n)));
   } catch {
     throw new SafetensorsError("unreadable header JSON");
   }
@@ -112,15 +122,10 @@ export function decodeSafetensors(buf: Buffer): SafeFile {
     if (dtype === "F32" && LITTLE_ENDIAN_HOST) new Uint8Array(values.buffer).set(buf.subarray(p, p + 4 * count));
     else for (let i = 0; i < count; i++) {
       switch (dtype as SafeDtype) {
-        case "F32": values[i] = buf.readFloatLE(p + 4 * i); break;
-        case "F64": values[i] = buf.readDoubleLE(p + 8 * i); break;
-        case "F16": values[i] = f16(buf.readUInt16LE(p + 2 * i)); break;
-        case "BF16": {
-          const b = Buffer.alloc(4);
-          b.writeUInt32LE(buf.readUInt16LE(p + 2 * i) << 16, 0);
-          values[i] = b.readFloatLE(0);
-          break;
-        }
+        case "F32": values[i] = dv.getFloat32(p + 4 * i, true); break;
+        case "F64": values[i] = dv.getFloat64(p + 8 * i, true); break;
+        case "F16": values[i] = f16(dv.getUint16(p + 2 * i, true)); break;
+        case "BF16": bf16[0] = dv.getUint16(p + 2 * i, true) << 16; values[i] = bf16f[0]; break;
       }
     }
     tensors.set(name, { dtype: dtype as SafeDtype, shape: shape.slice(), values });

@@ -31,7 +31,7 @@ export function sleb(n: number): number[] {
 }
 
 export function str(s: string): number[] {
-  const bytes = Array.from(Buffer.from(s, "utf8"));
+  const bytes = Array.from(new TextEncoder().encode(s));
   return [...uleb(bytes.length), ...bytes];
 }
 
