@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Export the weights of an ∞-Diff model trained with the authors' PyTorch code (samb-t/infty-diff) as safetensors.
 
-    python3 scripts/export-authors-weights.py CHECKPOINT.pth OUT.safetensors [--which ema|model]
+    python3 scripts/export-authors-weights.py CHECKPOINT.pth OUT.safetensors [--which ema|model|encoder]
 
 CHECKPOINT is either a plain state_dict of `SparseUNet` (what `model.state_dict()` returns, saved with torch.save)
 or a training checkpoint of `train_inf_ae_diffusion.py` (a dict holding `model_state_dict`, `model_ema_state_dict`,
-...); `--which` picks the EMA weights (default, what the authors sample with) or the raw ones. Tensor names and
+...); `--which` picks the EMA weights (default, what the authors sample with), the raw ones, or the SparseEncoder's
+(`encoder_state_dict`, their autoencoder's other half: `infty import --encoder-weights`). Tensor names and
 layouts are kept exactly as PyTorch has them (float32, row-major); `infty import` maps them onto the lab's `authors`
 architecture. Needs only the standard library, numpy and torch (no `safetensors` package): the file layout is
 8-byte little-endian header length, JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, data.
@@ -23,9 +24,11 @@ def find_state_dict(obj, which):
     """The SparseUNet state_dict inside what torch.load returned; exits 2 with one line when there is none."""
     if not isinstance(obj, dict):
         sys.exit(f"error: expected a state_dict or a training checkpoint dict, got {type(obj).__name__}")
-    keys = {"ema": "model_ema_state_dict", "model": "model_state_dict"}
+    keys = {"ema": "model_ema_state_dict", "model": "model_state_dict", "encoder": "encoder_state_dict"}
     if keys[which] in obj:
         return obj[keys[which]]
+    if which == "encoder":
+        sys.exit("error: no 'encoder_state_dict' here: --which encoder needs a training checkpoint of train_inf_ae_diffusion.py")
     if any(k in obj for k in keys.values()):
         sys.exit(f"error: checkpoint has no '{keys[which]}' (has: {', '.join(k for k in obj if k.endswith('state_dict'))})")
     return obj
@@ -65,7 +68,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
     ap.add_argument("out")
-    ap.add_argument("--which", choices=["ema", "model"], default="ema")
+    ap.add_argument("--which", choices=["ema", "model", "encoder"], default="ema")
     a = ap.parse_args()
     import torch
     try:

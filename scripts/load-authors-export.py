@@ -44,6 +44,16 @@ def build(SparseUNet, c):
         dropout_res=m["uno_dropout_from_resolution"], dropout=m["uno_dropout"], uno_base_nf=m["uno_base_channels"])
 
 
+def build_encoder(SparseEncoder, c):
+    d, m = c["data"], c["model"]
+    return SparseEncoder(
+        out_channels=m["z_dim"], channels=d["channels"], nf=m["nf"], img_size=d["img_size"], num_conv_blocks=m["num_conv_blocks"],
+        knn_neighbours=m["knn_neighbours"], uno_res=m["uno_res"], uno_mults=tuple(m["uno_mults"]), conv_type=m["uno_conv_type"],
+        depthwise_sparse=m["depthwise_sparse"], kernel_size=m["kernel_size"], backend=m["backend"],
+        blocks_per_level=tuple(m["uno_blocks_per_level"]), attn_res=m["uno_attn_resolutions"],
+        dropout_res=m["uno_dropout_from_resolution"], dropout=m["uno_dropout"], uno_base_nf=m["uno_base_channels"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("weights")
@@ -72,17 +82,28 @@ def main():
     model.load_state_dict(state, strict=True)  # the point: every key, no extra, same shapes
     model.eval()
     print(f"strict load ok: {len(state)} tensors into SparseUNet(backend={c['model']['backend']!r})", file=sys.stderr)
+    enc_path = a.weights[:-len(".safetensors")] + ".encoder.safetensors" if a.weights.endswith(".safetensors") else None
+    encoder = None
+    if enc_path and os.path.exists(enc_path):  # their autoencoder's other half, written beside it
+        from models.model_sparse import SparseEncoder
+        enc_state, _ = read_safetensors(enc_path)
+        encoder = build_encoder(SparseEncoder, c)
+        encoder.load_state_dict(enc_state, strict=True)
+        encoder.eval()
+        print(f"strict load ok: {len(enc_state)} tensors into SparseEncoder", file=sys.stderr)
 
     if a.forward:
         io, _ = read_safetensors(a.forward)
         with torch.no_grad():
-            y = model(io["x"], io["t"])
+            z = encoder(io["x"]) if encoder is not None else None  # a reconstruction's z, from the same images
+            y = model(io["x"], io["t"], z=z)
         sys.path.insert(0, HERE)
         import importlib.util
         spec = importlib.util.spec_from_file_location("export", os.path.join(HERE, "export-authors-weights.py"))
         ex = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(ex)
-        ex.write_safetensors(a.forward_out, {"y": np.ascontiguousarray(y.numpy(), dtype="<f4")})
+        ex.write_safetensors(a.forward_out, {"y": np.ascontiguousarray(y.numpy(), dtype="<f4"),
+                                            **({"z": np.ascontiguousarray(z.numpy(), dtype="<f4")} if z is not None else {})})
 
     if a.sample:
         import diffusion as gd
@@ -95,6 +116,8 @@ def main():
             model_var_type=gd.ModelVarType.FIXED_LARGE, loss_type=gd.LossType.MSE, gaussian_filter_std=df["gaussian_filter_std"],
             img_size=d["img_size"], rescale_timesteps=True, multiscale_loss=False, multiscale_max_img_size=d["img_size"] // 2,
             mollifier_type="dct")
+        if c["model"]["z_dim"] is not None:
+            sys.exit("error: a z-conditioned decoder samples given z (their generate_recons.py: z = encoder(images))")
         with torch.no_grad():
             x, _ = sdiff.ddim_sample_loop(model, (a.sample, d["channels"], r, r), progress=False)
         np.save(a.out, x.numpy())

@@ -57,6 +57,25 @@ describe("infty import / export --format authors (their torchsparse default and 
     assert.match(r.stderr, /backend torchsparse.*note: off the training resolution their torchsparse resample/);
   });
 
+  it("their autoencoder: decoder (z_dim) + --encoder-weights import into one checkpoint, export back to both files bit for bit; sample refuses", () => {
+    fs.writeFileSync(path.join(dir, "z.json"), JSON.stringify({ ...raw, model: { ...raw.model, z_dim: 6 } }));
+    for (const f of ["tsz.safetensors", "enc_ts.safetensors"]) fs.copyFileSync(path.join(FIX, f), path.join(dir, f));
+    let r = infty(["import", "--weights", "tsz.safetensors", "--encoder-weights", "enc_ts.safetensors", "--config", "z.json", "--out", "ae.ckpt"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /and their encoder \(z_dim 6\)/);
+    r = infty(["export", "--format", "authors", "--checkpoint", "ae.ckpt", "--out", "ae.safetensors"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    for (const [mine, theirs] of [["ae.safetensors", "tsz.safetensors"], ["ae.encoder.safetensors", "enc_ts.safetensors"]]) {
+      const a = tensors(path.join(dir, mine)), b = tensors(path.join(FIX, theirs));
+      assert.deepEqual([...a.keys()], [...b.keys()], mine);
+      for (const [k, t] of b) assert.deepEqual(bits(a.get(k)!.values), bits(t.values), `${mine} ${k}`);
+    }
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "ae.config.json"), "utf8")).model.z_dim, 6);
+    expectOneLineError(infty(["sample", "--checkpoint", "ae.ckpt", "--n", "1", "--steps", "2", "--out", "s"], dir), /z-conditioned decoder \(z_dim 6\): it samples given z/);
+    expectOneLineError(infty(["import", "--weights", "ts.safetensors", "--encoder-weights", "enc_ts.safetensors", "--config", "no-backend.json", "--out", "x.ckpt"], dir), /--encoder-weights goes with a z-conditioned decoder/);
+    expectOneLineError(infty(["import", "--weights", "tsz.safetensors", "--config", "z.json", "--out", "z.json"], dir), /--out z\.json is one of the files being read/);
+  });
+
   it("refuses in one line and writes nothing: its own input, an existing file, a bias torch_dense cannot hold, no --checkpoint", () => {
     fs.writeFileSync(path.join(dir, "exists.safetensors"), "keep");
     const cases: Array<[string[], RegExp]> = [
@@ -91,5 +110,11 @@ describe("infty import / export --format authors (their torchsparse default and 
       const e = maxRelDiff(tensors(path.join(dir, "y.safetensors")).get("y")!.values, io.get(want)!.values);
       assert.ok(e < 1e-5, `${file}: ${e}`);
     }
+    // their autoencoder exported by the lab: both halves load strictly; z from their encoder is the lab encoder's z
+    const r = spawnSync(py, [LOADER, "ae.safetensors", "--official", dirs[0]!, "--torchsparse", dirs[1]!, "--shims", dirs[2]!, "--forward", "in.safetensors", "--forward-out", "y.safetensors"], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /strict load ok: \d+ tensors into SparseEncoder/);
+    const z = tensors(path.join(dir, "y.safetensors")).get("z")!.values;
+    assert.ok(maxRelDiff(z, io.get("enc_ts/full/z")!.values) < 1e-5);
   });
 });

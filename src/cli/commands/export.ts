@@ -17,6 +17,7 @@ import { resolveStoredConfig } from "../../lib/config/config";
 import { encodeSafetensors } from "../../lib/runtime/safetensors";
 import { writeFileAtomic } from "../../lib/runtime/atomic-write";
 import { authorsConfigValues, authorsStateDict } from "../../lib/nn/authors/export";
+import { AUTHORS_ENCODER_GROUP } from "../../lib/nn/authors/encoder";
 import { OFF_GRID_KERNEL } from "../../lib/nn/authors/sparse-unet";
 
 const FLAGS = {
@@ -34,12 +35,16 @@ function exportAuthors(f: { checkpoint?: string; out: string; force: boolean; ba
   if (!f.checkpoint) throw new UsageError("--format authors needs --checkpoint (a model of the authors' architecture)");
   const input = path.resolve(f.checkpoint);
   const out = path.resolve(f.out), configOut = out.replace(/(\.safetensors)?$/, ".config.json");
+  const encoderOut = out.replace(/(\.safetensors)?$/, ".encoder.safetensors");
   const shown = (p: string) => path.relative(".", p) || p;
-  for (const [flag, file] of [["--out", out], ["the config beside --out", configOut]] as const) {
+  const ck = loadCheckpoint(input);
+  const hasEncoder = !!ck.groups[AUTHORS_ENCODER_GROUP];
+  const outputs: Array<[string, string]> = [["--out", out], ["the config beside --out", configOut]];
+  if (hasEncoder) outputs.push(["the encoder beside --out", encoderOut]);
+  for (const [flag, file] of outputs) {
     if (file === input) throw new UsageError(`${flag} ${shown(file)} is the checkpoint being read; choose another path`);
     checkOutputFile(shown(file), { flag, force: f.force, protect: [input] });
   }
-  const ck = loadCheckpoint(input);
   const cfg = resolveStoredConfig(ck.meta.config);
   const group = f.ema ? (ck.groups.ema ? "ema" : "params") : "params";
   if (!ck.groups[group]) throw new UsageError(`--checkpoint ${f.checkpoint} has no '${group}' weights`);
@@ -48,10 +53,15 @@ function exportAuthors(f: { checkpoint?: string; out: string; force: boolean; ba
   const bytes = encodeSafetensors(state, { format: "pt", source: `infty export --format authors (${path.basename(input)}, ${group})`, backend: f.backend });
   writeFileAtomic(out, bytes);
   writeFileAtomic(configOut, JSON.stringify(values, null, 2) + "\n");
+  if (hasEncoder) {
+    const enc = authorsStateDict(cfg, ck.groups[AUTHORS_ENCODER_GROUP], f.backend, "encoder");
+    writeFileAtomic(encoderOut, encodeSafetensors(enc, { format: "pt", source: `infty export --format authors (${path.basename(input)}, encoder)`, backend: f.backend }));
+  }
   const rule = cfg.model.kernelResampling === "none" ? "none" : "authors";
   const theirs = f.backend === "torch_dense" ? "none" : "authors";
   const note = rule === theirs ? "" : `; note: off the training resolution their ${f.backend} ${OFF_GRID_KERNEL[theirs].split(" (")[0]}, this model was set to ${OFF_GRID_KERNEL[rule].split(" (")[0]}`;
-  console.error(`wrote ${f.out} (${state.length} tensors for their SparseUNet, backend ${f.backend}) and ${path.relative(".", configOut)}${note}`);
+  const encNote = hasEncoder ? `, ${shown(encoderOut)} (their SparseEncoder)` : "";
+  console.error(`wrote ${f.out} (${state.length} tensors for their SparseUNet, backend ${f.backend})${encNote} and ${shown(configOut)}${note}`);
 }
 
 export const exportCommand: Command = {

@@ -11,7 +11,8 @@ import { bool, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, startBackend } from "../inputs";
 import { checkOutputFile } from "../outputs";
 import { saveCheckpoint } from "../../lib/runtime/checkpoint";
-import { authorsConfig, importAuthorsWeights, AuthorsImportError, detectAuthorsBackend } from "../../lib/nn/authors/import";
+import { authorsConfig, importAuthorsWeights, importAuthorsEncoder, AuthorsImportError, detectAuthorsBackend } from "../../lib/nn/authors/import";
+import { AUTHORS_ENCODER_GROUP } from "../../lib/nn/authors/encoder";
 import { OFF_GRID_KERNEL } from "../../lib/nn/authors/sparse-unet";
 import { resolveConfig } from "../../lib/config/config";
 import { decodeSafetensors } from "../../lib/runtime/safetensors";
@@ -22,6 +23,7 @@ const FLAGS = {
     "JSON of the authors' config values: {\"data\": {img_size, channels}, \"model\": {nf, time_emb_dim, num_conv_blocks, " +
       "uno_res, uno_base_channels, uno_mults, uno_blocks_per_level, ...}, \"diffusion\": {...}} (required)",
   ),
+  "encoder-weights": str("their SparseEncoder (export-authors-weights.py --which encoder), for a z-conditioned decoder (model.z_dim): kept in the checkpoint"),
   out: str("lab checkpoint to write", { default: "data/checkpoints/imported.ckpt" }),
   force: bool("replace an existing model file (never a run's training checkpoint)"),
   "off-grid-kernel": str(
@@ -68,7 +70,10 @@ export const importCommand: Command = {
     let cfg = authorsConfig(given);
     if (rule) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: rule } });
     const out = path.resolve(f.out);
-    checkOutputFile(out, { flag: "--out", force: f.force, bytes: fs.existsSync(f.weights) ? fs.statSync(f.weights).size : undefined });
+    const inputs = [f.weights, f.config, f["encoder-weights"]].filter((v): v is string => !!v).map((v) => path.resolve(v));
+    if (inputs.includes(out)) throw new UsageError(`--out ${f.out} is one of the files being read; choose another path`);
+    checkOutputFile(out, { flag: "--out", force: f.force, protect: inputs, bytes: fs.existsSync(f.weights) ? fs.statSync(f.weights).size : undefined });
+    if (f["encoder-weights"] && !cfg.model.authorsZDim) throw new UsageError("--encoder-weights goes with a z-conditioned decoder: the config needs model.z_dim");
     await startBackend(f.backend ?? "cpu", { quiet: true });
     const weightsFile = f.weights;
     const params = importAuthorsWeights(weightsFile, cfg);
@@ -77,9 +82,11 @@ export const importCommand: Command = {
       kind: "infty-diff-model", config: cfg, step: f.step, importedFrom: { weights: path.basename(weightsFile), metadata: source, authorsConfig: raw },
       importedAt: new Date().toISOString(),
     };
-    saveCheckpoint(out, { meta, groups: { ema: params } });
+    const encoder = f["encoder-weights"] ? importAuthorsEncoder(f["encoder-weights"], cfg) : null;
+    saveCheckpoint(out, { meta, groups: encoder ? { ema: params, [AUTHORS_ENCODER_GROUP]: encoder } : { ema: params } });
     const n = Object.values(params).reduce((a, t) => a + t.values.length, 0);
     const rule2 = cfg.model.kernelResampling === "none" ? "none" : "authors";
-    console.error(`wrote ${f.out}: the authors' architecture (${cfg.model.authorsBackend ?? "torch_dense"} layout), ${n} parameters (${Object.keys(params).length} tensors) at ${cfg.model.resolution}×${cfg.model.resolution}; off it: ${OFF_GRID_KERNEL[rule2]}`);
+    const extra = encoder ? ` and their encoder (z_dim ${cfg.model.authorsZDim})` : cfg.model.authorsZDim ? ` (z-conditioned, z_dim ${cfg.model.authorsZDim}: without --encoder-weights it samples only with z given)` : "";
+    console.error(`wrote ${f.out}: the authors' architecture${extra} (${cfg.model.authorsBackend ?? "torch_dense"} layout), ${n} parameters (${Object.keys(params).length} tensors) at ${cfg.model.resolution}×${cfg.model.resolution}; off it: ${OFF_GRID_KERNEL[rule2]}`);
   },
 };

@@ -53,6 +53,9 @@ export const sampleCommand: Command = {
     const [H, W] = parseResolution(f.resolution);
     const n = f.n, bs = Math.min(f.batch, n);
     const { cfg, kind } = checkpointConfig(f.checkpoint);
+    if (cfg.model.authorsZDim) {
+      throw new UsageError(`${f.checkpoint} is the authors' z-conditioned decoder (z_dim ${cfg.model.authorsZDim}): it samples given z, from code (sampleModel with cond; docs/authors-architecture.md)`);
+    }
     const autoencoder = kind === "infty-diff-autoencoder";
     if (autoencoder && (f.sampler !== "ddim" || f.eta !== 0 || f.raw || f.workers > 1)) {
       throw new UsageError("an autoencoder checkpoint samples with DDIM η = 0 only (no --sampler/--eta/--raw/--workers)");

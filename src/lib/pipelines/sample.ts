@@ -54,6 +54,11 @@ export interface SampleOptions {
    */
   initialNoise?: Float32Array;
   /**
+   * Conditioning [n, d] passed to the network with each sample (the forward's `cond`): z for a z-conditioned decoder
+   * of the authors' (their encoder's output, `AuthorsEncoder`). Not with workers.
+   */
+  cond?: { values: Float32Array; dim: number };
+  /**
    * Worker threads that split each sampler batch (each its own backend instance; parallel.ts). Same samples up to
    * float32 summation order; default 1 (this thread).
    */
@@ -85,6 +90,8 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   const timesteps = grid.ddimTimesteps(steps);
   const denoiser = new GridDenoiser(net);
   const workers = Math.min(opts.workers ?? 1, bs);
+  const cond = opts.cond;
+  if (cond && (cond.values.length !== opts.n * cond.dim || workers > 1)) throw new Error(`cond must be [${opts.n}, ${cond.dim}] and sampled on one worker`);
   const pool = workers > 1 ? new GradWorkerPool(cfg.model, workers, net.params, currentBackend()?.name ?? tf.getBackend()) : null;
   const denoise = pool ? pool.denoiser(net.params) : denoiser.denoise;
   const rng = new Rng(opts.seed ?? 0);
@@ -95,7 +102,16 @@ export async function sampleModel(net: InftyDiffNetwork, cfg: LabConfig, opts: S
   try {
     [x0, Tx0] = await inBatches(opts.n, bs, per, async (start, b) => {
       const xT = priorOf(run, grid, b, rng, opts.initialNoise?.subarray(start * per, (start + b) * per));
-      const res = await runSampler(opts.sampler ?? "ddim", denoise, xT, timesteps, { ...run.options(grid, rng), eta: opts.eta, onStep: () => bar.tick(1) });
+      // conditioned: a denoiser per batch holding that batch's rows of cond
+      const zb = cond ? tf.tensor2d(cond.values.subarray(start * cond.dim, (start + b) * cond.dim), [b, cond.dim]) : null;
+      const cd = zb ? new GridDenoiser(net, zb) : null;
+      let res;
+      try {
+        res = await runSampler(opts.sampler ?? "ddim", cd ? cd.denoise : denoise, xT, timesteps, { ...run.options(grid, rng), eta: opts.eta, onStep: () => bar.tick(1) });
+      } finally {
+        cd?.dispose();
+        zb?.dispose();
+      }
       const x0b = await res.x0.data() as Float32Array;
       const Tx0b = opts.keepTx0 ? await res.Tx0.data() as Float32Array : null;
       tf.dispose([xT, res.x0, res.Tx0]);

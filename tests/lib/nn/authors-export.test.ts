@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   initBackend, tf, Rng, InftyDiffNetwork, fullGrid, decodeSafetensors, authorsConfig, importAuthorsWeights, authorsStateDict, authorsConfigValues,
-  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor, importAuthorsEncoder } from "infty-diff-lab";
+  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor, importAuthorsEncoder, AuthorsEncoder, sampleModel } from "infty-diff-lab";
 import { tinyConfig } from "../../helpers/tiny";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors-backends");
@@ -69,6 +69,29 @@ describe("export to the authors' SparseUNet (infty export --format authors)", fu
       const orig = stateOf(file);
       for (const [k, t] of sd) assert.deepEqual(bits(t.values), bits(orig.get(k)!.values), `${backend} ${k}`);
     }
+  });
+
+  it("reconstruction, as their generate_recons.py: encoder z of images → sampleModel with cond; another z, another sample", async () => {
+    const cfg = authorsConfig({ ...raw, model: { ...raw.model, z_dim: 6 } });
+    const dec = new InftyDiffNetwork(cfg.model, new Rng(0)), enc = new AuthorsEncoder(cfg.model, new Rng(0));
+    dec.params.load(importAuthorsWeights(path.join(FIX, "tsz.safetensors"), cfg));
+    enc.params.load(importAuthorsEncoder(path.join(FIX, "enc_ts.safetensors"), cfg));
+    const x = decodeSafetensors(fs.readFileSync(path.join(FIX, "io.safetensors"))).tensors.get("dense16/x")!; // [2,3,16,16]
+    const nhwc = new Float32Array(x.values.length);
+    for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) for (let p = 0; p < 256; p++) nhwc[(b * 256 + p) * 3 + c] = x.values[(b * 3 + c) * 256 + p];
+    const z = enc.encodeImages(nhwc, 2, 16, 16);
+    const before = tf.memory().numTensors;
+    const opts = { resolution: 16, n: 2, steps: 3, seed: 4, progress: false };
+    const a = await sampleModel(dec, cfg, { ...opts, cond: { values: z, dim: 6 } });
+    const same = await sampleModel(dec, cfg, { ...opts, cond: { values: z, dim: 6 } });
+    const other = await sampleModel(dec, cfg, { ...opts, cond: { values: z.map((v) => -v), dim: 6 } });
+    assert.equal(tf.memory().numTensors, before, "no leaked tensors");
+    assert.ok(a.x0.images.every(Number.isFinite));
+    assert.deepEqual(Array.from(a.x0.images), Array.from(same.x0.images));
+    assert.ok(maxRelDiff(other.x0.images, a.x0.images) > 1e-3, "z must reach the samples");
+    await assert.rejects(sampleModel(dec, cfg, opts), /z-conditioned: it needs z \[B, 6\]/);
+    dec.dispose();
+    enc.dispose();
   });
 
   it("torch_dense → torchsparse keeps the function (zero LayerNorm biases); torchsparse → torch_dense refuses non-zero biases", () => {

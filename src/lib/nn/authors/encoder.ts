@@ -11,12 +11,15 @@ import { tf } from "../../runtime/backend";
 import { Rng } from "../../runtime/rng";
 import { ModelConfig } from "../../config/config";
 import { modelGrid } from "../../config/grid";
-import { CoordSet } from "../../coords/coordinates";
+import { CoordSet, fullGrid } from "../../coords/coordinates";
 import { applyPointTable } from "../../runtime/point-table";
 import { Params } from "../params";
 import { KindTable, TLinear } from "./layers";
 import { AuthorsContext, AuthorsSparseUNet, SparseConvResBlock } from "./sparse-unet";
 import { AuthorsUno } from "./uno";
+
+/** The checkpoint group holding an imported encoder (`infty import --encoder-weights`) beside the decoder's `ema`. */
+export const AUTHORS_ENCODER_GROUP = "authorsEncoder";
 
 export class AuthorsEncoder {
   readonly params: Params;
@@ -59,6 +62,23 @@ export class AuthorsEncoder {
       const g = this.uno.apply(grid, null, null);
       return this.linOut.apply(tf.mean(g, [1, 2])) as tf.Tensor2D;
     });
+  }
+
+  /** images NHWC [n, H, W, channels] in [−1, 1] (the full H×W grid) → z [n, zDim], `batch` images at a time */
+  encodeImages(images: Float32Array, n: number, H: number, W: number, batch = 16): Float32Array {
+    const C = this.cfg.channels, per = H * W * C, out = new Float32Array(n * this.zDim);
+    if (images.length !== n * per) throw new Error(`images: ${images.length} values for ${n}×${H}×${W}×${C}`);
+    for (let s = 0; s < n; s += batch) {
+      const b = Math.min(batch, n - s);
+      const ctx = this.context(fullGrid(b, H, W));
+      try {
+        const z = tf.tidy(() => this.apply(tf.tensor3d(images.subarray(s * per, (s + b) * per), [b, H * W, C]), ctx).dataSync() as Float32Array);
+        out.set(z, s * this.zDim);
+      } finally {
+        ctx.dispose();
+      }
+    }
+    return out;
   }
 
   dispose(): void {
