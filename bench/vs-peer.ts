@@ -5,7 +5,7 @@
  * every round (a killed run keeps the rounds done) and prints a README table.
  *
  *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes n1,n2,nw2,t2] [--official DIR] [--peer-dir DIR] [--append]
- *                            [--rows ddim-112,…] [--out bench/vs-peer.json]
+ *                            [--rows ddim-112,…] [--out bench/vs-peer.json] [--peer-threads 2,1]
  *
  * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
  * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's own kernels shared by 2 threads too
@@ -123,7 +123,7 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
 }
 
 // ---- the peer side ---------------------------------------------------------------------------------------------------
-function runPeer(peerDir: string, official: string, reps: number, out: string): Partial<Record<RowName, number>> & { env?: unknown } {
+function runPeer(peerDir: string, official: string, reps: number, out: string, threads: number): Partial<Record<RowName, number>> & { env?: unknown } {
   const blas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   // rows not asked for (--rows): the smallest run bench_peer.py allows (it always trains and samples at least once)
   const train = RATIOS.length > 0, sample = wanted(ROWS[7]);
@@ -132,7 +132,7 @@ function runPeer(peerDir: string, official: string, reps: number, out: string): 
     ...(train ? ["--ratios", RATIOS.map(([q]) => q).join(","), "--warmup", String(TRAIN_WARMUP), "--steps", String(Math.max(3, 2 * reps))]
       : ["--ratios", "0.125", "--warmup", "0", "--steps", "1"]),
     ...(SIZES.length > 0 ? ["--sample-res", SIZES.map(([q]) => q).join(",")] : ["--sample-res", "28"]),
-    "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1",
+    "--step-reps", String(Math.max(3, reps)), "--ddim-repeats", "1", "--threads", String(threads),
     ...(sample ? [] : ["--ddim-steps", "10"]),
   ], { encoding: "utf8", env: { ...process.env, ...(fs.existsSync(blas) ? { LD_LIBRARY_PATH: blas } : {}) }, timeout: 3 * 3600000 });
   if (r.status !== 0) throw new Error(`bench_peer.py failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-5).join(" ")}`);
@@ -162,14 +162,18 @@ async function main(): Promise<void> {
   const modes = opt("modes", "n1,n2,nw2,t2").split(",");
   const official = opt("official", process.env.INFTY_DIFF_DIR ?? "/work/official");
   const peerDir = opt("peer-dir", process.env.INFTY_PEER_BENCH ?? "/work/shared/peer-bench");
+  // the peer at each of these torch thread counts; its best per row is what the lab is compared with (on a loaded
+  // 2-core machine, 2 OpenMP threads spinning for cores they do not get can make PyTorch several times slower)
+  const peerThreads = opt("peer-threads", "2,1").split(",").map(Number);
+  if (peerThreads.some((t) => !(Number.isInteger(t) && t >= 1))) throw new Error("--peer-threads: a list of thread counts, e.g. 2,1");
   if (!fs.existsSync(path.join(peerDir, "bench_peer.py"))) throw new Error(`no bench_peer.py in ${peerDir} (give --peer-dir)`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "infty-vs-peer-"));
   const file = opt("out", path.join(__dirname, "..", "..", "bench", "vs-peer.json"));
-  const perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }> = [];
+  const perRound: PerRound[] = [];
   let peerEnv: unknown = null;
   // --append: add rounds to the existing file (same modes), so a run can be continued later or after a kill
   if (argv.includes("--append") && fs.existsSync(file)) {
-    const old = JSON.parse(fs.readFileSync(file, "utf8")) as { perRound: typeof perRound; peer: { env: unknown } };
+    const old = JSON.parse(fs.readFileSync(file, "utf8")) as { perRound: PerRound[]; peer: { env: unknown } };
     perRound.push(...old.perRound);
     peerEnv = old.peer.env;
   }
@@ -177,31 +181,52 @@ async function main(): Promise<void> {
   for (let round = first; round < first + rounds; round++) {
     const l0 = load();
     // alternate who goes first, so a load trend does not favour one side
-    const order = round % 2 ? ["peer", ...modes] : [...modes, "peer"];
-    let peer: Record<string, number | undefined> = {};
+    const peers = peerThreads.map((t) => `peer@${t}`);
+    const order = round % 2 ? [...peers, ...modes] : [...modes, ...peers];
+    const peerByThreads: Record<string, Record<string, number | undefined>> = {};
     const lab: LabResult[] = [];
     for (const who of order) {
       console.error(`[round ${round}/${first + rounds - 1}] ${who} (load ${load()[0]})`);
-      if (who === "peer") {
-        const { env, ...ms } = runPeer(peerDir, official, reps, path.join(tmp, `peer-${round}.json`));
-        peerEnv = env;
-        peer = ms;
+      if (who.startsWith("peer@")) {
+        const t = Number(who.slice(5));
+        const { env, ...ms } = runPeer(peerDir, official, reps, path.join(tmp, `peer-${t}-${round}.json`), t);
+        peerEnv = { ...(env as object), threads: peerThreads };
+        peerByThreads[t] = ms;
       } else lab.push(runLab(who, reps, path.join(tmp, `lab-${who}-${round}.json`)));
     }
-    perRound.push({ round, loadBefore: l0, loadAfter: load(), peer, lab });
+    // peer = its fastest thread count per row in this round
+    const peer: Record<string, number | undefined> = {};
+    for (const row of SELECTED) {
+      const v = Object.values(peerByThreads).map((m) => m[row] ?? NaN).filter(Number.isFinite);
+      peer[row] = v.length ? Math.min(...v) : undefined;
+    }
+    perRound.push({ round, loadBefore: l0, loadAfter: load(), peer, peerByThreads, lab });
     write(file, perRound, modes, peerEnv, reps);
   }
 }
 
-function write(file: string, perRound: Array<{ round: number; loadBefore: number[]; loadAfter: number[]; peer: Record<string, number | undefined>; lab: LabResult[] }>,
-  modes: string[], peerEnv: unknown, reps: number): void {
+interface PerRound {
+  round: number; loadBefore: number[]; loadAfter: number[];
+  /** per row: the peer's best over the thread counts run */
+  peer: Record<string, number | undefined>;
+  peerByThreads?: Record<string, Record<string, number | undefined>>;
+  lab: LabResult[];
+}
+
+function write(file: string, perRound: PerRound[], modes: string[], peerEnv: unknown, reps: number): void {
+  const threadKeys = [...new Set(perRound.flatMap((r) => Object.keys(r.peerByThreads ?? {})))];
   const rows = SELECTED.map((row) => {
     const peerMs = median(perRound.map((r) => r.peer[row] ?? NaN));
     const lab: Record<string, number> = {};
     for (const m of modes) lab[m] = median(perRound.map((r) => r.lab.find((x) => x.mode === m)?.ms[row] ?? NaN));
     const best = Object.entries(lab).filter(([, v]) => Number.isFinite(v)).sort((a, b) => a[1] - b[1])[0];
     return {
-      row, peerMs: Math.round(peerMs), labMs: Object.fromEntries(Object.entries(lab).map(([k, v]) => [k, Number.isFinite(v) ? Math.round(v) : null])),
+      row, peerMs: Math.round(peerMs),
+      peerMsByThreads: Object.fromEntries(threadKeys.map((t) => {
+        const v = median(perRound.map((r) => r.peerByThreads?.[t]?.[row] ?? NaN));
+        return [t, Number.isFinite(v) ? Math.round(v) : null];
+      })),
+      labMs: Object.fromEntries(Object.entries(lab).map(([k, v]) => [k, Number.isFinite(v) ? Math.round(v) : null])),
       bestLab: best ? best[0] : null, ratio: best ? Number((peerMs / best[1]).toFixed(2)) : null,
     };
   });
@@ -220,7 +245,7 @@ function write(file: string, perRound: Array<{ round: number; loadBefore: number
     } as Record<string, string>)[m] ?? m])),
     ...(rowPrefixes.length ? { rowsSelected: rowPrefixes } : {}),
     rounds: perRound.length, repsPerRound: reps,
-    note: "ratio = peer ms ÷ best lab ms (> 1: lab faster). Each cell is the median over rounds of each round's median; lab and peer alternate within a round on the same (shared, loaded) machine.",
+    note: "ratio = peer ms ÷ best lab ms (> 1: lab faster); peer ms = the peer's fastest torch thread count per row (peerMsByThreads has each). Each cell is the median over rounds of each round's median; lab and peer alternate within a round on the same (shared, loaded) machine.",
     rows,
     labPeakRssMb: Object.fromEntries(modes.map((m) => [m, {
       trainBatch32: Math.max(...perRound.map((r) => r.lab.find((x) => x.mode === m)?.trainPeakRssMb ?? 0)),
@@ -230,9 +255,9 @@ function write(file: string, perRound: Array<{ round: number; loadBefore: number
   };
   fs.writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
   const fmt = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? "—" : v.toLocaleString("en-US"));
-  console.log(`\n| row | ${modes.map((m) => `lab ${m}`).join(" | ")} | peer (PyTorch, 2 threads) | best lab ÷ peer speed |`);
-  console.log(`|---|${modes.map(() => "---|").join("")}---|---|`);
-  for (const r of rows) console.log(`| ${r.row} | ${modes.map((m) => fmt(r.labMs[m])).join(" | ")} | ${fmt(r.peerMs)} | ${r.ratio ?? "—"} |`);
+  console.log(`\n| row | ${modes.map((m) => `lab ${m}`).join(" | ")} | ${threadKeys.map((t) => `peer, ${t} thread${t === "1" ? "" : "s"}`).join(" | ")} | best lab ÷ best peer speed |`);
+  console.log(`|---|${modes.map(() => "---|").join("")}${threadKeys.map(() => "---|").join("")}---|`);
+  for (const r of rows) console.log(`| ${r.row} | ${modes.map((m) => fmt(r.labMs[m])).join(" | ")} | ${threadKeys.map((t) => fmt(r.peerMsByThreads[t])).join(" | ")} | ${r.ratio ?? "—"} |`);
   console.log(`(ms; ${perRound.length} round(s); load ${perRound.map((r) => r.loadBefore[0]).join(", ")} at the start of each)`);
   console.error(`wrote ${path.relative(process.cwd(), file)}`);
 }
