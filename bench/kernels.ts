@@ -1,7 +1,7 @@
 /**
  * Kernel benchmark (not a test): GFLOP/s per backend for the lab's hot kernels, forward and forward+backward.
  *
- *   npm run bench:kernels                       # wasm and cpu
+ *   npm run bench:kernels                       # native (oneDNN), wasm and cpu
  *   npm run bench:kernels -- --backends wasm --reps 5
  *
  * Prints a table and writes bench/kernels.json. FLOPs: conv 2·B·Ho·Wo·Cout·Cin·k², depthwise 2·B·Ho·Wo·C·k²,
@@ -98,7 +98,7 @@ function arg(name: string, fallback: string): string {
 }
 
 async function main(): Promise<void> {
-  const backends = arg("backends", "wasm,cpu").split(",");
+  const backends = arg("backends", "native,wasm,cpu").split(",");
   const reps = Number(arg("reps", "5"));
   const out = path.join(arg("out-dir", "bench"), "kernels.json");
   const casesFor = (B: number) =>

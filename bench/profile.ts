@@ -53,7 +53,7 @@ const cpuMs = () => {
 
 async function main(): Promise<void> {
   const ratio = arg("ratio", 0.25), reps = arg("reps", 3), B = arg("batch", 32);
-  await initBackend(process.env.INFTY_BACKEND ?? "wasm");
+  await initBackend(process.env.INFTY_BACKEND || undefined); // default: the fastest that loads (native where built)
   const cfg = resolveConfig({ train: { coordRatio: ratio, batchSize: B } });
   const data = loadFashionMnist({ split: "train-fit", limit: 512 });
   const tr = new Trainer(cfg, data);

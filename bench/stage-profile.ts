@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     if (!shapeFile && !batch) return c;
     return resolveConfig(mergeConfig(c as unknown as Record<string, unknown>, shape, { train: { coordRatio: c.train.coordRatio, ...(batch ? { batchSize: Number(batch) } : {}) } }));
   };
-  await initBackend(process.env.INFTY_BACKEND ?? "wasm");
+  await initBackend(process.env.INFTY_BACKEND || undefined); // default: the fastest that loads (native where built)
   const data = loadFashionMnist({ split: "train-fit", limit: 512, size: configOf(spec.variants[0]).model.resolution });
   // every variant is built first and the stages are timed in interleaved rounds (the first round discarded), so JIT
   // warm-up and changes of machine load fall on all ratios alike

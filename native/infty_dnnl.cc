@@ -414,6 +414,57 @@ napi_value SparseDwGrad(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+// modLayerNormGrad(heap, [dy, x, stats, gamma, beta, scale, dx, dGamma, dBeta, dScale, dShift] offsets as a
+// Float64Array, dims [B, M, C]): InftyModLayerNormGrad's JS loop (fused-norm.ts) in the same order, in double; serial
+// (its sums run over every row), so the same bits as the JS kernel.
+napi_value ModLayerNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc != 3) { napi_throw_error(env, nullptr, "infty_dnnl.modLayerNormGrad: expects 3 arguments"); return nullptr; }
+  uint8_t* base; size_t len; std::vector<double> o; std::vector<int32_t> d;
+  if (!heapOf(env, a[0], &base, &len) || !f64s(env, a[1], o) || !ints(env, a[2], d)) return nullptr;
+  if (o.size() != 11 || d.size() != 3 || d[0] < 1 || d[1] < 1 || d[2] < 1) { napi_throw_range_error(env, nullptr, "infty_dnnl.modLayerNormGrad: args"); return nullptr; }
+  const int64_t B = d[0], M = d[1], C = d[2];
+  const size_t fb = sizeof(float);
+  const size_t sizes[11] = {B * M * C * fb, B * M * C * fb, B * M * 2 * fb, C * fb, C * fb, B * C * fb,
+                            B * M * C * fb, C * fb, C * fb, B * C * fb, B * C * fb};
+  float* p[11];
+  for (int i = 0; i < 11; i++) if (!(p[i] = static_cast<float*>(at(env, base, len, o[i], sizes[i])))) return nullptr;
+  const float *dy = p[0], *x = p[1], *st = p[2], *g = p[3], *be = p[4], *sc = p[5];
+  float *dx = p[6], *dg = p[7], *db = p[8], *dsc = p[9], *dsh = p[10];
+  std::vector<double> accG(C, 0.0), accB(C, 0.0), accS(C), accH(C), xh(C), gz(C);
+  for (int64_t b = 0; b < B; b++) {
+    const int64_t sb = b * C;
+    std::fill(accS.begin(), accS.end(), 0.0);
+    std::fill(accH.begin(), accH.end(), 0.0);
+    for (int64_t m = 0; m < M; m++) {
+      const int64_t row = b * M + m, off = row * C;
+      const double mu = st[2 * row], rstd = st[2 * row + 1];
+      double mg = 0, mgx = 0;
+      for (int64_t c = 0; c < C; c++) {
+        const double h = (static_cast<double>(x[off + c]) - mu) * rstd, dd = dy[off + c];
+        xh[c] = h;
+        accH[c] += dd;
+        accS[c] += dd * (h * static_cast<double>(g[c]) + static_cast<double>(be[c]));
+        const double dz = dd * (1 + static_cast<double>(sc[sb + c]));
+        accB[c] += dz;
+        accG[c] += dz * h;
+        const double q = dz * static_cast<double>(g[c]);
+        gz[c] = q;
+        mg += q;
+        mgx += q * h;
+      }
+      mg /= static_cast<double>(C);
+      mgx /= static_cast<double>(C);
+      for (int64_t c = 0; c < C; c++) dx[off + c] = static_cast<float>(rstd * (gz[c] - mg - xh[c] * mgx));
+    }
+    for (int64_t c = 0; c < C; c++) { dsc[sb + c] = static_cast<float>(accS[c]); dsh[sb + c] = static_cast<float>(accH[c]); }
+  }
+  for (int64_t c = 0; c < C; c++) { dg[c] = static_cast<float>(accG[c]); db[c] = static_cast<float>(accB[c]); }
+  calls++;
+  return boolean(env, true);
+}
+
 // sum(heap, x, out, dims [O, R, I]): out[o, i] = Σ_r x[o, r, i] (tfjs Sum over a contiguous block of axes), in
 // double, r ascending; threads split o or i, never r.
 INFTY_CLONES void addRow(double* __restrict acc, const float* __restrict x, int64_t n) {
@@ -589,7 +640,7 @@ napi_value ClearCache(napi_env env, napi_callback_info) {
 
 NAPI_MODULE_INIT() {
   const std::pair<const char*, napi_callback> fns[] = {
-      {"conv", Conv}, {"matmul", MatMul}, {"sparseDw", SparseDw}, {"sparseDwGrad", SparseDwGrad}, {"adam", Adam}, {"sum", Sum}, {"ema", Ema}, {"info", Info}, {"impls", Impls}, {"setThreads", SetThreads}, {"clearCache", ClearCache}};
+      {"conv", Conv}, {"matmul", MatMul}, {"sparseDw", SparseDw}, {"sparseDwGrad", SparseDwGrad}, {"adam", Adam}, {"sum", Sum}, {"modLayerNormGrad", ModLayerNormGrad}, {"ema", Ema}, {"info", Info}, {"impls", Impls}, {"setThreads", SetThreads}, {"clearCache", ClearCache}};
   for (auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.first, NAPI_AUTO_LENGTH, f.second, nullptr, &fn);

@@ -16,7 +16,7 @@ import * as path from "path";
 import {
   initBackend, withBackend, tf, Rng, maxRelDiff, Trainer, train, readLog, loadCheckpoint, CHECKPOINT_FILE,
   loadNative, nativeStats, NATIVE_KERNELS, nativeKernelsActive, currentBackend,
-  uniformSubset, KernelMap, sparseDepthwiseConv, runTypedKernel,
+  uniformSubset, KernelMap, sparseDepthwiseConv, runTypedKernel, modulatedLayerNorm,
 } from "infty-diff-lab";
 import { tinyConfig, tinyData } from "../../helpers/tiny";
 
@@ -245,6 +245,22 @@ describe("native backend (oneDNN) vs tfjs-backend-cpu", function () {
         km.dispose();
       });
     }
+
+    it("modulated LayerNorm gradient (within 1e-5 of cpu)", async () => {
+      const rng = new Rng(91);
+      const [B, M, C] = [3, 37, 24];
+      const ins = { x: rng.normals(B * M * C), g: rng.normals(C), b: rng.normals(C), s: rng.normals(B * C), h: rng.normals(B * C), r: rng.normals(B * M * C) };
+      const f = () => tf.tidy(() => {
+        const x = tf.tensor3d(ins.x, [B, M, C]), g = tf.tensor1d(ins.g), b = tf.tensor1d(ins.b);
+        const s = tf.tensor3d(ins.s, [B, 1, C]), h = tf.tensor3d(ins.h, [B, 1, C]), r = tf.tensor3d(ins.r, [B, M, C]);
+        const loss = (...a: tf.Tensor[]) => tf.sum(tf.mul(modulatedLayerNorm(a[0] as tf.Tensor3D, a[1], a[2], a[3], a[4], 1e-6), r));
+        return tf.grads(loss)([x, g, b, s, h]).map((t) => t.dataSync().slice() as Float32Array);
+      });
+      // the forward is wasm's (float32 statistics) on both paths, so the JS and C++ gradients see the same inputs
+      const ref = await sameBits(f, ["InftyModLayerNormGrad"], "modulated LayerNorm gradient");
+      const cpu = await withBackend("cpu", f);
+      ref.forEach((v, k) => assert.ok(maxRelDiff(v, cpu[k]) <= 1e-5, `gradient ${k} vs cpu: ${maxRelDiff(v, cpu[k])}`));
+    });
 
     it("Adam and EMA updates", async () => {
       const rng = new Rng(77);

@@ -23,6 +23,8 @@ export interface NativeAddon {
   adam(heap: Uint8Array, p: number, m: number, v: number, g: number, pOut: number, mOut: number, vOut: number, n: number, attrs: Float64Array): boolean;
   /** out [O, I] = Σ_r x [O, R, I] (dims: O, R, I) */
   sum(heap: Uint8Array, x: number, out: number, dims: Int32Array): boolean;
+  /** InftyModLayerNormGrad; offsets: dy, x, stats, gamma, beta, scale, dx, dGamma, dBeta, dScale, dShift; dims B, M, C */
+  modLayerNormGrad(heap: Uint8Array, offsets: Float64Array, dims: Int32Array): boolean;
   /** InftyEma on n floats */
   ema(heap: Uint8Array, e: number, s: number, out: number, n: number, decay: number): boolean;
   info(): NativeInfo;

@@ -2,13 +2,16 @@
  * The `native` backend's kernels: the wasm backend (tensors stay in its heap) with its dense kernels handed to oneDNN
  * through the addon (addon.ts). Each kernel passes byte offsets into the heap: no copy in or out.
  *
- * Replaced on `wasm` while the native backend is active (restored by `setNativeKernels(false)`, i.e. `INFTY_BACKEND=wasm`
- * or `initBackend("wasm")`): Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, DepthwiseConv2dNative and its two
- * gradients, BatchMatMul, Sum (over one block of adjacent axes: tfjs-wasm transposes them to the end first, which made
- * the bias gradients' sums over [B, H, W] ~8 % of a training step). What a kernel does not handle (NCHW, non-float32, empty tensors, batch shapes that broadcast
- * other than by 1, a shape oneDNN refuses) goes to the kernel it replaced, the lab's wasm one.
- * The lab's own typed kernels InftySparseDwConv(+Backprop), InftyAdam and InftyEma run as C++ (OpenMP over points or
- * taps; the same arithmetic in the same order as their JS versions, so the same bits) through typed-kernel overrides.
+ * Replaced on `wasm` while the native backend is active (restored by `setNativeKernels(false)`, i.e.
+ * `INFTY_BACKEND=wasm` or `initBackend("wasm")`): Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter,
+ * DepthwiseConv2dNative and its two gradients, BatchMatMul, Sum (over one block of adjacent axes: tfjs-wasm transposes
+ * them to the end first, which made the bias gradients' sums over [B, H, W] ~8 % of a training step). What a kernel
+ * does not handle (NCHW, non-float32, empty tensors, batch shapes that broadcast other than by 1, a shape oneDNN
+ * refuses) goes to the kernel it replaced, the lab's wasm one.
+ * The lab's own typed kernels InftySparseDwConv(+Backprop), InftyAdam, InftyEma and InftyModLayerNormGrad run as C++
+ * (OpenMP over points or taps; the same arithmetic in the same order as their JS versions, so the same bits) through
+ * typed-kernel overrides. (InftyGroupNormSiluGrad in C++ double with the C library's exp ran 3× slower than the
+ * lab's f32x4 wasm kernel: left on wasm.)
  * Each is checked against tfjs-backend-cpu (and the typed kernels against their JS versions, bit for bit) in
  * tests/lib/runtime/native.test.ts.
  */
@@ -193,6 +196,13 @@ const typedOverrides: Record<string, TypedKernelOverride> = {
     const ok = addon!.adam(heap(be), off(be, p), off(be, m), off(be, v), off(be, g), off(be, pOut), off(be, mOut), off(be, vOut), n,
       Float64Array.of(a.scale, a.lr, a.b1, a.b2, a.bc1, a.bc2, a.eps));
     if (ok) count(nativeStats.native, "InftyAdam");
+    return ok;
+  },
+  InftyModLayerNormGrad: (be, ins, outs, attrs) => {
+    const { B, M, C } = attrs as { B: number; M: number; C: number };
+    if ([...ins, ...outs].some((t) => t.dtype !== "float32")) return false;
+    const ok = addon!.modLayerNormGrad(heap(be), Float64Array.from([...ins, ...outs], (t) => off(be, t)), Int32Array.of(B, M, C));
+    if (ok) count(nativeStats.native, "InftyModLayerNormGrad");
     return ok;
   },
   InftyEma: (be, [e, s], [out], attrs) => {
