@@ -315,7 +315,7 @@ describe("nothing lost, nothing silent (issue 17)", function () {
       ["superres --project=maybe (was: true)", ["superres", "--checkpoint", "model.ckpt", "--index", "0", "--project=maybe"], /--project takes no value or =true\/=false, got 'maybe'/],
       ["train --ratio 0x1 (was: 1)", ["train", "--config", "tiny.json", "--run", "hex", "--ratio", "0x1"], /--ratio must be a decimal number, got '0x1'/],
       ["ablate table3 --seed -1 --list (was: nothing, exit 0)", ["ablate", "table3", "--seed", "-1", "--list"], /--seed must be ≥ 0/],
-      ["--backend gpu (was: exit 1)", ["sample", "--checkpoint", "model.ckpt", "--backend", "gpu"], /--backend must be one of tensorflow, webgpu, wasm, cpu/],
+      ["--backend gpu (was: exit 1)", ["sample", "--checkpoint", "model.ckpt", "--backend", "gpu"], /--backend must be one of tensorflow, webgpu, native, wasm, cpu/],
     ];
     for (const [what, args, pattern] of cases) {
       it(`${what}: one line, exit 2, nothing written`, () => {
