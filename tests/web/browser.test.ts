@@ -182,6 +182,20 @@ describe("browser lab (web/ in headless Chromium)", function () {
     await gpu.close();
   });
 
+  it("draws a 112-px sample in 25 DDIM steps (the README's screenshot: test-artifacts/web/browser-lab.png)", async () => {
+    await page.click('nav a[data-view="sample"]');
+    await setInput(page, "#s-res", 112);
+    await setInput(page, "#s-steps", 25);
+    await setInput(page, "#s-seed", 1);
+    await page.check('input[name="s-sampler"][value="ddim"]');
+    await page.click("#s-run");
+    await waitIdle(page, "lastSample");
+    const s = (await pageState(page)).lastSample as { resolution: number; stepsDone: number; values: number[] };
+    assert.deepEqual([s.resolution, s.stepsDone, s.values.length], [112, 25, 112 * 112]);
+    assert.ok(s.values.every((v) => v >= -1 && v <= 1));
+    await page.screenshot({ path: path.join(SHOTS, "browser-lab.png"), clip: { x: 0, y: 0, width: 1200, height: 900 } });
+  });
+
   it("no request left the page's origin and no page error occurred", () => {
     assert.deepEqual(lab.external, []);
     assert.deepEqual(lab.errors, []);

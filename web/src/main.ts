@@ -104,8 +104,8 @@ for (const p of ["s", "n", "i", "r"]) $(`${p}-stop`).addEventListener("click", (
 
 // ---------- sample ----------
 const sPictures = $("s-pictures");
-const sState = figure(sPictures, "state x_t (noisy)");
-const sEstimate = figure(sPictures, "estimate x̂₀ at this step");
+const sState = figure(sPictures, "the state x_t (noisy)");
+const sEstimate = figure(sPictures, "the model's estimate x̂₀ of the final image");
 $("s-run").addEventListener("click", () => job("s", async (progress) => {
   const req = { resolution: num("s-res"), seed: num("s-seed"), steps: num("s-steps"), sampler: radio("s-sampler") as "ddim" | "ddpm" };
   const strip = $("s-strip");
@@ -117,7 +117,7 @@ $("s-run").addEventListener("click", () => job("s", async (progress) => {
     drawField(sState, v.x, req.resolution, req.resolution, -2.5, 2.5);
     drawField(sEstimate, v.x0, req.resolution);
     stepsDone = v.index + 1;
-    if ((v.index + 1) % keep === 0 || v.index + 1 === v.steps) drawField(figure(strip, `t = ${v.t}`), v.x0, req.resolution);
+    if ((v.index + 1) % keep === 0 || v.index + 1 === v.steps) drawField(figure(strip, `step ${v.index + 1} · t ${v.t}`), v.x0, req.resolution);
     await progress(v.index + 1, v.steps);
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -254,11 +254,12 @@ iMask.addEventListener("pointermove", (ev) => { if (painting) paintAt(ev); });
 iMask.addEventListener("pointerup", () => (painting = false));
 iMask.addEventListener("pointercancel", () => (painting = false));
 $("i-clear").addEventListener("click", () => inpaintImageSet && chooseInpaint(inpaintImageSet));
-for (const [id, kind] of [["i-centre", "centre"], ["i-half", "half"]] as const) {
+let strokeSeed = 0;
+for (const [id, kind] of [["i-centre", "centre"], ["i-half", "half"], ["i-strokes", "strokes"]] as const) {
   $(id).addEventListener("click", () => {
     if (!inpaintImageSet) return;
     const [, H, W] = inpaintImageSet.shape;
-    mask = makeMask(kind, 1, H, W);
+    mask = makeMask(kind, 1, H, W, kind === "strokes" ? strokeSeed++ : 0);
     drawMask(iMask, mask, H, W);
   });
 }
