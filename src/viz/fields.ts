@@ -4,6 +4,7 @@
  */
 import { PlotlyFigure, PlotlyTrace, toRows } from "./plotly";
 
+/** A 2-D field to draw: row-major values, its size and a title. */
 export interface Field {
   /** caption, e.g. "64×64" */
   label: string;

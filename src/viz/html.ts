@@ -16,14 +16,18 @@ export interface HtmlView {
   html: string;
 }
 
+/** Anything `show` can display: a plotly figure, a vega-lite spec or an HTML view. */
 export type View = PlotlyFigure | VegaLiteSpec | HtmlView;
 
+/** Whether a view is a plotly figure. */
 export function isPlotly(v: unknown): v is PlotlyFigure {
   return typeof v === "object" && v != null && Array.isArray((v as PlotlyFigure).data) && typeof (v as PlotlyFigure).layout === "object";
 }
+/** Whether a view is a vega-lite spec. */
 export function isVegaLite(v: unknown): v is VegaLiteSpec {
   return typeof v === "object" && v != null && typeof (v as VegaLiteSpec).$schema === "string" && (v as VegaLiteSpec).$schema.includes("vega-lite");
 }
+/** Whether a view is plain HTML. */
 export function isHtmlView(v: unknown): v is HtmlView {
   return typeof v === "object" && v != null && (v as HtmlView).kind === "html" && typeof (v as HtmlView).html === "string";
 }

@@ -7,6 +7,7 @@
 /** A plotly trace: plain JSON, typed loosely because plotly's schema is large. */
 export type PlotlyTrace = { type: string; name?: string } & Record<string, unknown>;
 
+/** A plotly figure as data and layout (rendered offline by the inlined bundle). */
 export interface PlotlyFigure {
   data: PlotlyTrace[];
   layout: Record<string, unknown> & { title?: { text: string } };
@@ -26,6 +27,7 @@ const baseLayout = (title: string | undefined, extra: Record<string, unknown>) =
   ...extra,
 });
 
+/** One series of a grouped bar chart, with optional error bars. */
 export interface BarSeries {
   /** legend name, e.g. "ours" or "paper" */
   name: string;
@@ -69,6 +71,7 @@ export function groupedBars(opts: {
   };
 }
 
+/** One line of a line plot. */
 export interface LineSeries {
   name: string;
   x: ArrayLike<number>;

@@ -7,8 +7,13 @@ import { PNG } from "pngjs";
 /** A batch of images [N, H, W, C] (C = 1 or 3) with values in [−1, 1]: plain data + shape, or a tfjs tensor. */
 export type ImageBatch =
   | { data: ArrayLike<number>; shape: readonly number[] }
-  | { shape: readonly number[]; dataSync(): ArrayLike<number> };
+  | {
+      shape: readonly number[];
+      /** the values, row-major (a tfjs tensor's own method) */
+      dataSync(): ArrayLike<number>;
+    };
 
+/** Layout of an image grid: columns, padding, background, value range. */
 export interface GridOptions {
   /** images per row; default ceil(sqrt(N)) */
   cols?: number;
@@ -18,6 +23,7 @@ export interface GridOptions {
   background?: number;
 }
 
+/** An RGBA image: width, height and bytes. */
 export interface RGBAImage {
   width: number;
   height: number;
@@ -84,6 +90,7 @@ export function decodePNG(buf: Buffer): RGBAImage {
   return { width: png.width, height: png.height, rgba: new Uint8Array(png.data) };
 }
 
+/** An image grid as an inline HTML view, with its PNG bytes. */
 export interface ImageGridView {
   kind: "html";
   html: string;
@@ -116,6 +123,7 @@ export function imageGridView(batch: ImageBatch, opts: GridOptions & { scale?: n
   return { kind: "html", html, png };
 }
 
+/** Text made safe to place in HTML. */
 export function escapeHTML(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string);
 }

@@ -33,7 +33,10 @@ export function showHTML(html: string): void {
 }
 
 /** A view that can be redrawn in place (a table filling in as runs finish): `showLive(v).update(v2)`. */
-export function showLive(view: View): { update(view: View): void } {
+export function showLive(view: View): {
+  /** redraws the display with another view */
+  update(view: View): void;
+} {
   const d = tslab().newDisplay();
   d.html(figureHTML(view));
   return { update: (v: View) => d.html(figureHTML(v)) };

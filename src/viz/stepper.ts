@@ -13,10 +13,12 @@ export interface StepFrame {
   title?: string;
 }
 
+/** A plotly figure with a slider and play button over frames. */
 export interface StepperFigure extends PlotlyFigure {
   frames: { name: string; data: Record<string, unknown>[]; traces: number[]; layout?: Record<string, unknown> }[];
 }
 
+/** Whether a figure has slider frames. */
 export function isStepper(fig: PlotlyFigure): fig is StepperFigure {
   return Array.isArray((fig as StepperFigure).frames);
 }

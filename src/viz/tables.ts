@@ -3,6 +3,7 @@
  */
 import * as aq from "arquero";
 
+/** A table row by column name. */
 export type Row = Record<string, string | number | null>;
 
 const STYLE = "<style>.infty-table table{border-collapse:collapse;font:13px sans-serif}" +

@@ -6,8 +6,10 @@
 
 export type VegaLiteSpec = Record<string, unknown> & { $schema: string };
 
+/** The vega-lite schema the lab's specs declare. */
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
+/** One point of a training curve: step, value and series name. */
 export interface CurvePoint {
   step: number;
   value: number;

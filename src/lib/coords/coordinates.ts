@@ -10,6 +10,7 @@ import { tf } from "../runtime/backend";
 import { Rng } from "../runtime/rng";
 import { PointTable, applyPointTable } from "../runtime/point-table";
 
+/** A batch of coordinate subsets on an H×W grid: per image M pixel indices and their positions in [0, 1]². */
 export interface CoordSet {
   B: number;
   H: number;
@@ -20,6 +21,7 @@ export interface CoordSet {
   cells: Int32Array;
 }
 
+/** How many points a subset has: a fraction of the grid (`ratio`) or an absolute count (`count`). */
 export interface SubsetSize {
   /** fraction of the H·W cells (rounded to the nearest count, at least 1) */
   ratio?: number;

@@ -19,6 +19,7 @@ export function subsetMeans(set: CoordSet, field: ArrayLike<number>): Float64Arr
   return out;
 }
 
+/** Error of a Monte-Carlo estimate of an image mean from m sampled pixels, over many subsets. */
 export interface IntegrationError {
   /** the full-grid mean (the integral of the piecewise-constant field over [0,1]²) */
   truth: number;

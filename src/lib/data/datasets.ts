@@ -13,6 +13,7 @@ import { loadFashionMnist } from "./fashion-mnist";
 import { proceduralImages, proceduralSpecs, renderProcedural } from "./procedural";
 import { renderTextureCrops, sampleTextureCrops } from "./textures";
 
+/** What a dataset is asked for: image size, channels, seed and how many images. */
 export interface DatasetDraw {
   /** side of the square images */
   resolution: number;
@@ -23,7 +24,9 @@ export interface DatasetDraw {
   limit?: number;
 }
 
+/** A dataset in the registry: what it is, its channel counts, how to draw training and held-out images, its FID reference. */
 export interface DatasetEntry {
+  /** One line describing the dataset. */
   readonly about: string;
   /** channel counts the dataset provides */
   readonly channels: readonly number[];
@@ -32,27 +35,37 @@ export interface DatasetEntry {
   /** held-out image #index [1, r, r, C], where the dataset has an order */
   image?(index: number, o: { resolution: number; channels: number }): ImageSet;
   /** FID/KID: held-out reference images at r, and the feature net's folder under data/; null = no FID */
-  readonly fid: { featureNet: string; reference(o: { resolution: number; limit: number }): ImageSet } | null;
+  readonly fid: {
+    featureNet: string;
+    /** held-out reference images at the requested size */
+    reference(o: { resolution: number; limit: number }): ImageSet;
+  } | null;
 }
 
 const fashionAt = (set: ImageSet, r: number): ImageSet => (r === 28 ? set : areaResize(set, r, r));
 
+/** The dataset registry: its keys are the values `train.dataset` accepts. */
 export const DATASETS = {
   "fashion-mnist": {
     about: "Fashion-MNIST (28×28 gray; other sizes by area resizing)",
     channels: [1],
+    /** the training images */
     train: ({ resolution: r, limit }) => loadFashionMnist({ split: "train-fit", size: r === 28 ? undefined : r, limit }),
+    /** test image #index */
     image: (index, { resolution }) => fashionAt(loadFashionMnist({ split: "test", offset: index, limit: 1 }), resolution),
     fid: {
       featureNet: "feature-net",
+      /** the first test images, at the requested size */
       reference: ({ resolution: r, limit }) => loadFashionMnist({ split: "test", limit, size: r === 28 ? undefined : r }),
     },
   },
   procedural: {
     about: "procedural analytic images (Gaussian bumps; exact at every resolution)",
     channels: [1, 2, 3, 4],
+    /** freshly drawn images from the seed */
     train: ({ resolution, channels, seed, limit }) => proceduralImages({ n: limit ?? 20000, height: resolution, rng: new Rng(seed), channels }),
     // the same image as proceduralImages({ n: index + 1, rng: new Rng(1234) })[index]: draw specs one by one, render one
+    /** held-out image #index (its own fixed seed) */
     image: (index, { resolution, channels }) => {
       const rng = new Rng(1234);
       let spec = proceduralSpecs(1, rng, { channels });
@@ -64,13 +77,16 @@ export const DATASETS = {
   textures: {
     about: "crops of three texture photographs (side 4r, rendered at r)",
     channels: [1, 3],
+    /** random crops of the photographs from the seed */
     train: ({ resolution: r, channels, seed, limit }) =>
       renderTextureCrops(sampleTextureCrops({ n: limit ?? 20000, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) }), r, channels as 1 | 3),
     fid: null,
   },
 } satisfies Record<string, DatasetEntry>;
 
+/** A dataset's registry key. */
 export type DatasetName = keyof typeof DATASETS;
+/** Every registered dataset name. */
 export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
 /** The registered dataset `name`, checked against the channel count; one-line errors otherwise. */

@@ -12,13 +12,18 @@ import * as zlib from "zlib";
 import { dataPath } from "./paths";
 import { areaResize, ImageSet, padImages } from "./image-ops";
 
+/** A Fashion-MNIST split: train (all 60,000), test, train-fit (the 55,000 trained on) and holdout (5,000 never trained on). */
 export type FashionSplit = "train" | "test" | "train-fit" | "holdout";
+/** Every Fashion-MNIST split name. */
 export const FASHION_SPLITS: readonly FashionSplit[] = ["train", "test", "train-fit", "holdout"];
+/** Training images held out of `train-fit` (the last 5,000 of the training set). */
 export const FASHION_HOLDOUT = 5000;
+/** Fashion-MNIST's ten class names, by label. */
 export const FASHION_CLASSES = [
   "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ] as const;
 
+/** Which Fashion-MNIST images to load: split, offset, limit and an optional resize. */
 export interface FashionOptions {
   split: FashionSplit;
   /** pad each side with background (−1) after resizing, e.g. 2 to go 28 → 32 */

@@ -15,6 +15,7 @@ export interface Bump { mx: number; my: number; sx: number; sy: number; amp: num
 /** One analytic image: background [C] plus bumps. */
 export interface ProceduralSpec { background: number[]; bumps: Bump[] }
 
+/** How procedural images are drawn: count, size, channels and random source. */
 export interface ProceduralOptions {
   /** number of bumps per image, inclusive range (default [3, 8]) */
   bumps?: [number, number];

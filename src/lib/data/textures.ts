@@ -9,7 +9,9 @@ import { Rng } from "../runtime/rng";
 import { dataPath } from "./paths";
 import { areaResize, ImageSet } from "./image-ops";
 
+/** The three texture photographs shipped in data/textures (CC0). */
 export const TEXTURE_NAMES = ["brick", "grass", "gravel"] as const;
+/** A shipped texture photograph's name. */
 export type TextureName = (typeof TEXTURE_NAMES)[number];
 
 /** One decoded photograph, gray in [−1, 1]: pixels [H, W]. */
@@ -17,6 +19,7 @@ export interface Texture { name: TextureName; width: number; height: number; pix
 
 const cache = new Map<TextureName, Texture>();
 
+/** Loads a texture photograph as gray values in [−1, 1] (cached). */
 export function loadTexture(name: TextureName): Texture {
   const hit = cache.get(name);
   if (hit) return hit;
@@ -42,6 +45,7 @@ export function loadTexture(name: TextureName): Texture {
 /** Where a sample came from: top-left (x, y) and side S in full-resolution pixels. */
 export interface TextureCrop { texture: TextureName; x: number; y: number; size: number }
 
+/** Where and how texture crops are cut: count, crop side, output size and random source. */
 export interface TextureCropOptions {
   n: number;
   /** output side r */

@@ -33,6 +33,7 @@ export interface MollifierConfig {
   resRef: number;
 }
 
+/** The Wiener filter's inverse SNR used by the authors' code (0.05). */
 export const DEFAULT_INV_SNR = 0.05;
 
 /** Orthonormal DCT-II matrix D [N, N] (row k = basis k), float64: D[k,n] = s_k·cos(πk(n+½)/N). */
@@ -277,6 +278,7 @@ export class GridMollifier {
     return kron(conjugateDiag(this.DH, this.gainH, H), H, conjugateDiag(this.DW, this.gainW, W), W);
   }
 
+  /** Frees this grid's cached tensors. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -327,6 +329,7 @@ export class Mollifier {
     return this.isIdentity ? 1 : noiseMultiplier([H, W], this.resRef);
   }
 
+  /** The mollifier's operators on an H×W grid (made once per grid, then cached). */
   at(H: number, W: number): GridMollifier {
     const key = `${H}x${W}`;
     let g = this.grids.get(key);
@@ -353,6 +356,7 @@ export class Mollifier {
     return this.at(x.shape[1], x.shape[2]).inverse(x);
   }
 
+  /** Frees every grid's cached tensors. */
   dispose(): void {
     for (const g of this.grids.values()) g.dispose();
     this.grids.clear();

@@ -9,11 +9,13 @@ import { perBatch, Timesteps, timestepArray } from "./forward";
 import type { Mollifier } from "./mollifier";
 import { alphaBar, Schedule } from "./schedules";
 
+/** What a parameterisation needs at a timestep: the schedule, the mollifier and the state's grid. */
 export interface ParamContext {
   schedule: Schedule;
   mollifier: Mollifier;
 }
 
+/** What the network predicts (ε, Tξ, x₀ or v) and how to turn that into the loss target and Tx̂₀. */
 export interface Parameterisation {
   /** its key in PARAMETERISATIONS */
   readonly name: string;
@@ -100,9 +102,12 @@ export const PARAMETERISATIONS = Object.freeze({
   v: vPrediction,
 } satisfies Record<string, Parameterisation>);
 
+/** A parameterisation's registry key (the values `diffusion.parameterisation` accepts). */
 export type ParameterisationName = keyof typeof PARAMETERISATIONS;
+/** Every registered parameterisation name. */
 export const PARAMETERISATION_NAMES = Object.keys(PARAMETERISATIONS) as ParameterisationName[];
 
+/** A parameterisation by name (default the mollified-ε of Eq. 46), or the object itself. */
 export function parameterisation(p: Parameterisation | ParameterisationName = "mollifiedEps"): Parameterisation {
   if (typeof p !== "string") return p;
   const found = Object.prototype.hasOwnProperty.call(PARAMETERISATIONS, p) ? PARAMETERISATIONS[p] : undefined;

@@ -62,6 +62,7 @@ export function diagTTt(T: Mollifier, H: number, W: number): tf.Tensor4D {
 }
 
 // type aliases (not interfaces) so rows are plain records that table views accept
+/** One timestep of the forward-process check: measured against predicted mean and variance. */
 export type ForwardMomentsRow = { t: number; "RMS z of mean": number; "var / theory": number; "theory var (mean px)": number };
 
 /**
@@ -84,6 +85,7 @@ export function forwardMoments(T: Mollifier, sch: Schedule, x0: tf.Tensor4D, ts:
   }));
 }
 
+/** One timestep of the posterior check: simulated against closed-form posterior moments. */
 export type PosteriorSimulationRow = {
   t: number;
   "RMS z of E[r]": number;

@@ -22,9 +22,11 @@ import { checkTimesteps, Schedule, StepCoefs, stepCoefs } from "./schedules";
 /** xt [B,H,W,C], t int32 [B] (original-schedule timesteps) → the parameterisation's output [B,H,W,C]. */
 export type Denoiser = (xt: tf.Tensor4D, t: tf.Tensor1D) => tf.Tensor4D | Promise<tf.Tensor4D>;
 
+/** One sampler step as `onStep` and the step generators report it. */
 export interface SamplerStep {
   /** 0-based step index and the number of steps */
   index: number;
+  /** the number of steps */
   steps: number;
   /** the step goes from original timestep t to s (s = −1: the clean Tx₀; inversion: s < t is the start) */
   t: number;
@@ -35,6 +37,7 @@ export interface SamplerStep {
   Tx0: tf.Tensor4D;
 }
 
+/** Options shared by every sampler. */
 export interface SamplerOptions {
   schedule: Schedule;
   mollifier: Mollifier;
@@ -57,16 +60,19 @@ export interface SamplerOptions {
   returnIntermediates?: boolean | number;
 }
 
+/** Options of the DDPM sampler. */
 export interface DdpmOptions extends SamplerOptions {
   /** reverse variance σ_t² (∞-Diff Eq. 33): "beta" (default) or "betaTilde" */
   sigma?: SigmaChoice;
 }
 
+/** Options of the DDIM sampler. */
 export interface DdimOptions extends SamplerOptions {
   /** 0 = deterministic (default); 1 = DDPM-like with σ² = β̃ */
   eta?: number;
 }
 
+/** What a sampler returns: x₀ (Wiener estimate), Tx̂₀ and optional intermediate states. */
 export interface SampleResult {
   /** the sample in the mollified space [B,H,W,C] */
   Tx0: tf.Tensor4D;
@@ -76,6 +82,7 @@ export interface SampleResult {
   intermediates?: tf.Tensor4D[];
 }
 
+/** What DDIM inversion returns: the encoded x_T and the states along the way. */
 export interface InversionResult {
   /** the latent x_T [B,H,W,C] at the first (largest) timestep */
   xT: tf.Tensor4D;
@@ -250,15 +257,21 @@ async function finish(gen: AsyncGenerator<SamplerStep, void, void>, opts: Sample
  * Adding one: write its steps generator here (or in its own file) and add an entry.
  */
 export interface SamplerEntry {
+  /** One line describing the sampler. */
   readonly about: string;
+  /** The sampler as a generator of steps from x_T over the given timesteps. */
   steps(denoise: Denoiser, xT: tf.Tensor4D, timesteps: readonly number[], opts: DdimOptions & DdpmOptions): AsyncGenerator<SamplerStep, void, void>;
+  /** How much of the current Tx̂₀ error one step t → s passes on (for error analysis). */
   gain(schedule: Schedule, t: number, s: number, eta: number): number;
 }
 
+/** The sampler registry: its keys are the samplers `sampleModel` and the CLI accept. */
 export const SAMPLERS = {
   ddim: {
     about: "DDIM (η = 0 deterministic)",
+    /** the step generator */
     steps: ddimSteps,
+    /** error gain of one step t → s */
     gain: (schedule, t, s, eta) => {
       const c = stepCoefs(schedule, t, s);
       const sig2 = s < 0 ? 0 : eta * eta * c.betaTilde;
@@ -268,12 +281,16 @@ export const SAMPLERS = {
   },
   ddpm: {
     about: "DDPM ancestral (η is ignored)",
+    /** the step generator */
     steps: ddpmSteps,
+    /** error gain of one step t → s */
     gain: (schedule, t, s) => stepCoefs(schedule, t, s).coefTx0,
   },
 } satisfies Record<string, SamplerEntry>;
 
+/** A sampler's registry key. */
 export type SamplerName = keyof typeof SAMPLERS;
+/** Every registered sampler name. */
 export const SAMPLER_NAMES = Object.keys(SAMPLERS) as SamplerName[];
 
 /** The registered sampler `name`; a one-line error naming the choices otherwise. */

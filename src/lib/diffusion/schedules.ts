@@ -63,6 +63,7 @@ export function linearSchedule(T = 1000, betaStart = (1e-4 * 1000) / T, betaEnd 
   return scheduleFromBetas(betas, `linear(T=${T},${betaStart},${betaEnd})`);
 }
 
+/** A noise schedule by name: the cosine schedule (paper default) or the linear one. */
 export type ScheduleName = "cosine" | "linear";
 const SCHEDULES: Record<ScheduleName, (T: number) => Schedule> = { cosine: cosineSchedule, linear: linearSchedule };
 /** One table from name to schedule. */

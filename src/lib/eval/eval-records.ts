@@ -8,6 +8,7 @@
  */
 import { interval, resultFiles } from "./quality-curve";
 
+/** One `infty eval --json` file of a shipped model's evaluation folder, as read back. */
 export interface EvalRecord {
   /** sampling resolution (square grids; the file name's R) */
   resolution: number;
@@ -54,6 +55,7 @@ export function readEvalDir(dir: string): EvalRecord[] {
   return out.sort((a, b) => a.resolution - b.resolution || b.n - a.n || a.steps - b.steps);
 }
 
+/** FID at a finer grid beside FID at the training grid for the same n and steps, and their ratio. */
 export interface ResolutionRow {
   resolution: number;
   n: number;

@@ -19,9 +19,13 @@ import { dataPath } from "../data/paths";
 import { DatasetEntry, DatasetName, dataset } from "../data/datasets";
 import { writeFileAtomic } from "../runtime/atomic-write";
 
+/** Length of a feature vector (the penultimate layer of the lab's feature net). */
 export const FEATURE_DIM = 128;
+/** Image side the feature net reads (other sizes are area-resized to it). */
 export const FEATURE_SIZE = 28;
+/** Classes the feature net was trained to tell apart (Fashion-MNIST's ten). */
 export const FEATURE_CLASSES = 10;
+/** Format tag of the feature net's record file. */
 export const FEATURE_NET_FORMAT = "infty-feature-net/1";
 
 /** Features of N images: values [N, D] row-major. */
@@ -54,6 +58,7 @@ interface Manifest {
 
 const ARCH = "conv3x3(1→32)-relu-maxpool2-conv3x3(32→64)-relu-maxpool2-dense(3136→128)-relu-dense(128→10)";
 
+/** The lab's FID/KID feature network: a small CNN classifier trained on Fashion-MNIST, used for its features. */
 export class FeatureNet {
   readonly params: Params;
   record: FeatureNetRecord | null = null;
@@ -196,6 +201,7 @@ export class FeatureNet {
     return net;
   }
 
+  /** Frees the network's weights. */
   dispose(): void {
     this.params.dispose();
   }
@@ -217,6 +223,7 @@ export function sharedFeatureNet(folder = "feature-net"): FeatureNet {
   if (!net) shared.set(folder, (net = FeatureNet.load(dataPath(folder))));
   return net;
 }
+/** Frees the feature net `sharedFeatureNet` loaded, if any. */
 export function disposeSharedFeatureNet(): void {
   for (const net of shared.values()) net.dispose();
   shared.clear();

@@ -25,6 +25,7 @@ export function meanOf(xs: ArrayLike<number>): number {
   return m / xs.length;
 }
 
+/** Correlation between pixel values against their continuous distance, with the closed form beside it. */
 export interface CorrelationCurve {
   /** offset in pixels, 0…maxOffset */
   offset: number[];
@@ -117,6 +118,7 @@ export function powerSpectrum2d(field: ArrayLike<number>, h: number, w: number):
   return p;
 }
 
+/** Power spectrum of fields averaged over rings of equal frequency. */
 export interface RadialSpectrum {
   /** radial frequency in cycles per image side (integer bins 1 … min(H,W)/2) */
   freq: number[];

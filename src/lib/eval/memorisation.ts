@@ -49,6 +49,7 @@ export async function nearestImages(query: ImageSet, ref: ImageSet, opts: { chun
   return { index, distance };
 }
 
+/** Distances of samples and of held-out images to their nearest training image, and the summary statistics. */
 export interface MemorisationReport {
   n: number;
   nTrain: number;

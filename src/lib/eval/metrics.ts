@@ -17,6 +17,7 @@ import { sampleStd } from "./statistics";
 /** Gaussian fit to features: mean [D], covariance [D, D] (unbiased, N − 1). */
 export interface FeatureStats { mu: Float64Array; sigma: Float64Array; d: number; n: number }
 
+/** Mean and covariance of features: the Gaussian FID compares. */
 export function featureStats(f: Features): FeatureStats {
   const { values: x, n, d } = f;
   if (n < 2) throw new Error(`featureStats needs at least 2 feature vectors, got ${n}`);
@@ -71,6 +72,7 @@ export function fid(a: Features, b: Features): number {
   return fidFromStats(featureStats(a), featureStats(b));
 }
 
+/** FID with its spread over resampled samples (the reference fixed): sd, 95 % interval, bias. */
 export interface FidBootstrap {
   /** FID of all the samples */
   fid: number;
@@ -112,6 +114,7 @@ export function fidBootstrap(a: Features, b: Features, opts: { resamples?: numbe
   return { fid: point, std, interval95: [point - z * std, point + z * std], bias: fids.reduce((t, x) => t + x, 0) / B - point, resamples: B };
 }
 
+/** KID's subsets: how many and of what size, and the random source. */
 export interface KidOptions {
   /** number of random subset pairs (default 100) */
   subsets?: number;

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 
+/** One evaluated checkpoint of a training run: FID/KID and the two reference levels at the same n. */
 export interface QualityPoint {
   /** training step of the evaluated checkpoint */
   step: number;
@@ -32,6 +33,7 @@ export interface ResultFile {
   m: RegExpExecArray;
   file: string;
   r: Record<string, unknown>;
+  /** the value as a finite number, or an error naming the file and the field */
   num(v: unknown, what: string): number;
 }
 

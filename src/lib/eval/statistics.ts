@@ -9,6 +9,7 @@
  */
 import { Rng } from "../runtime/rng";
 
+/** Arithmetic mean (NaN for an empty list). */
 export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
@@ -64,6 +65,7 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return sab / Math.sqrt(saa * sbb);
 }
 
+/** Spearman ρ between two rankings with its bootstrap interval and distribution over seeds. */
 export interface RankAgreement {
   /** ρ between the per-variant means and the paper's values */
   rho: number;
@@ -155,6 +157,7 @@ export function tQuantile(level: number, nu: number): number {
   return (lo + hi) / 2;
 }
 
+/** A variant against the reference on shared seeds: mean difference, paired-t interval, p, bootstrap. */
 export interface PairedComparison {
   /** seeds both sides have */
   seeds: number[];

@@ -11,8 +11,10 @@ export const STEPS_VARIANTS = {
   noclip: "Tx̂₀ not clipped",
   even: "even grid (T−1 … 0)",
 } as const;
+/** A sampler variant of the Fig. 7 measurement (a key of `STEPS_VARIANTS`). */
 export type StepsVariant = keyof typeof STEPS_VARIANTS;
 
+/** One point of the Fig. 7 measurement: FID of n samples at a resolution, sampler variant and step count. */
 export interface StepsPoint {
   resolution: number;
   variant: StepsVariant;

@@ -22,6 +22,7 @@ export interface MeasurementMeta {
   at: string;
 }
 
+/** What every measurement record starts with: checkpoint, step, kind, backend and time. */
 export function measurementMeta(file: string, g: GuidedCheckpoint): MeasurementMeta {
   return { checkpoint: file, step: g.step, autoencoder: Boolean(g.encode), backend: tf.getBackend(), at: new Date().toISOString() };
 }

@@ -16,6 +16,7 @@ import { RankAgreement, PairedComparison, bootstrapMeanInterval, pairedCompariso
 /** Seed of the bootstrap resampling, so a merge is reproducible. */
 const BOOTSTRAP_SEED = 16;
 
+/** One variant at one evaluation point, merged over seeds: mean FID/KID, spread, speed. */
 export interface MergedRow {
   variant: string;
   resolution: number;
@@ -48,6 +49,7 @@ export interface MergedRow {
   wallSeconds: number;
 }
 
+/** A spec's results merged into rows, with what is missing and the table's statistics. */
 export interface MergedTable {
   spec: string;
   title: string;
@@ -67,6 +69,7 @@ export interface MergedTable {
   statistics: TableStatistics | null;
 }
 
+/** A table's statistics: ranking against the paper and paired comparisons with the reference row. */
 export interface TableStatistics {
   /** the ∞-Diff row (spec.reference) */
   reference: string | null;
@@ -97,6 +100,7 @@ function meanStd(xs: number[]): [number, number | null] {
   return [m, Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1))];
 }
 
+/** Reads a spec's result files and merges them into rows (incomplete files are skipped and listed). */
 export function mergeResults(spec: ExperimentSpec, budget: BudgetName, resultsDir: string): MergedTable {
   const plan = expandRuns(spec, budget);
   const { results, skipped } = readResults(resultsDir, spec.name);

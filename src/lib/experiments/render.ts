@@ -5,7 +5,9 @@
 import { ExperimentSpec } from "./spec";
 import { MergedTable, MergedRow } from "./merge";
 
+/** A table cell: a number, a string, or null for "no value". */
 export type Cell = string | number | null;
+/** A table row by column name. */
 export type TableRow = Record<string, Cell>;
 
 /** One row per variant: our numbers (mean, std over seeds) and the paper's. Paper-only variants keep null metrics. */

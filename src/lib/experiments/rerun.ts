@@ -10,6 +10,7 @@ import type { FeatureNet } from "../eval";
 import { MergedTable, mergeResults } from "./merge";
 import { TableRow } from "./render";
 
+/** What `rerunSweep` runs: spec, budget, shard, seeds, results folder and callbacks. */
 export interface RerunOptions {
   /** a spec name ("table2", "table3", "fig7"), a spec file, or a loaded spec */
   spec: string | ExperimentSpec;
@@ -26,9 +27,11 @@ export interface RerunOptions {
   /** feature network for FID/KID (default: the committed one) */
   featureNet?: FeatureNet;
   progress?: boolean;
+  /** where progress lines go (default: the console) */
   log?: (line: string) => void;
 }
 
+/** Runs (or resumes) a sweep and returns its summary and merged table: what `infty ablate` does, callable from a notebook. */
 export async function rerunSweep(opts: RerunOptions): Promise<{ summary: SweepSummary; merged: MergedTable; planned: number }> {
   const spec = typeof opts.spec === "string" ? loadSpec(opts.spec) : opts.spec;
   let runs = expandRuns(spec, opts.budget);

@@ -26,8 +26,10 @@ import { Progress, formatDuration } from "../runtime/progress";
 import { note } from "../runtime/notebook";
 import { RunPlan, Budget, ExperimentSpec, BudgetName } from "./spec";
 
+/** Format tag of an ablation result file. */
 export const RESULT_FORMAT = "infty-ablate-result/1";
 
+/** One ablation run's result file: config, seed, metrics, timings, host and code version. */
 export interface RunResult {
   format: typeof RESULT_FORMAT;
   hash: string;
@@ -77,6 +79,7 @@ export interface RunResult {
   copiedFrom?: string;
 }
 
+/** What a sweep runs: spec, budget, shard, seeds, folders, and how it reports. */
 export interface SweepOptions {
   spec: ExperimentSpec;
   budget: BudgetName;
@@ -95,11 +98,13 @@ export interface SweepOptions {
   waitForFeatureNet?: boolean;
   /** tests: stop training after this many steps in this call, as a kill would (no result written) */
   killAfterSteps?: number;
+  /** where progress lines go (default: the console) */
   log?: (line: string) => void;
   /** called after each run's result is known (computed, cached or copied), e.g. to redraw a table */
   onResult?: (result: RunResult, summary: SweepSummary) => void | Promise<void>;
 }
 
+/** What a sweep did: runs computed, read back, copied from identical runs, and failed. */
 export interface SweepSummary {
   done: RunResult[];
   /** runs whose result already existed */
@@ -114,6 +119,7 @@ export interface SweepSummary {
   deferred: string[];
 }
 
+/** The result file of a run: <resultsDir>/<spec>/<hash>.json. */
 export function resultPath(resultsDir: string, spec: string, hash: string): string {
   return path.join(resultsDir, spec, `${hash}.json`);
 }
@@ -172,6 +178,7 @@ function featureNetHash(net: FeatureNet): string {
   return h;
 }
 
+/** A sweep needs the feature net (data/feature-net) and it is not there. */
 export class FeatureNetMissing extends Error {
   constructor(message: string) {
     super(message);

@@ -13,8 +13,10 @@ import { Trainer, trainingImages } from "../pipelines/train";
 import { writeFileAtomic } from "../runtime/checkpoint";
 import { ExperimentSpec, BudgetName, resolvedConfig, shortHash, hashableConfig } from "./spec";
 
+/** Format tag of a throughput measurement file. */
 export const THROUGHPUT_FORMAT = "infty-ablate-throughput/1";
 
+/** Training steps per second of every variant, measured interleaved in one process. */
 export interface ThroughputResult {
   format: typeof THROUGHPUT_FORMAT;
   hash: string;
@@ -29,10 +31,12 @@ export interface ThroughputResult {
   finishedAt: string;
 }
 
+/** The key of a throughput measurement: the variants' configs, rounds and steps. */
 export function throughputKey(spec: ExperimentSpec, budget: BudgetName, rounds: number, steps: number) {
   return shortHash({ configs: spec.variants.map((v) => hashableConfig(resolvedConfig(spec, budget, v, 0))), rounds, steps });
 }
 
+/** Where a throughput measurement is stored under the results folder. */
 export function throughputPath(resultsDir: string, spec: ExperimentSpec, budget: BudgetName, rounds: number, steps: number): string {
   return path.join(resultsDir, spec.name, `throughput-${throughputKey(spec, budget, rounds, steps)}.json`);
 }
@@ -75,6 +79,7 @@ export async function measureThroughput(spec: ExperimentSpec, budget: BudgetName
   return result;
 }
 
+/** A throughput file, or null when absent or incomplete. */
 export function readThroughput(file: string): ThroughputResult | null {
   try {
     const r = JSON.parse(fs.readFileSync(file, "utf8")) as ThroughputResult;

@@ -21,6 +21,7 @@ export class Linear {
     this.w = p.create(`${name}.w`, [inF, outF], opts.zeroInit ? { kind: "zeros" } : fanInUniform(inF));
     this.b = opts.bias === false ? null : p.create(`${name}.b`, [outF], opts.zeroInit ? { kind: "zeros" } : fanInUniform(inF));
   }
+  /** x W + b over the last axis. */
   apply(x: tf.Tensor): tf.Tensor {
     const shape = x.shape;
     const x2 = shape.length === 2 ? (x as tf.Tensor2D) : x.reshape([-1, this.inF]) as tf.Tensor2D;
@@ -42,6 +43,7 @@ export class Conv2d {
     this.b = p.create(`${name}.b`, [cout], opts.zeroInit ? { kind: "zeros" } : fanInUniform(fanIn));
   }
   readonly stride: number;
+  /** The convolution of x [B, H, W, Cin] → [B, H', W', Cout]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const y = this.k === 1
       ? (tf.matMul(x.reshape([-1, this.cin]), this.w.reshape([this.cin, this.cout])).reshape([...x.shape.slice(0, 3), this.cout]) as tf.Tensor4D)
@@ -61,6 +63,7 @@ export class LayerNorm {
     this.beta = affine ? p.create(`${name}.b`, [channels], { kind: "zeros" }) : null;
   }
   readonly eps: number;
+  /** Normalises x over its last axis, then scales and shifts. */
   apply(x: tf.Tensor): tf.Tensor {
     const axis = x.rank - 1;
     const mean = tf.mean(x, axis, true);
@@ -81,6 +84,7 @@ export class GroupNorm {
     this.gamma = p.create(`${name}.g`, [channels], { kind: "ones" });
     this.beta = p.create(`${name}.b`, [channels], { kind: "zeros" });
   }
+  /** Normalises x [B, H, W, C] per group of channels, then scales and shifts. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const [B, H, W, C] = x.shape;
     const g = x.reshape([B, H * W, this.groups, C / this.groups]);

@@ -50,6 +50,7 @@ export class PointContext implements OperatorContext {
   get resolution(): number {
     return this.grid.resolution;
   }
+  /** Frees the context's tensors and tables. */
   dispose(): void {
     this.kmap.dispose();
     this.toGrid.dispose();
@@ -177,6 +178,7 @@ export class SparseContext implements OperatorContext {
   get resolution(): number {
     return this.grid.resolution;
   }
+  /** Frees every level's tensors and tables. */
   dispose(): void {
     this.kmap.dispose();
     for (const { ds, ctx } of this.levels) { ds.dispose(); ctx.kmap.dispose(); }
@@ -244,6 +246,7 @@ class SparseLevels {
 /** The context `InftyDiffNetwork.context` builds: kNN-grid (default) or sparse-downsample levels. */
 export type NetworkContext = PointContext | SparseContext | AuthorsContext;
 
+/** Per-call options of the network's forward pass. */
 export interface NetworkForwardOpts {
   /** an Rng enables dropout (training); null for evaluation */
   dropoutRng: Rng | null;
@@ -255,6 +258,7 @@ export interface NetworkForwardOpts {
   cond?: tf.Tensor2D;
 }
 
+/** The ∞-Diff network (§4): lift, sparse neural-operator blocks on the points, kNN to a grid U-Net and back, projection; or the authors' SparseUNet. */
 export class InftyDiffNetwork {
   readonly params: Params;
   /** the authors' SparseUNet when `cfg.arch` is "authors" (then the lab's layers below are not built) */
@@ -305,6 +309,7 @@ export class InftyDiffNetwork {
   }
 
   // x [B,M,channels] values of x_t at ctx.set's points, t int32 [B] → [B,M,channels]
+  /** The network's output [B, M, C] for values x [B, M, C] at the context's points and timesteps t [B]. */
   apply(x: tf.Tensor3D, ctx: NetworkContext, t: tf.Tensor1D, opts: NetworkForwardOpts): tf.Tensor3D {
     if (this.authors) {
       // their z-conditioned decoder takes z [B, authorsZDim] as `cond`; the unconditional one takes none
@@ -344,6 +349,7 @@ export class InftyDiffNetwork {
     });
   }
 
+  /** Frees the network's parameters. */
   dispose(): void {
     this.params.dispose();
   }
@@ -357,6 +363,7 @@ export class InftyDiffNetwork {
 export class GridDenoiser {
   private readonly contexts = new Map<string, NetworkContext>();
   constructor(readonly net: InftyDiffNetwork, readonly cond: tf.Tensor2D | null = null) {}
+  /** The network on a full grid as a sampler's denoiser: x_t [B, H, W, C] and t [B] → output [B, H, W, C]. */
   readonly denoise = (xt: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D => {
     const [B, H, W, C] = xt.shape;
     if (this.cond && this.cond.shape[0] !== B) throw new Error(`cond has batch ${this.cond.shape[0]}, x_t has ${B}`);
@@ -390,6 +397,7 @@ export class GridDenoiser {
     const opts = { dropoutRng: null, cond: cond ?? undefined };
     return tf.tidy(() => this.net.apply(xt.reshape([B, H * W, C]) as tf.Tensor3D, c, t, opts).reshape([B, H, W, C]) as tf.Tensor4D);
   }
+  /** Frees the cached grid contexts. */
   dispose(): void {
     for (const c of this.contexts.values()) c.dispose();
     this.contexts.clear();

@@ -34,6 +34,7 @@ registerTypedKernel<AdamAttrs>({
   },
 });
 
+/** Adam's hyper-parameters, gradient clipping and the choice of update kernel. */
 export interface AdamOptions {
   beta1: number;
   beta2: number;
@@ -44,12 +45,14 @@ export interface AdamOptions {
   fused?: boolean;
 }
 
+/** Adam's state as saved in a checkpoint: step and both moment estimates per parameter. */
 export interface AdamState {
   step: number;
   m: ParamTensors;
   v: ParamTensors;
 }
 
+/** Adam with bias correction and global-norm clipping, as PyTorch's (fused kernel where the backend has it). */
 export class Adam {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -168,6 +171,7 @@ export class Adam {
     return norm;
   }
 
+  /** A copy of the optimiser state, for a checkpoint. */
   state(): AdamState {
     const dump = (src: Map<string, tf.Variable>) => {
       const out: ParamTensors = {};
@@ -187,6 +191,7 @@ export class Adam {
     return { step: this.t, m: await dump(this.m), v: await dump(this.v) };
   }
 
+  /** Restores the optimiser state from a checkpoint. */
   load(state: AdamState): void {
     const put = (dst: Map<string, tf.Variable>, src: ParamTensors, what: string) => {
       for (const [n, t] of dst) {
@@ -200,6 +205,7 @@ export class Adam {
     this.t = state.step;
   }
 
+  /** Frees the moment estimates. */
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
     this.m.clear();

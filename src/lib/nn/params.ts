@@ -18,6 +18,7 @@ registerTypedKernel<{ decay: number }>({
   },
 });
 
+/** How a parameter starts: zeros, ones, uniform in ±limit, or normal with a std. */
 export type Init =
   | { kind: "zeros" }
   | { kind: "ones" }
@@ -30,6 +31,7 @@ export const fanInUniform = (fanIn: number): Init => ({ kind: "uniform", limit: 
 // ParamTensors (name → shape and float32 values) is the checkpoint format's type; the runtime layer owns it.
 export type { ParamTensors };
 
+/** A named set of trainable variables (the model's weights), saved and loaded by name. */
 export class Params {
   private readonly vars = new Map<string, tf.Variable>();
 
@@ -61,16 +63,19 @@ export class Params {
 
   private static uid = 0;
 
+  /** The variable of that name (an error naming it when absent). */
   get(name: string): tf.Variable {
     const v = this.vars.get(name);
     if (!v) throw new Error(`no parameter '${name}'`);
     return v;
   }
 
+  /** Every parameter name, in creation order. */
   names(): string[] {
     return [...this.vars.keys()];
   }
 
+  /** Every variable, in creation order. */
   variables(): tf.Variable[] {
     return [...this.vars.values()];
   }
@@ -140,6 +145,7 @@ export class Params {
     });
   }
 
+  /** Frees every variable. */
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();

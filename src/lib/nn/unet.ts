@@ -73,6 +73,7 @@ class Attention {
   }
 }
 
+/** The grid U-Net at the heart of the network: residual blocks with time modulation, attention at chosen resolutions. */
 export class UNet {
   private readonly convIn: Conv2d;
   private readonly down: Array<{ block?: ResBlock; attn?: Attention; pool?: true }> = [];
@@ -128,6 +129,7 @@ export class UNet {
   }
 
   // x [B,res,res,channels], emb [B,embDim] → [B,res,res,channels]
+  /** The U-Net's output [B, H, W, C] for x [B, H, W, C] and the time embedding emb [B, D]. */
   apply(x: tf.Tensor4D, emb: tf.Tensor2D, opts: ForwardOpts): tf.Tensor4D {
     if (x.shape[1] !== this.cfg.res || x.shape[2] !== this.cfg.res) {
       throw new Error(`U-Net expects a ${this.cfg.res}×${this.cfg.res} grid, got ${x.shape[1]}×${x.shape[2]}`);

@@ -12,8 +12,10 @@ import { KernelMap } from "./kernel-map";
 import { KernelResampleMode, resampleKernel } from "./kernel-resample";
 import { sparseDepthwiseConv } from "./sparse-conv";
 
+/** How the kernel follows the resolution in the invariance check: not at all, or by a resampling rule. */
 export type InvarianceMode = "none" | KernelResampleMode;
 
+/** The error of a sparse convolution at a finer grid against the same operator at r₀, for one rule and scale. */
 export interface InvarianceRow {
   /** the fine resolution s·r₀ */
   resolution: number;

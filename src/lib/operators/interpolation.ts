@@ -93,6 +93,7 @@ export class KnnToGrid {
   private constructor(readonly set: CoordSet, readonly gh: number, readonly gw: number, readonly k: number, readonly weighting: KnnWeights) {
     this.table = knnTable(set, gridPositions(set.B, gh, gw), gh * gw, k, weighting);
   }
+  /** The kNN interpolation of a coordinate set onto a gh×gw grid (k neighbours, the chosen weights). */
   static build(set: CoordSet, gh: number, gw: number, k = 3, weighting: KnnWeights = "inverse-squared-distance"): KnnToGrid {
     return new KnnToGrid(set, gh, gw, k, weighting);
   }
@@ -140,6 +141,7 @@ export class GridToPoints {
   private constructor(readonly set: CoordSet, readonly gh: number, readonly gw: number) {
     this.table = bilinearTable(set.B, set.M, positions(set), gh, gw);
   }
+  /** The bilinear interpolation from a gh×gw grid back to a coordinate set's points. */
   static build(set: CoordSet, gh: number, gw: number): GridToPoints {
     return new GridToPoints(set, gh, gw);
   }
@@ -154,6 +156,7 @@ export class GridToPoints {
     if (gh !== this.gh || gw !== this.gw) throw new Error(`GridToPoints: grid ${gh}×${gw} vs built for ${this.gh}×${this.gw}`);
     return tf.tidy(() => applyPointTable(t, tf.reshape(grid, [B, gh * gw, C]) as tf.Tensor3D));
   }
+  /** Drops the interpolation table. */
   dispose(): void { this.table = null; }
 }
 
@@ -171,6 +174,7 @@ export class SparseDownsample {
     this.downT = { B, S: M, N: Mc, T: 1, idx: pick, w: new Float32Array(B * Mc).fill(1) };
     this.upT = knnTable(coarse, positions(fine), M, k, weighting);
   }
+  /** A sparse downsampling level: keeps `ratio` of the fine points, and kNN weights to bring values back up. */
   static build(fine: CoordSet, rng: Rng, ratio: number, k = 3, weighting: KnnWeights = "inverse-squared-distance"): SparseDownsample {
     const { B, M } = fine;
     const Mc = Math.max(1, Math.min(M, Math.round(ratio * M)));
@@ -185,14 +189,17 @@ export class SparseDownsample {
     const coarse: CoordSet = Object.freeze({ B, H: fine.H, W: fine.W, M: Mc, cells });
     return new SparseDownsample(fine, coarse, pick, k, weighting);
   }
+  /** Values at the kept points [B, M', C] from values at the fine points [B, M, C]. */
   down(feats: tf.Tensor3D): tf.Tensor3D {
     if (!this.downT) throw new Error("SparseDownsample used after dispose()");
     return applyPointTable(this.downT, feats);
   }
+  /** Values at the fine points [B, M, C] interpolated from the kept points [B, M', C]. */
   up(feats: tf.Tensor3D): tf.Tensor3D {
     if (!this.upT) throw new Error("SparseDownsample used after dispose()");
     return applyPointTable(this.upT, feats);
   }
+  /** Drops the level's tables. */
   dispose(): void { this.downT = null; this.upT = null; }
 }
 

@@ -10,6 +10,7 @@ import { CoordSet, cellLookup } from "../coords/coordinates";
 
 const cache = new WeakMap<CoordSet, Map<number, KernelMap>>();
 
+/** For every point of a coordinate set, which neighbours fall on which tap of a k×k kernel (Eq. 20's neighbourhood). */
 export class KernelMap {
   /** [B*M] number of present neighbours, the point itself included (≥ 1) */
   readonly counts: Float32Array;

@@ -37,7 +37,9 @@ export function roundHalfEven(x: number): number {
  */
 export interface KernelRule {
   readonly about: string;
+  /** The kernel side k' at scale s for a kernel of side k at r₀. */
   size(k: number, s: number): number;
+  /** The k'×k 1-D resampling matrix (row-major) from k taps to k' taps at scale s. */
   matrix(k: number, k2: number, s: number): Float64Array;
 }
 
@@ -66,20 +68,26 @@ export const KERNEL_RESAMPLING = {
   extent: {
     about: "the lab's rule: the odd size nearest k·s, bilinear values weighted by cell coverage and the count correction",
     // the odd size nearest k·s (ties and even sizes round up so the window never shrinks below the extent)
+    /** k' for this rule */
     size: (k, s) => {
       const ks = k * s, near = Math.round(ks);
       return Math.max(1, near % 2 === 1 ? near : 2 * Math.floor(ks / 2) + 1);
     },
+    /** the k'×k resampling matrix for this rule */
     matrix: (k, k2, s) => bilinearTaps(k, k2, s, true),
   },
   "per-tap": {
     about: "tap centres span the same range, plain bilinear values",
+    /** k' for this rule */
     size: (k, s) => 2 * Math.round(((k - 1) / 2) * s) + 1,
+    /** the k'×k resampling matrix for this rule */
     matrix: (k, k2, s) => bilinearTaps(k, k2, s, false),
   },
   authors: {
     about: "the authors' get_torch_kernel: 2·round((k·s − 1)/2) + 1 (half to even), ≥ 3, F.interpolate bilinear",
+    /** k' for this rule */
     size: (k, s) => Math.max(3, 2 * roundHalfEven((k * s - 1) / 2) + 1),
+    /** the k'×k resampling matrix for this rule */
     matrix: (k, k2) => {
       // bilinear, align_corners = False: source position (i + ½)·k/k' − ½, negatives clamped to 0, last tap repeated
       const A = new Float64Array(k2 * k);
@@ -94,7 +102,9 @@ export const KERNEL_RESAMPLING = {
   },
   none: {
     about: "the r₀ kernel as is (the Fig. 2 ablation without kernel resampling)",
+    /** k' for this rule */
     size: (k) => k,
+    /** the k'×k resampling matrix for this rule */
     matrix: (k) => {
       const A = new Float64Array(k * k);
       for (let i = 0; i < k; i++) A[i * k + i] = 1;
@@ -103,7 +113,9 @@ export const KERNEL_RESAMPLING = {
   },
 } satisfies Record<string, KernelRule>;
 
+/** A kernel-resampling rule's registry key (the values `model.kernelResampling` accepts). */
 export type KernelResampleMode = keyof typeof KERNEL_RESAMPLING;
+/** Every registered kernel-resampling rule. */
 export const KERNEL_RESAMPLE_MODES = Object.keys(KERNEL_RESAMPLING) as KernelResampleMode[];
 
 /** The resampled kernel size for a k×k kernel moved from `fromRes` to `toRes` (k itself when they are equal). */

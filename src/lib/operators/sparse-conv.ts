@@ -274,6 +274,7 @@ export function sparseConv(feats: tf.Tensor3D, kmap: KernelMap, kernel: tf.Tenso
   });
 }
 
+/** Weights of the nonlinear kernel (Table 2): two k×k depthwise layers with biases and a nonlinearity between. */
 export interface NonlinearKernelParams {
   kernel1: tf.Tensor3D; // [k, k, C]
   bias1: tf.Tensor1D; // [C]

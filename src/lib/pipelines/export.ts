@@ -9,6 +9,7 @@ import { appendLine, diskError } from "../runtime/atomic-write";
 import { CHECKPOINT_FILE, readLogFile } from "./train";
 import { AUTOENCODER_CHECKPOINT, autoencoderConfigOf } from "./autoencoder/autoencoder";
 
+/** The file in a run folder that records every command run on it (JSON lines). */
 export const COMMANDS_FILE = "commands.jsonl";
 
 /** Appends the command line that (re)started a run to its directory, for the training record. */

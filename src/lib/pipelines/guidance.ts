@@ -24,6 +24,7 @@ export type DifferentiableDenoiser = (xt: tf.Tensor4D, t: tf.Tensor1D) => tf.Ten
 /** The residual of the observation given the predicted Tx₀ [B,H,W,C] (any shape; its squared sum is the loss). */
 export type Residual = (Tx0: tf.Tensor4D) => tf.Tensor;
 
+/** What reconstruction guidance needs: the schedule and the timesteps the sampler walks. */
 export interface GuidanceOptions {
   schedule: Schedule;
   /** the descending original timesteps the sampler walks (the wrapper finds each step's s from its t) */

@@ -34,6 +34,7 @@ export interface GradJob {
   total: number;
 }
 
+/** A worker thread's answer to a gradient request: its loss and flat gradients. */
 export interface GradReply {
   loss: number;
   /** flat gradients in parameter order */

@@ -26,6 +26,7 @@ import { appendLine, diskError, removeStaleTemps } from "../runtime/atomic-write
 import { Progress } from "../runtime/progress";
 import { GradWorkerPool, GradJob, batchSlices, sliceCoordSet } from "./parallel";
 
+/** Trainer options beyond the config: worker threads and the backend they use. */
 export interface TrainerOptions {
   /**
    * Gradient workers: > 1 splits each batch across that many worker threads (each its own backend instance) with
@@ -34,6 +35,7 @@ export interface TrainerOptions {
   workers?: number;
 }
 
+/** One row of a training log (log.jsonl): mean loss since the previous row, lr, gradient norm, time, memory. */
 export interface LogRow {
   step: number;
   loss: number;
@@ -237,6 +239,7 @@ export class Trainer {
     return total / nBatches;
   }
 
+  /** Writes an atomic checkpoint (weights, EMA, optimiser, step, RNG) to `file`. */
   save(file: string): void {
     this.writeCheckpoint(file, this.adam.state(), this.net.params.snapshot(), this.ema.params.snapshot());
   }
@@ -262,6 +265,7 @@ export class Trainer {
     });
   }
 
+  /** Resumes from a checkpoint written by `save`, bit for bit. */
   restore(file: string): void {
     const ck = loadCheckpoint(file);
     const m = ck.meta as { step: number; adamStep: number; rng: RngState; wallSeconds: number; config: unknown };
@@ -273,6 +277,7 @@ export class Trainer {
     this.wallSeconds = m.wallSeconds ?? 0;
   }
 
+  /** Frees the model, its EMA copy, the optimiser and any worker threads. */
   dispose(): void {
     if (this.pool) void this.pool.dispose();
     this.pool = null;
@@ -283,6 +288,7 @@ export class Trainer {
   }
 }
 
+/** Training stopped because the loss became NaN or infinite (the last checkpoint is kept). */
 export class NonFiniteLossError extends Error {
   constructor(message: string) {
     super(message);
@@ -290,6 +296,7 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** What `train` runs: config, run folder, steps, workers and callbacks. */
 export interface TrainOptions {
   runDir: string;
   /** the run's config; when resuming it must equal the stored one (omit to resume with the stored config) */
@@ -301,6 +308,7 @@ export interface TrainOptions {
   /** stop after this many steps in this call WITHOUT a final checkpoint — simulates a kill (tests) */
   killAfter?: number;
   progress?: boolean;
+  /** called with every log row as it is written */
   onLog?: (row: LogRow) => void;
   /** gradient workers (TrainerOptions.workers); default 1 */
   workers?: number;
@@ -308,6 +316,7 @@ export interface TrainOptions {
   keepEvery?: number;
 }
 
+/** What `train` did: the step reached, where it started, its last loss and the run folder. */
 export interface TrainResult {
   step: number;
   resumedFrom: number;
@@ -315,14 +324,18 @@ export interface TrainResult {
   wallSeconds: number;
 }
 
+/** The checkpoint file in a run folder. */
 export const CHECKPOINT_FILE = "checkpoint.bin";
+/** The loss log in a run folder (JSON lines, `LogRow`). */
 export const LOG_FILE = "log.jsonl";
+/** Where `--keep-every` keeps step-N.bin snapshots inside a run folder. */
 export const SNAPSHOT_DIR = "snapshots";
 
 /** Where `train({ keepEvery })` keeps the checkpoint of `step`. */
 export function snapshotFile(runDir: string, step: number): string {
   return path.join(runDir, SNAPSHOT_DIR, `step-${step}.bin`);
 }
+/** The resolved config a run folder was started with. */
 export const CONFIG_FILE = "config.json";
 
 /** Reads a run's log, keeping whole lines with step ≤ `upTo` (drops a torn last line and steps past a checkpoint). */

@@ -24,7 +24,9 @@ import { defaultWasmThreads, registerThreadedWasm } from "./wasm-threads";
 
 export { BackendError, requireKernel, tf };
 
+/** A tensor backend the lab can run on. */
 export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
+/** Every backend name, fastest first. */
 export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "webgpu", "native", "wasm", "cpu"];
 
 /** The WebGPU adapter dawn picked (GPUAdapterInfo) and whether it is a software (fallback) adapter. */
@@ -37,6 +39,7 @@ export interface AdapterInfo {
   software: boolean;
 }
 
+/** The backend picked: its name, tfjs's name, threads and the GPU adapter if any. */
 export interface BackendInfo {
   /** the lab's name for it */
   name: BackendName;
@@ -75,6 +78,7 @@ let nativeReported = false;
 /** Hooks run once after the wasm backend is registered (e.g. the lab's extra gradient kernels). */
 const wasmHooks: Array<() => void> = [];
 let wasmHooksRan = false;
+/** Runs `hook` once the wasm backend is ready (at once if it already is). */
 export function onWasmReady(hook: () => void): void {
   wasmHooks.push(hook);
   if (wasmHooksRan) hook();
@@ -91,6 +95,7 @@ function parseBackendName(raw: string): BackendName {
 
 /** Debian's chromium ships SwiftShader, a Vulkan driver that runs on the CPU (null when absent). */
 export const SWIFTSHADER_ICD_PATHS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
+/** The path of SwiftShader's Vulkan driver manifest where Chromium ships it, or null. */
 export function findSwiftShader(): string | null {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const fs = require("fs") as typeof import("fs");

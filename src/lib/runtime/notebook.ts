@@ -6,7 +6,9 @@
 
 /** A display entry that can be rewritten in place (tslab's `newDisplay()`). */
 export interface LiveDisplay {
+  /** Replaces the entry with HTML. */
   html(s: string): void;
+  /** Replaces the entry with plain text. */
   text(s: string): void;
 }
 

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import { writeFileAtomic } from "./checkpoint";
 import { diskError, writeAll } from "./atomic-write";
 
+/** A float32 array as a .npy file's bytes (C order). */
 export function encodeNpy(values: Float32Array, shape: readonly number[]): Buffer {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n !== values.length) throw new Error(`npy: ${values.length} values for shape [${shape.join(", ")}]`);
@@ -51,6 +52,7 @@ export class NpyAppender {
     this.writeHeader();
   }
 
+  /** Appends rows (a multiple of one row's size) and flushes them to disk. */
   append(values: Float32Array): void {
     if (values.length % this.perRow !== 0) throw new Error(`npy: ${values.length} values are not whole rows of [${this.rowShape.join(", ")}]`);
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -64,6 +66,7 @@ export class NpyAppender {
     this.writeHeader();
   }
 
+  /** Writes the final header and renames the partial file to its name. */
   close(): void {
     fs.closeSync(this.fd);
   }
@@ -78,6 +81,7 @@ export class NpyAppender {
   }
 }
 
+/** Writes a .npy file atomically. */
 export function writeNpy(file: string, values: Float32Array, shape: readonly number[]): void {
   writeFileAtomic(file, encodeNpy(values, shape));
 }

@@ -9,6 +9,7 @@
 import { tf } from "./tf";
 import { customOp, registerTypedKernel, runTypedKernel } from "./typed-kernels";
 
+/** A gather table: for each output row, which source rows it reads and with what weights. */
 export interface PointTable {
   B: number;
   /** source rows per batch element */

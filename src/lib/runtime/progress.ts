@@ -5,6 +5,7 @@
  */
 import { LiveDisplay, liveDisplay } from "./notebook";
 
+/** A progress bar's label, total, unit, refresh interval and where it draws. */
 export interface ProgressOptions {
   label: string;
   total: number;
@@ -15,6 +16,7 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
 }
 
+/** Seconds as "1h 02m", "3m 05s" or "12s". */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
   const s = Math.round(seconds);
@@ -22,6 +24,7 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(r).padStart(2, "0")}s` : `${r}s`;
 }
 
+/** A one-line progress bar with rate and ETA (updates in place in a terminal or a notebook). */
 export class Progress {
   private readonly start = Date.now();
   private last = 0;
@@ -49,6 +52,7 @@ export class Progress {
     return `${this.o.label} ${bar} ${this.done}/${this.o.total}  ${fmt(rate)} ${this.o.unit ?? "it"}/s  ETA ${formatDuration(eta)}${extra ? "  " + extra : ""}`;
   }
 
+  /** Advances by n and redraws (at most every `everyMs`), with extra fields shown after the bar. */
   tick(n = 1, fields: Record<string, string | number> = {}): void {
     this.done += n;
     if (this.o.enabled === false) return;
@@ -59,6 +63,7 @@ export class Progress {
     this.write(this.line(fields), false);
   }
 
+  /** Draws the final state and ends the line. */
   finish(fields: Record<string, string | number> = {}): void {
     if (this.o.enabled === false) return;
     this.write(this.line(fields), true);

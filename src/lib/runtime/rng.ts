@@ -8,6 +8,7 @@ import { tf } from "./backend";
 /** sfc32 state: four uint32 words. */
 export type RngState = [number, number, number, number];
 
+/** A seeded random source (xoshiro-style): uniform, normal and integer draws, state saved in checkpoints. */
 export class Rng {
   private a: number;
   private b: number;

@@ -11,11 +11,13 @@
 
 export type SafeDtype = "F32" | "F64" | "F16" | "BF16";
 
+/** One tensor of a safetensors file: dtype, shape and float32 values. */
 export interface SafeTensor {
   shape: number[];
   values: Float32Array;
 }
 
+/** A safetensors file in memory: its tensors by name and its string metadata. */
 export interface SafeFile {
   /** in the header's byte order */
   tensors: Map<string, SafeTensor & { dtype: SafeDtype }>;

@@ -21,6 +21,7 @@ import { customOp, registerTypedKernel, runTypedKernel } from "../../runtime/typ
  *               is read as [k(col), k(row), C] and transposed
  */
 export type TorchKind = "linear" | "conv" | "depthwise" | "convT" | "channel" | "plain" | "tsKernel";
+/** The axis permutation from each PyTorch weight layout to the lab's (null: same layout). */
 export const TORCH_PERM: Record<TorchKind, number[] | null> = {
   linear: [1, 0],
   conv: [2, 3, 1, 0],
@@ -122,6 +123,7 @@ export class TConvTranspose2d {
     this.w = torchParam(p, kinds, `${name}.weight`, [cin, cout, this.k, this.k], "convT", fanInUniform(fan));
     this.b = torchParam(p, kinds, `${name}.bias`, [cout], "plain", fanInUniform(fan));
   }
+  /** Applies the layer to x [B, H, W, C]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const [B, H, W, C] = x.shape;
     // zeros between pixels (and one trailing row/column): value (i, j) lands at (2i, 2j). Rank 4 on purpose:

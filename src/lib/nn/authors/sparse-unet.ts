@@ -71,6 +71,7 @@ export const OFF_GRID_KERNEL = {
   authors: "resample the kernel to k'×k' (bilinear; torchsparse/spconv get_torch_kernel)",
   none: "keep the k₀×k₀ kernel (torch_dense); the normaliser still counts k'×k'",
 } as const;
+/** How the authors' code treats kernels off the training grid (a key of `OFF_GRID_KERNEL`). */
 export type OffGridKernel = keyof typeof OFF_GRID_KERNEL;
 
 /**
@@ -230,6 +231,7 @@ export class AuthorsContext {
   get resolution(): number {
     return this.grid.resolution;
   }
+  /** Frees the context's tensors. */
   dispose(): void {
     this.kmap.dispose();
     this.ratio?.dispose();
@@ -365,6 +367,7 @@ export class AuthorsSparseUNet {
 
   // x [B,M,channels] at ctx's points, t [B] (timesteps of the 1000-step schedule), z [B, zDim] for their
   // z-conditioned decoder → [B,M,channels]
+  /** The network's output at the context's points for x [B, M, C] at timesteps t (z conditions the decoder). */
   apply(x: tf.Tensor3D, ctx: AuthorsContext, t: tf.Tensor1D, dropoutRng: Rng | null, z: tf.Tensor2D | null = null): tf.Tensor3D {
     return tf.tidy(() => {
       const temb = this.time2.apply(geluErf(this.time1.apply(authorsTimeEmbedding(t, this.cfg.timeEmbDim)))) as tf.Tensor2D;

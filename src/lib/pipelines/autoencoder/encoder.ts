@@ -20,6 +20,7 @@ import { sparseDepthwiseConv } from "../../operators/sparse-conv";
 import { resampleKernel } from "../../operators/kernel-resample";
 import { ModelGrid, modelGridFor } from "../../config/grid";
 
+/** The encoder's latent distribution: mean and log-variance. */
 export interface EncoderOutput {
   /** the latent mean [B, zDim] */
   mu: tf.Tensor2D;
@@ -70,6 +71,7 @@ class ConvBlock {
   }
 }
 
+/** The autoencoder's encoder: sparse blocks on the visible points, a grid, the U-Net's down path, pooled to z. */
 export class Encoder {
   readonly params: Params;
   private readonly lift: Linear;
@@ -108,6 +110,7 @@ export class Encoder {
   }
 
   // x [B,M,channels] clean values at ctx.set's points → z [B, zDim] (and logσ²)
+  /** z's distribution for values x [B, M, C] at the context's points. */
   apply(x: tf.Tensor3D, ctx: PointContext): EncoderOutput {
     const out = tf.tidy(() => {
       let h = this.lift.apply(x) as tf.Tensor3D;
@@ -126,6 +129,7 @@ export class Encoder {
     return { mu, logvar };
   }
 
+  /** Frees the encoder's parameters. */
   dispose(): void {
     this.params.dispose();
   }

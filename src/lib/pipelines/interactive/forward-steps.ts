@@ -11,6 +11,7 @@ import { qSample } from "../../diffusion/forward";
 import { nestedWhiteNoise } from "../sample";
 import { Rng } from "../../runtime/rng";
 
+/** One row of the forward-process slider: frames of x_t over t with measured and closed-form variance. */
 export interface ForwardPanel {
   kind: "white" | "mollified";
   resolution: number;
@@ -22,6 +23,7 @@ export interface ForwardPanel {
   varianceMeasured: number[];
 }
 
+/** The forward-process slider's data: the timesteps and a panel per process and resolution. */
 export interface ForwardSteps {
   ts: number[];
   alphaBar: number[];

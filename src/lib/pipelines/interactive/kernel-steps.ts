@@ -10,6 +10,7 @@ import { discretisationInvariance } from "../../operators/discretisation-invaria
 /** the two readings the slider shows side by side */
 type ShownMode = Extract<KernelResampleMode, "extent" | "per-tap">;
 
+/** One frame of the kernel-resampling slider: the kernel resampled to one scale by each rule. */
 export interface KernelStep {
   scale: number;
   resolution: number;

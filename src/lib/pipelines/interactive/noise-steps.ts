@@ -8,9 +8,12 @@ import { Mollifier } from "../../diffusion/mollifier";
 import { Rng } from "../../runtime/rng";
 import { meanDiagTTt } from "./forward-steps";
 
+/** Which noise field: white ξ, mollified Tξ, or mollified and scaled T(cξ). */
 export type NoiseKind = "xi" | "Txi" | "Tcxi";
+/** Every noise-field kind. */
 export const NOISE_KINDS: readonly NoiseKind[] = ["xi", "Txi", "Tcxi"];
 
+/** One frame of the noise-field slider: the fields of each kind at one resolution, with their variances. */
 export interface NoiseStep {
   resolution: number;
   /** noise multiplier c = r/r₀ */

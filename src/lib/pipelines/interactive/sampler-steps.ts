@@ -12,8 +12,10 @@ import { priorSample } from "../../diffusion/forward";
 import { Denoiser, SAMPLER_NAMES, SamplerName, SamplerOptions, samplerEntry } from "../../diffusion/samplers";
 import { Rng } from "../../runtime/rng";
 
+/** A sampler whose steps a trajectory records. */
 export type TrajectorySampler = SamplerName;
 
+/** One sampler run step by step: states x_s, predictions of Tx₀ and Wiener estimates of x₀. */
 export interface Trajectory {
   sampler: TrajectorySampler;
   /** per step: the step goes from original timestep t to s (s = −1: the clean Tx₀) */

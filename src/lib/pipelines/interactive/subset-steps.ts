@@ -7,8 +7,10 @@ import { CoordSet, positions, qmcSubset, subsetCount, uniformSubset } from "../.
 import { integrationError, uniformSubsetMeanStd } from "../../coords/mc-integration";
 import { Rng } from "../../runtime/rng";
 
+/** How a coordinate subset is drawn: uniformly or by QMC. */
 export type SubsetSampler = "uniform" | "qmc";
 
+/** One frame of the coordinate-subset slider: masks at one ratio for each sampler. */
 export interface SubsetStep {
   ratio: number;
   /** points per subset */

@@ -27,13 +27,17 @@ export interface NativeAddon {
   modLayerNormGrad(heap: Uint8Array, offsets: Float64Array, dims: Int32Array): boolean;
   /** InftyEma on n floats */
   ema(heap: Uint8Array, e: number, s: number, out: number, n: number, decay: number): boolean;
+  /** oneDNN's version and the instruction set its JIT targets here. */
   info(): NativeInfo;
   /** "kind [dims] impl" for every cached primitive: which oneDNN implementation runs each shape */
   impls(): string[];
+  /** Sets OpenMP's thread count; returns the previous one. */
   setThreads(n: number): number;
+  /** Drops the cached oneDNN primitives; returns how many there were. */
   clearCache(): number;
 }
 
+/** What the native addon reports about oneDNN. */
 export interface NativeInfo {
   /** oneDNN version, e.g. "2.6.3" */
   version: string;

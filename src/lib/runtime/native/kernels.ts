@@ -22,6 +22,7 @@ import type { NativeAddon } from "./addon";
 import { setTypedKernelOverride, TypedKernelOverride } from "../typed-kernels";
 import type { KernelMapView as KernelMap } from "../typed-kernels";
 
+/** The tfjs kernels the native backend runs with oneDNN (the rest fall back to wasm). */
 export const NATIVE_KERNELS = [
   "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter",
   "DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",

@@ -48,6 +48,7 @@ export function columnSupport(A: Float64Array, k: number, k2: number, i: number)
 /** The shifted-hat structure of A (see the module note), or null when it does not save taps. */
 export interface HatPlan { i0: number; i1: number; s: number; h: number[]; d0: number }
 
+/** Finds the shifted-hat structure of a resampling matrix, or null when it would not save taps. */
 export function hatPlan(A: Float64Array, k: number, k2: number): HatPlan | null {
   const sup = Array.from({ length: k }, (_, i) => columnSupport(A, k, k2, i));
   const ic = (k - 1) >> 1, [lc, hc] = sup[ic];
