@@ -113,14 +113,21 @@ const TRAIN = obj({
 /** The lab's config, declared once: `LabConfig` is its type, `resolveConfig` its check. */
 export const LAB_CONFIG = obj({ model: MODEL, diffusion: DIFFUSION, train: TRAIN });
 
+/** A whole run configuration (validated by `resolveConfig`; unknown keys are errors). */
 export type LabConfig = z.infer<typeof LAB_CONFIG>;
+/** The network: channels, sparse blocks and their kernels, the U-Net on the grid, interpolation conventions. */
 export type ModelConfig = LabConfig["model"];
+/** The diffusion process: schedule, mollifier, loss parameterisation and sampler conventions. */
 export type DiffusionConfig = LabConfig["diffusion"];
+/** Training: data, coordinate ratio and sampler, optimiser, EMA, batch, checkpoints and logging. */
 export type TrainConfig = LabConfig["train"];
 /** The U-Net's config (nn/unet.ts): the model's `unet` part plus what the network sets */
 export type UNetConfig = ModelConfig["unet"] & { /** channels in and out */ channels: number; /** width of the time embedding fed to every block */ embDim: number };
+/** How a sparse block mixes neighbours: depthwise kernels (∞-Diff), dense kernels, or a nonlinear kernel (Table 2). */
 export type SparseOperator = ModelConfig["operator"];
+/** How points reach the U-Net: kNN interpolation onto a grid (∞-Diff) or sparse downsampling levels (Table 2). */
 export type Downsample = ModelConfig["downsample"];
+/** How training picks its pixel subset: uniformly at random or by a randomly shifted Halton sequence (QMC). */
 export type CoordSampler = TrainConfig["coordSampler"];
 // KnnWeights lives with the interpolation it configures (operators import no config; config imports operators)
 export type { KnnWeights };
@@ -131,6 +138,7 @@ export type AuthorsBackend = NonNullable<ModelConfig["authorsBackend"]>;
 /** DDIM step grid (schedules.ts): "even" = T−1 … 0 evenly, "ddim-stride" = the authors' space_timesteps "ddimN" */
 export type DdimGrid = DiffusionConfig["ddimGrid"];
 
+/** The default configuration: the shipped Fashion-MNIST model with the authors' conventions. */
 export const DEFAULT_CONFIG: LabConfig = Object.freeze({
   model: {
     channels: 1,
@@ -175,6 +183,7 @@ export const LEGACY_CONVENTIONS = Object.freeze({
   diffusion: Object.freeze({ ddimGrid: "even" as DdimGrid, clipTx0: true }),
 });
 
+/** A configuration that fails validation; the message names the offending key path. */
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

@@ -28,7 +28,9 @@ export function num(min?: number, max?: number, opts: { minExclusive?: true; max
   return s;
 }
 
+/** A boolean field with a one-line message. */
 export const bool = () => z.boolean({ invalid_type_error: "must be true or false" });
+/** A non-empty string field with a one-line message. */
 export const str = () => z.string({ invalid_type_error: "must be a non-empty string" }).min(1, "must be a non-empty string");
 
 /** One of `values` (a registry's keys, or a literal list): the union type of those strings. */
@@ -58,6 +60,7 @@ export function obj<T extends z.ZodRawShape>(shape: T) {
 /** Any JSON object, checked later by its user (e.g. a partial config inside a spec). */
 export const record = () => z.record(z.unknown(), { invalid_type_error: "must be an object" });
 
+/** How a parse failure is reported: the prefix of each message. */
 export interface ParseOptions {
   /** what each message starts with before the path, e.g. "config " */
   prefix?: string;

@@ -21,6 +21,7 @@ const FEATURE_TRAIN_SCHEMA = obj({
 /** The feature network's training settings (declared once, FEATURE_TRAIN_SCHEMA). */
 export type FeatureTrainConfig = z.infer<typeof FEATURE_TRAIN_SCHEMA>;
 
+/** The settings the shipped feature net was trained with. */
 export const DEFAULT_FEATURE_TRAIN: Readonly<FeatureTrainConfig> = Object.freeze({
   epochs: 4, batchSize: 64, learningRate: 1e-3, seed: 0, limit: 0,
 });
@@ -31,6 +32,7 @@ export function validateFeatureTrainConfig(raw: Record<string, unknown>): Readon
   return deepFreeze(parseWith(FEATURE_TRAIN_SCHEMA, raw, "featureNet", { defaults: DEFAULT_FEATURE_TRAIN }));
 }
 
+/** Progress of feature-net training, for a progress callback. */
 export interface FeatureTrainProgress { epoch: number; step: number; stepsPerEpoch: number; loss: number; elapsed: number }
 
 /** Mean softmax cross-entropy. logits [B, 10], labels [B] int32 → scalar. */

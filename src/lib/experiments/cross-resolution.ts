@@ -31,6 +31,7 @@ import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName,
 import { bootstrapMeanInterval, mean, sampleStd } from "../eval/statistics";
 import { codeVersion } from "./runner";
 
+/** A dataset name, as the config's `train.dataset`. */
 export type Dataset = LabConfig["train"]["dataset"];
 
 const VARIANT = obj({
@@ -71,8 +72,11 @@ const CROSSRES_SPEC = obj({
   budgets: obj(Object.fromEntries(BUDGET_NAMES.map((b) => [b, BUDGET])) as Record<BudgetName, typeof BUDGET>),
 });
 
+/** A Fig. 2 variant: training overrides and the kernel rule used when sampling. */
 export type CrossResVariant = z.infer<typeof VARIANT>;
+/** A Fig. 2 budget: training config overrides, images compared, sampler steps, seeds. */
 export type CrossResBudget = z.infer<typeof BUDGET>;
+/** The Fig. 2 spec (experiments/fig2.json): datasets × variants × seeds. */
 export type CrossResSpec = Omit<z.infer<typeof CROSSRES_SPEC>, "$comment">;
 
 /** Validates a parsed Fig. 2 spec; every dataset × variant × budget config is resolved once. */
@@ -109,6 +113,7 @@ export function crossResConfig(spec: CrossResSpec, budget: BudgetName, dataset: 
   return resolveConfig(mergeConfig(spec.base, b.config, v.train, { train: { dataset, seed, steps: b.steps, checkpointEvery: b.checkpointEvery } }));
 }
 
+/** One planned Fig. 2 run: dataset, variant, seed, its keys and result path. */
 export interface CrossResPlan {
   hash: string;
   trainHash: string;
@@ -164,6 +169,7 @@ export function perImageRms(a: ImageSet, b: ImageSet): number[] {
 /** PSNR for images in [−1, 1] (peak-to-peak 2): 20·log10(2/RMS). */
 export const psnrFromRms = (rms: number): number => 20 * Math.log10(2 / rms);
 
+/** Format tag of a Fig. 2 result file. */
 export const CROSSRES_FORMAT = "infty-crossres-result/1";
 
 /** One run's measurement, keyed like its plan. */
@@ -249,6 +255,7 @@ export async function runCrossRes(plans: CrossResPlan[], opts: { resultsDir: str
   return { computed, cached };
 }
 
+/** One row of the merged Fig. 2 table: RMS and PSNR against the r₀ sample, with intervals. */
 export interface CrossResRow {
   dataset: Dataset;
   variant: string;

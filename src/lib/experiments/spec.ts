@@ -18,7 +18,9 @@ import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../co
 import { int, intList, list, num, obj, parseWith, record, str, withDefaults, z } from "../config/schema";
 import { projectRoot } from "../data/paths";
 
+/** A spec budget: `fast` (a smoke test) or `full` (what docs/results.md reports). */
 export type BudgetName = "fast" | "full";
+/** Every budget name. */
 export const BUDGET_NAMES: readonly BudgetName[] = ["fast", "full"];
 
 const posInt = (min: number) => int(min);
@@ -76,12 +78,18 @@ const SPEC = obj({
   budgets: obj(Object.fromEntries(BUDGET_NAMES.map((b) => [b, BUDGET])) as Record<BudgetName, typeof BUDGET>),
 });
 
+/** One row of an ablation table: a label, config overrides and the paper's numbers. */
 export type Variant = z.infer<typeof VARIANT>;
+/** The paper's numbers for a row: FID_CLIP and, for Table 3, the speedup. */
 export type PaperNumbers = NonNullable<Variant["paper"]>;
+/** Where a budget evaluates: samples, test images, DDIM steps and resolutions. */
 export type EvalGrid = z.infer<typeof EVAL_GRID>;
+/** A budget: config overrides, seeds, and the evaluation points. */
 export type Budget = z.infer<typeof BUDGET>;
+/** A declarative ablation (experiments/*.json): base config, variants, budgets, the reference row. */
 export type ExperimentSpec = Omit<z.infer<typeof SPEC>, "$comment">;
 
+/** A spec that fails validation; the message names the file and key. */
 export class SpecError extends Error {
   constructor(message: string) {
     super(message);
@@ -165,6 +173,7 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** The first 16 hex digits of the SHA-256 of a value's canonical JSON (result keys). */
 export function shortHash(v: unknown): string {
   return crypto.createHash("sha256").update(canonicalJson(v)).digest("hex").slice(0, 16);
 }
@@ -251,6 +260,7 @@ export function expandRuns(spec: ExperimentSpec, budget: BudgetName): RunPlan[] 
   return runs;
 }
 
+/** Shard i of n of a sweep (runs grouped by trained model). */
 export interface Shard {
   index: number;
   count: number;

@@ -21,7 +21,9 @@ import { ImageSet } from "../data/image-ops";
 import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
 import { psnr } from "../eval/image-metrics";
 
+/** An inpainting mask: a centre square, random strokes, or the right half. */
 export type MaskKind = "centre" | "strokes" | "half";
+/** Every inpainting mask kind. */
 export const MASK_KINDS: readonly MaskKind[] = ["centre", "strokes", "half"];
 
 /**
@@ -76,6 +78,7 @@ export interface GuidedModel {
   cond?: tf.Tensor2D;
 }
 
+/** Inpainting settings: guidance strength λ, start time t_s, steps, seed. */
 export interface InpaintOptions {
   /** guidance weight λ (default 0.5; 0 = unguided) */
   lambda?: number;
@@ -94,6 +97,7 @@ export interface InpaintOptions {
   onStep?: (step: SamplerStep) => void | Promise<void>;
 }
 
+/** Completed images, with the settings and the time taken. */
 export interface InpaintResult {
   /** the model's output x₀ = Wiener(Tx₀) [B,H,W,C] */
   x0: ImageSet;
@@ -177,6 +181,7 @@ export async function inpaint(model: GuidedModel, images: ImageSet, mask: Float3
   }
 }
 
+/** PSNR of a completion on the known and on the hidden pixels. */
 export interface InpaintMetrics {
   /** PSNR (dB) of the model's output on the known pixels (how well guidance holds them) */
   psnrKnown: number;
@@ -196,6 +201,7 @@ export function maskWeights(mask: Float32Array, C: number): { known: Float32Arra
   return { known, hidden };
 }
 
+/** PSNR of completed images against the truth, separately on the known and the hidden pixels. */
 export function inpaintMetrics(result: InpaintResult, truth: ImageSet, mask: Float32Array): InpaintMetrics {
   const { known, hidden } = maskWeights(mask, truth.shape[3]);
   const pk = psnr(result.x0.images, truth.images, known);

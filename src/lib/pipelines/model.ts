@@ -7,6 +7,7 @@ import { KernelResampling, LabConfig, resolveConfig, resolveStoredConfig } from 
 import { InftyDiffNetwork } from "../nn/network";
 import type { Checkpoint } from "../runtime/checkpoint-bytes";
 
+/** A checkpoint loaded for sampling: its config, network (EMA weights by default), step and metadata. */
 export interface LoadedModel {
   cfg: LabConfig;
   net: InftyDiffNetwork;
@@ -15,6 +16,7 @@ export interface LoadedModel {
   meta: Record<string, unknown>;
 }
 
+/** How a checkpoint is loaded: which weights, and the kernel rule at other resolutions. */
 export interface ModelOptions {
   /** the EMA weights (default) or the raw ones */
   ema?: boolean;

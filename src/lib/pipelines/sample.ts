@@ -27,6 +27,7 @@ export function loadModel(file: string, opts: ModelOptions = {}): LoadedModel {
   return modelFromCheckpoint(loadCheckpoint(file), file, opts);
 }
 
+/** What to sample: grid, count, batch, sampler and its steps and grid, seed or given noise, progress. */
 export interface SampleOptions {
   /** output grid: r for r×r, or [H, W] */
   resolution: number | [number, number];
@@ -67,6 +68,7 @@ export interface SampleOptions {
 
 export { nestedWhiteNoise } from "./sampling";
 
+/** Samples x₀ [n, H, W, C] in [−1, 1] (and Tx̂₀ on request), with the time taken. */
 export interface SampleOutput {
   /** Wiener-filtered x₀ samples, NHWC in ≈[−1, 1] */
   x0: ImageSet;

@@ -14,6 +14,7 @@ import { sharedFeatureNet, Features } from "../eval/feature-net";
 import { GuidedModel, InpaintOptions, MASK_KINDS, MaskKind, fillUnknown, inpaint, makeMask, maskWeights } from "./inpaint";
 import { SuperResOptions, SuperResResult, downsampleError, resizeImages, superResolve } from "./superres";
 
+/** One row of the inpainting measurement: mask, method, PSNRs and FID/KID of the completions. */
 export interface InpaintScore {
   mask: MaskKind;
   /** "input" = the masked image with its hole mean-filled (x̄), the floor a completion should beat */
@@ -81,6 +82,7 @@ export async function scoreInpainting(
   return rows;
 }
 
+/** Data with exact ground truth above the training resolution: procedural functions or texture photographs. */
 export type GroundTruthSource = "procedural" | "textures";
 
 /** Low-resolution images with exact ground truth at every scale: `high.get(s)` is [N, s·r, s·r, C]. */
@@ -104,6 +106,7 @@ export function superResGroundTruth(source: GroundTruthSource, n: number, resolu
   return { source, low: renderTextureCrops(crops, r), high };
 }
 
+/** One row of the super-resolution measurement: scale, method, PSNR and feature distance to the truth. */
 export interface SuperResScore {
   scale: number;
   method: "bicubic" | "model";

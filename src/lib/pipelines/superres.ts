@@ -19,6 +19,7 @@ import { ConditionedGridDenoiser, guidedDenoiser } from "./guidance";
 import { GuidedModel, guidedTimesteps } from "./inpaint";
 import { areaDown } from "../eval/image-metrics";
 
+/** How the input is first brought to the target grid before DDIM encoding. */
 export type UpsampleKind = "bicubic" | "nearest";
 
 /** Keys' cubic convolution weight (a = −0.5, as bicubic in PIL / OpenCV). */
@@ -65,6 +66,7 @@ export function resizeImages(set: ImageSet, H: number, W: number = H, kind: Upsa
   return { images: out, shape: [N, H, W, C], labels: set.labels };
 }
 
+/** Super-resolution settings: scale, steps, encoding time, guidance λ, optional z encoder. */
 export interface SuperResOptions {
   /** integer factor s (the output is s·h × s·w) */
   scale: number;
@@ -88,6 +90,7 @@ export interface SuperResOptions {
   onStep?: (step: SamplerStep) => void | Promise<void>;
 }
 
+/** A super-resolved batch with its upsampled starting point and the time taken. */
 export interface SuperResResult {
   /** the super-resolved images [N, s·h, s·w, C] */
   x0: ImageSet;

@@ -14,6 +14,7 @@ export const CHECKPOINT_V1_MAGIC = "INFTYCK1";
 /** `__metadata__` key marking a lab checkpoint in the safetensors layout; its value is the layout version */
 export const CHECKPOINT_MARKER = "infty-diff-lab";
 
+/** The header of the older INFTYCK1 checkpoint layout: metadata and the tensor table. */
 export interface CheckpointHeader {
   version: 1;
   /** free-form metadata (config, step, rng states, timings); must be JSON-serialisable */
@@ -21,6 +22,7 @@ export interface CheckpointHeader {
   tensors: Array<{ group: string; name: string; shape: number[]; offset: number; length: number }>;
 }
 
+/** A checkpoint in memory: metadata and parameter tensors by group (params, ema, adam moments). */
 export interface Checkpoint {
   meta: Record<string, unknown>;
   groups: Record<string, ParamTensors>;

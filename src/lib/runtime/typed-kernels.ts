@@ -17,8 +17,10 @@ export interface KernelMapView {
   readonly neighbours: Int32Array;
 }
 
+/** The typed arrays a typed kernel reads. */
 export type TypedArrayIn = Float32Array | Int32Array;
 
+/** A kernel written on plain typed arrays and registered for every CPU backend (name, inputs, output shapes, run). */
 export interface TypedKernel<A> {
   name: string;
   /** names of the tensor inputs, in the order `run` receives them */

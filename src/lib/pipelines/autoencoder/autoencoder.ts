@@ -61,6 +61,7 @@ const AUTOENCODER_SCHEMA = obj({
 /** The autoencoder's settings (declared once, AUTOENCODER_SCHEMA). */
 export type AutoencoderConfig = z.infer<typeof AUTOENCODER_SCHEMA>;
 
+/** The settings the shipped autoencoders were trained with. */
 export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
   zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4, latentTarget: "v",
 });
@@ -124,6 +125,7 @@ export class DiffusionAutoencoder {
       ctx.dispose();
     }
   }
+  /** Frees the encoder, decoder and latent model. */
   dispose(): void {
     this.net.dispose();
     this.encoder.dispose();
@@ -131,6 +133,7 @@ export class DiffusionAutoencoder {
   }
 }
 
+/** One row of an autoencoder's training log. */
 export interface AutoencoderLogRow {
   step: number;
   /** decoder loss (Eq. 46 at the subset) */
@@ -141,11 +144,14 @@ export interface AutoencoderLogRow {
   sec: number;
 }
 
+/** How the latent model is refitted on the frozen encoder's z (DiffAE's second stage). */
 export interface FitLatentOptions {
   steps: number; batchSize?: number; lr?: number; target?: LatentTarget; images?: ImageSet; latents?: Float32Array; seed?: number;
+  /** called after every step with its loss */
   onStep?: (step: number, loss: number) => void;
 }
 
+/** Trains the diffusion autoencoder jointly (encoder, z-conditioned decoder, latent model), resumably. */
 export class AutoencoderTrainer {
   readonly model: DiffusionAutoencoder;
   readonly mollifier: Mollifier;
@@ -244,6 +250,7 @@ export class AutoencoderTrainer {
     }
   }
 
+  /** One optimisation step of all three parts; returns its log row. */
   trainStep(): AutoencoderLogRow {
     const t0 = Date.now();
     const lr = learningRate(this.cfg, this.step);
@@ -276,6 +283,7 @@ export class AutoencoderTrainer {
     return acc;
   }
 
+  /** Writes an atomic checkpoint (weights, EMA, optimiser, step, RNG) to `file`. */
   save(file: string): void {
     const snap = (p: Params) => p.snapshot();
     this.writeCheckpoint(file, this.adams.map((a) => a.state()), snap(this.model.net.params), snap(this.model.encoder.params), snap(this.model.latent.params));
@@ -302,6 +310,7 @@ export class AutoencoderTrainer {
     });
   }
 
+  /** Resumes from a checkpoint written by `save`. */
   restore(file: string): void {
     const ck = loadCheckpoint(file);
     const m = ck.meta as { step: number; rng: RngState; adamSteps: number[]; wallSeconds?: number; initFrom?: string | null; latentFit?: AutoencoderTrainer["latentFit"] };
@@ -401,6 +410,7 @@ export class AutoencoderTrainer {
     });
   }
 
+  /** Frees the model, its EMA copy and the optimiser. */
   dispose(): void {
     this.model.dispose();
     for (const a of this.adams) a.dispose();
@@ -408,6 +418,7 @@ export class AutoencoderTrainer {
   }
 }
 
+/** The checkpoint file name inside an autoencoder run folder. */
 export const AUTOENCODER_CHECKPOINT = "autoencoder.ckpt";
 
 /**
@@ -478,7 +489,13 @@ export function loadAutoencoder(file: string): { cfg: LabConfig; ae: Autoencoder
  * A checkpoint ready for guided use (inpaint, superResolve): an unconditional model, or an autoencoder whose
  * `encode(x) → cond` (the decoder's conditioning from images x [B,H,W,C]) the caller passes along as `cond`.
  */
-export function loadGuidedModel(file: string): { cfg: LabConfig; model: GuidedModel; step: number; encode?: (x: tf.Tensor4D) => tf.Tensor2D; dispose(): void } {
+export function loadGuidedModel(file: string): {
+  cfg: LabConfig; model: GuidedModel; step: number;
+  /** an autoencoder's z of images [B, H, W, C] → [B, zDim]; absent for a plain model */
+  encode?: (x: tf.Tensor4D) => tf.Tensor2D;
+  /** frees the model */
+  dispose(): void;
+} {
   if (loadCheckpoint(file).meta.kind === "infty-diff-autoencoder") {
     const ae = loadAutoencoder(file);
     return {

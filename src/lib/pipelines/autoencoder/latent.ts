@@ -19,8 +19,10 @@ import { mse, ParameterisationName } from "../../diffusion/parameterisations";
 
 /** The parameterisations the latent model offers (a subset of diffusion/parameterisations.ts's registry). */
 export const LATENT_TARGETS = ["eps", "v"] as const satisfies readonly ParameterisationName[];
+/** What the latent model predicts: ε, or v (default; stable at the cosine schedule's last steps). */
 export type LatentTarget = (typeof LATENT_TARGETS)[number];
 
+/** The MLP diffusion model on the autoencoder's latents z. */
 export class LatentDenoiser {
   readonly params: Params;
   private readonly inp: Linear;
@@ -37,6 +39,7 @@ export class LatentDenoiser {
     this.out = new Linear(p, "lat.out", width, zDim, { zeroInit: true });
   }
   // z_t [B, D], t int32 [B] → ε̂ [B, D]; residual MLP with scale/shift by t
+  /** The prediction (ε or v) [B, zDim] for noisy latents zt at timesteps t. */
   apply(zt: tf.Tensor2D, t: tf.Tensor1D): tf.Tensor2D {
     return tf.tidy(() => {
       const e = silu(this.temb.apply(sinusoidalEmbedding(t, this.width)));
@@ -74,6 +77,7 @@ export class LatentDenoiser {
       mol.dispose();
     }
   }
+  /** Frees the MLP's parameters. */
   dispose(): void {
     this.params.dispose();
   }
