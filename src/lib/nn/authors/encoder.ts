@@ -21,6 +21,7 @@ import { AuthorsUno } from "./uno";
 /** The checkpoint group holding an imported encoder (`infty import --encoder-weights`) beside the decoder's `ema`. */
 export const AUTHORS_ENCODER_GROUP = "authorsEncoder";
 
+/** The encoder of the authors' autoencoder configuration (their layer names), mapping points to z. */
 export class AuthorsEncoder {
   readonly params: Params;
   readonly kinds: KindTable = new Map();
@@ -48,11 +49,13 @@ export class AuthorsEncoder {
     });
   }
 
+  /** The point context the encoder needs for a coordinate set. */
   context(set: CoordSet): AuthorsContext {
     return new AuthorsContext(set, modelGrid(this.cfg, [set.H, set.W]), this.cfg.unet.res, this.cfg.knnNeighbours, AuthorsSparseUNet.KNN_POWER, this.cfg.kernelSize);
   }
 
   // x [B,M,channels] (an image's values at ctx's points, in [−1, 1]) → z [B, zDim]
+  /** z [B, zDim] for values x [B, M, C] at the context's points. */
   apply(x: tf.Tensor3D, ctx: AuthorsContext): tf.Tensor2D {
     return tf.tidy(() => {
       let h = this.linIn.apply(x) as tf.Tensor3D;
@@ -81,6 +84,7 @@ export class AuthorsEncoder {
     return out;
   }
 
+  /** Frees the encoder's parameters. */
   dispose(): void {
     this.params.dispose();
   }
