@@ -15,7 +15,9 @@ fixture does not use (3 channels, 16 px, kernel 5, UNO 8 px with mults 1/2). Rec
     the dense16 images (full grid) and the sparse path's subsets;
   - keys.json: every state_dict key and shape, in order, of their class for each backend (what
     `infty export --format authors` must write for load_state_dict(strict=True));
-  - authors-config.json: the config in their names (backend torchsparse).
+  - authors-config.json: the config in their names (backend torchsparse);
+  - published.json: their published configurations (ffhq_128; ffhq_256, whose model celeba_256 and churches_256
+    share) with their decoders' and encoders' parameter counts; their key lists are in keys.json.
 
     /usr/bin/python3 scripts/make-authors-backend-fixture.py --official DIR --torchsparse DIR --shims ../shared/peer-bench/shims
 
@@ -33,6 +35,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "authors-backends")
 STANDINS = os.path.join(HERE, "authors-standins")
 
+# their published configurations (configs/*.py, model and data groups as infty import reads them): the models'
+# key/shape lists go in keys.json, the configs in published.json (ffhq_256, celeba_256 and churches_256 share one)
+PUBLISHED = {
+    "ffhq_128": {"data": {"img_size": 128, "channels": 3}, "model": {
+        "nf": 64, "time_emb_dim": 256, "num_conv_blocks": 3, "knn_neighbours": 3, "depthwise_sparse": True, "kernel_size": 7,
+        "backend": "torchsparse", "uno_res": 64, "uno_base_channels": 64, "uno_mults": [1, 2, 4, 8],
+        "uno_blocks_per_level": [2, 2, 2, 2], "uno_attn_resolutions": [16, 8], "uno_dropout_from_resolution": 16,
+        "uno_dropout": 0.1, "uno_conv_type": "conv", "z_dim": 256}},
+    "ffhq_256": {"data": {"img_size": 256, "channels": 3}, "model": {
+        "nf": 64, "time_emb_dim": 256, "num_conv_blocks": 3, "knn_neighbours": 3, "depthwise_sparse": True, "kernel_size": 7,
+        "backend": "torchsparse", "uno_res": 128, "uno_base_channels": 128, "uno_mults": [1, 2, 4, 8, 8],
+        "uno_blocks_per_level": [2, 2, 2, 2, 2], "uno_attn_resolutions": [16, 8], "uno_dropout_from_resolution": 16,
+        "uno_dropout": 0.1, "uno_conv_type": "conv", "z_dim": 1024}},
+}
 Z_DIM = 6
 CONFIG = {
     "data": {"img_size": 16, "channels": 3},
@@ -164,6 +180,20 @@ def main():
 
     os.makedirs(OUT, exist_ok=True)
     keys = {}
+    from models.model_sparse import SparseEncoder as _SE  # noqa: F401 (imported above in the encoder section)
+    spec_l = importlib.util.spec_from_file_location("load_export", os.path.join(HERE, "load-authors-export.py"))
+    loader = importlib.util.module_from_spec(spec_l)
+    spec_l.loader.exec_module(loader)
+    published_params = {}
+    for pname, pc in PUBLISHED.items():  # built once each (no forward): their key lists at full size
+        for which, make in (("decoder", lambda c: loader.build(SparseUNet, c)), ("encoder", lambda c: loader.build_encoder(_SE, c))):
+            net = make(pc)
+            keys[f"published {pname} {which}"] = [[k, list(v.shape)] for k, v in net.state_dict().items()]
+            published_params[f"{pname} {which}"] = sum(p.numel() for p in net.parameters())
+            del net
+    with open(os.path.join(OUT, "published.json"), "w") as f:
+        json.dump({"configs": PUBLISHED, "parameters": published_params}, f, indent=1)
+        f.write("\n")
     for name, net in (("ts", ts), ("td", td), ("tsz", tsz), ("enc_ts", encoders["enc_ts"]), ("enc_td", encoders["enc_td"])):
         sd = net.state_dict()
         keys[{"ts": "torchsparse", "td": "torch_dense", "tsz": f"torchsparse z_dim {Z_DIM}", "enc_ts": f"encoder torchsparse z_dim {Z_DIM}",

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   initBackend, tf, Rng, InftyDiffNetwork, fullGrid, decodeSafetensors, authorsConfig, importAuthorsWeights, authorsStateDict, authorsConfigValues,
-  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor, importAuthorsEncoder, AuthorsEncoder, sampleModel } from "infty-diff-lab";
+  mapAuthorsState, LabConfig, maxRelDiff, ParamTensors, SafeTensor, importAuthorsEncoder, AuthorsEncoder, sampleModel, authorsKeyList } from "infty-diff-lab";
 import { tinyConfig } from "../../helpers/tiny";
 
 const FIX = path.resolve(__dirname, "../../../../tests/fixtures/authors-backends");
@@ -51,6 +51,22 @@ describe("export to the authors' SparseUNet (infty export --format authors)", fu
       }
     });
   }
+
+  it("their published configurations (ffhq_128; ffhq_256 = celeba_256 = churches_256): every key and shape of decoder and encoder", () => {
+    const pub = JSON.parse(fs.readFileSync(path.join(FIX, "published.json"), "utf8"));
+    const before = tf.memory().numTensors;
+    for (const [name, c] of Object.entries(pub.configs) as Array<[string, { model: { backend: "torchsparse" } }]>) {
+      const cfg = authorsConfig(c);
+      for (const which of ["decoder", "encoder"] as const) {
+        const list = authorsKeyList(cfg, c.model.backend, which);
+        assert.deepEqual(list, keys[`published ${name} ${which}`], `${name} ${which}`);
+        // their parameters(): every entry but the uno_coords buffer (the normalising conv is a frozen Parameter)
+        const count = list.filter(([k]) => k !== "uno_coords").reduce((a, [, sh]) => a + sh.reduce((x, y) => x * y, 1), 0);
+        assert.equal(count, pub.parameters[`${name} ${which}`], `${name} ${which} parameters`);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before, "the key list builds no weights");
+  });
 
   it("their z-conditioned decoder (z_dim 6): the same file back, their key list, z_dim in the config values", () => {
     const cfg = authorsConfig({ ...raw, model: { ...raw.model, z_dim: 6 } });

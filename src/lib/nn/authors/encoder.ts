@@ -33,10 +33,11 @@ export class AuthorsEncoder {
   private readonly uno: AuthorsUno;
 
   /** `cfg`: the decoder's model config (arch "authors" with authorsZDim); the encoder shares its sizes */
-  constructor(readonly cfg: ModelConfig, rng: Rng) {
+  /** `params`: where its tensors are made (default: new Params(rng)) */
+  constructor(readonly cfg: ModelConfig, rng: Rng, params?: Params) {
     if (cfg.arch !== "authors" || !cfg.authorsZDim) throw new Error("the authors' encoder goes with a z-conditioned decoder of theirs (model.authorsZDim)");
     this.zDim = cfg.authorsZDim;
-    this.params = new Params(rng);
+    this.params = params ?? new Params(rng);
     const p = this.params, k = this.kinds, C = cfg.nf, U = cfg.unet.baseChannels, u = cfg.unet, backend = cfg.authorsBackend ?? "torch_dense";
     // construction order = their state_dict's order
     this.linIn = new TLinear(p, k, "linear_in", cfg.channels, C);

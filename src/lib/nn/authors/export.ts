@@ -9,8 +9,10 @@
 import { AuthorsBackend, LabConfig, resolveConfig } from "../../config/config";
 import { Rng } from "../../runtime/rng";
 import { SafeTensor } from "../../runtime/safetensors";
-import { ParamTensors } from "../params";
-import { InftyDiffNetwork } from "../network";
+import { ParamTensors, Params } from "../params";
+import { tf } from "../../runtime/backend";
+import { KindTable } from "./layers";
+import { AuthorsSparseUNet } from "./sparse-unet";
 import { TORCH_PERM, torchView } from "./layers";
 import { permute, AuthorsImportError } from "./import";
 import { torchLinspace01 } from "./sparse-unet";
@@ -47,6 +49,40 @@ function sourceName(name: string, from: AuthorsBackend, to: AuthorsBackend): str
   return name.replace(/\.block\.norm([12])\.g$/, ".block.norm$1.weight").replace(/\.block\.conv\.weight$/, ".block.conv.kernel");
 }
 
+/** Params that make no tensors of their own (one shared placeholder): enough to build a layer table. */
+class TableOnlyParams extends Params {
+  readonly placeholder = tf.tidy(() => tf.variable(tf.zeros([1]), false));
+  override create(): tf.Variable {
+    return this.placeholder;
+  }
+}
+
+/** The parameter table (names, kinds, PyTorch shapes, in their order) of their class for `cfg`, without weights. */
+export function authorsKinds(cfg: LabConfig, which: "decoder" | "encoder" = "decoder"): KindTable {
+  const p = new TableOnlyParams(new Rng(0));
+  try {
+    return which === "encoder" ? new AuthorsEncoder(cfg.model, new Rng(0), p).kinds : new AuthorsSparseUNet(p, cfg.model).kinds;
+  } finally {
+    p.placeholder.dispose();
+  }
+}
+
+/**
+ * Every key and shape of their state_dict for `cfg` and `backend` (`model.backend`), in their order — what their
+ * class's load_state_dict(strict=True) demands — without building weights: the check of a published configuration.
+ */
+export function authorsKeyList(cfg: LabConfig, backend: AuthorsBackend, which: "decoder" | "encoder" = "decoder"): Array<[string, number[]]> {
+  const target = resolveConfig({ ...cfg, model: { ...cfg.model, authorsBackend: backend } });
+  const m = target.model, k = m.kernelSize, out: Array<[string, number[]]> = [["uno_coords", [1, m.unet.res * m.unet.res, 2]]];
+  const norm: [string, number[]] = backend === "torchsparse" ? ["normalising_conv.kernel", [k * k, 1, 1]] : ["normalising_conv.weight", [1, 1, k, k]];
+  for (const [name, info] of authorsKinds(target, which)) {
+    if (name.startsWith("down_blocks.0.")) if (!out.some(([n]) => n === norm[0])) out.push(norm);
+    out.push([name, [...info.torchShape]]);
+  }
+  if (!out.some(([n]) => n === norm[0])) out.push(norm);
+  return out;
+}
+
 /**
  * A lab model's parameters (`params`, for `cfg`) → their state_dict for `backend`, as [name, tensor] in their order.
  * Throws AuthorsImportError (one line) when the model cannot be that class's weights.
@@ -55,16 +91,7 @@ export function authorsStateDict(cfg: LabConfig, params: ParamTensors, backend: 
   authorsConfigValues(cfg, backend); // the same refusals
   const from: AuthorsBackend = cfg.model.authorsBackend ?? "torch_dense";
   const target = resolveConfig({ ...cfg, model: { ...cfg.model, authorsBackend: backend } });
-  let kinds;
-  if (which === "encoder") {
-    const enc = new AuthorsEncoder(target.model, new Rng(0));
-    kinds = enc.kinds;
-    enc.dispose();
-  } else {
-    const net = new InftyDiffNetwork(target.model, new Rng(0));
-    kinds = net.authors!.kinds;
-    net.dispose();
-  }
+  const kinds = authorsKinds(target, which);
   const m = cfg.model, U = m.unet.res, k = m.kernelSize;
   const out: Array<[string, SafeTensor]> = [];
   // their constructor: uno_coords = meshgrid(linspace, linspace) as [1, U·U, 2] (row position, column position)

@@ -6,4 +6,4 @@ export {
 export { AuthorsImportError, authorsConfig, mapAuthorsState, importAuthorsWeights, importAuthorsEncoder, detectAuthorsBackend } from "./import";
 export { AuthorsEncoder } from "./encoder";
 export { TORCH_PERM, TorchKind, KindTable, TConvTranspose2d, geluErf, authorsTimeEmbedding, torchView, labShape } from "./layers";
-export { authorsStateDict, authorsConfigValues } from "./export";
+export { authorsStateDict, authorsConfigValues, authorsKeyList, authorsKinds } from "./export";
