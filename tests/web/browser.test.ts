@@ -73,6 +73,7 @@ describe("browser lab (web/ in headless Chromium)", function () {
       const s = await sampleInPage(page, r, STEPS);
       const ref = await sampleModel(model.net, model.cfg, { resolution: r, n: 1, steps: STEPS, seed: SEED, progress: false });
       const d = relDiff(s.values, ref.x0.images);
+      console.log(`      wasm ${r} px: relative difference ${d.toExponential(2)}`);
       assert.ok(d <= TOL, `relative difference ${d.toExponential(2)} at ${r} px`);
       assert.equal(await page.locator("#s-strip canvas").count(), STEPS);
       if (r === 56) await page.screenshot({ path: path.join(SHOTS, "sample.png"), fullPage: true });
@@ -149,6 +150,35 @@ describe("browser lab (web/ in headless Chromium)", function () {
     await page.screenshot({ path: path.join(SHOTS, "superres.png"), fullPage: true });
   });
 
+  it("super-resolves 28 → 112 px (4×) as the Node library does", async () => {
+    await page.check('input[name="r-scale"][value="4"]');
+    await setInput(page, "#r-steps", 2);
+    await page.evaluate(() => { (globalThis as unknown as { __infty: { lastSuperres: unknown } }).__infty.lastSuperres = null; });
+    await page.click("#r-run");
+    await waitIdle(page, "lastSuperres");
+    const s = (await pageState(page)).lastSuperres as { scale: number; values: number[]; resolution: number; steps: number };
+    assert.deepEqual([s.scale, s.resolution, s.steps], [4, 112, 2]);
+    const ref = await superResolve(model, { images: fashionTestImage(1), shape: [1, 28, 28, 1] }, { scale: 4, steps: 2 });
+    const d = relDiff(s.values, ref.x0.images);
+    assert.ok(d <= TOL, `relative difference ${d.toExponential(2)}`);
+  });
+
+  it("leaves no tensor behind: a sample, an inpainting and a super-resolution free what they make", async () => {
+    const live = () => page.evaluate(() => (globalThis as unknown as { __infty: { liveTensors(): number } }).__infty.liveTensors());
+    const before = await live();
+    await sampleInPage(page, 28, 2);
+    await page.click('nav a[data-view="inpaint"]');
+    await page.click("#i-centre");
+    await page.evaluate(() => { (globalThis as unknown as { __infty: { lastInpaint: unknown } }).__infty.lastInpaint = null; });
+    await page.click("#i-run");
+    await waitIdle(page, "lastInpaint");
+    await page.click('nav a[data-view="superres"]');
+    await page.check('input[name="r-scale"][value="2"]');
+    await page.click("#r-run");
+    await waitIdle(page);
+    assert.equal(await live(), before);
+  });
+
   it("shows one noise draw at five resolutions, white and mollified, and denoises each", async () => {
     await page.click('nav a[data-view="noise"]');
     await waitIdle(page, "lastNoise");
@@ -176,6 +206,7 @@ describe("browser lab (web/ in headless Chromium)", function () {
       const out = await sampleInPage(gpu, r, GPU_STEPS);
       const ref = await sampleModel(model.net, model.cfg, { resolution: r, n: 1, steps: GPU_STEPS, seed: SEED, progress: false });
       const d = relDiff(out.values, ref.x0.images);
+      console.log(`      webgpu ${r} px: relative difference ${d.toExponential(2)} (${s.backendLine})`);
       assert.ok(d <= TOL, `relative difference ${d.toExponential(2)} at ${r} px on ${s.backendLine}`);
     }
     await gpu.screenshot({ path: path.join(SHOTS, "sample-webgpu.png"), fullPage: true });

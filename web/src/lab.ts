@@ -10,6 +10,9 @@ import {
 } from "../../src/lib/browser";
 
 export { describeBackend };
+
+/** Tensors alive on the backend (the browser tests' leak check). */
+export const liveTensors = (): number => tf.memory().numTensors;
 export type { BackendInfo, ImageSet, LoadedModel };
 
 /** Thrown from a step callback to end a run early (the samplers free their tensors on the way out). */

@@ -6,7 +6,7 @@
 import { drawField, drawMask, figure } from "./draw";
 import {
   BackendInfo, ImageSet, LoadedLab, Stopped, describeBackend, inpaintImage, loadLab, noiseFields, sample, superResolveImage,
-  timeDdimStep,
+  liveTensors, timeDdimStep,
 } from "./lab";
 import { makeMask } from "../../src/lib/browser";
 
@@ -28,10 +28,12 @@ interface PageState {
   log: string[];
   /** bench/web.ts: wall times (ms) of one DDIM step at r×r after a warm-up */
   timeDdimStep?: (r: number, reps: number) => Promise<number[]>;
+  /** tensors alive on the backend (leak checks) */
+  liveTensors: () => number;
 }
 const state: PageState = {
   ready: false, error: null, backend: null, backendLine: "", busy: false,
-  lastSample: null, lastInpaint: null, lastSuperres: null, lastNoise: null, log: [],
+  lastSample: null, lastInpaint: null, lastSuperres: null, lastNoise: null, log: [], liveTensors,
 };
 (window as unknown as { __infty: PageState }).__infty = state;
 
