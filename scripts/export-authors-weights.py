@@ -41,7 +41,12 @@ def to_arrays(state_dict):
             sys.exit(f"error: entry '{name}' is a {type(t).__name__}, not a tensor")
         if t.is_complex():
             sys.exit(f"error: entry '{name}' is complex (spectral UNO convolutions are not supported)")
-        out[name] = np.ascontiguousarray(t.detach().cpu().float().numpy(), dtype="<f4")
+        a = np.ascontiguousarray(t.detach().cpu().float().numpy(), dtype="<f4")
+        # NaN/±inf (a float64 beyond float32's range becomes inf here) would give a model `infty` refuses to sample
+        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+        if bad:
+            sys.exit(f"error: entry '{name}' holds {bad} non-finite values (NaN/inf, or beyond float32's range); nothing written")
+        out[name] = a
     return out
 
 
@@ -70,6 +75,9 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--which", choices=["ema", "model", "encoder"], default="ema")
     a = ap.parse_args()
+    # never write over the checkpoint being read, however the path is spelled (symlink, hard link, ./)
+    if os.path.exists(a.out) and os.path.exists(a.checkpoint) and os.path.samefile(a.out, a.checkpoint):
+        sys.exit(f"error: {a.out} is the checkpoint being read; choose another output path")
     import torch
     try:
         obj = torch.load(a.checkpoint, map_location="cpu")

@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     const e = code && USER_ERRNOS.has(code) && !(err instanceof DiskWriteError) ? diskError(err, (err as NodeJS.ErrnoException).path ?? "a file") : err as Error;
     // bad input named by the library's own error types is the user's to fix: one line, exit 2
     if (e instanceof UsageError || (e && USER_ERRORS.has(e.name))) {
-      console.error(`infty ${name}: ${e.message}`);
+      // one line whatever the message quotes (a file's text, a path with a newline in it)
+      console.error(`infty ${name}: ${e.message.replace(/\s*[\r\n]+\s*/g, " ")}`);
       return 2;
     }
     console.error(`infty ${name}: ${e && e.message ? e.message.split("\n")[0] : String(err)}`);

@@ -7,12 +7,15 @@ import * as os from "os";
 import { UsageError } from "./errors";
 import { bool, choice, FlagSpecs, Flags, int, num, SEED_MAX, str } from "./args";
 import { BACKEND_NAMES, BackendInfo, currentBackend, initBackend } from "../lib/runtime/backend";
-import { parseConfig, resolveConfig, LabConfig } from "../lib/config/config";
-import { loadCheckpoint } from "../lib/runtime/checkpoint";
+import { parseConfig, resolveConfig, DdimGrid, LabConfig } from "../lib/config/config";
+import { strideTimesteps } from "../lib/diffusion/schedules";
+import { parseJsonText, JsonTextError } from "../lib/config/json-text";
+import { loadCheckpoint, ParamTensors } from "../lib/runtime/checkpoint";
 import { ImageSet, areaResize } from "../lib/data/image-ops";
 import { DATASETS, DATASET_NAMES, DatasetEntry, DatasetName } from "../lib/data/datasets";
 import { loadGuidedModel as loadGuided } from "../lib/pipelines/autoencoder";
 import { loadModel, LoadedModel } from "../lib/pipelines/sample";
+import { GridDenoiser } from "../lib/nn/network";
 import { decodePNG } from "../viz/png";
 
 /** The limits on requests (README "bad input" lists them); each says why it is there. */
@@ -36,12 +39,31 @@ export const LIMITS = {
 };
 
 /**
- * Memory a sampling batch needs, estimated: B·H·W points × nf × 640 bytes. Measured (fashion-mnist model, nf 32, wasm,
- * `/usr/bin/time` peak RSS of `infty sample --steps 2`): 56²×8 → 0.73 GB, 112²×4 → 1.24 GB, 224²×4 → 4.3 GB, i.e.
- * ≈ 20 KB a point once the fixed ~0.2 GB is paid. Used only to refuse requests that cannot fit.
+ * The memory model of sampling, calibrated on measured peaks (bench/sample-memory.ts → bench/sample-memory.json:
+ * `infty sample`'s sampler in its own process under /usr/bin/time -v, the shipped nf = 32 model on wasm, 8² … 448²,
+ * batch 1 … 64). The network goes through the grid in calls of whole images of at most GridDenoiser.maxPixelsPerCall
+ * pixels (one image when a single image is larger), so the peak is a fixed part (runtime, model), the working set
+ * of one call (per pixel, ∝ nf, and per image: the U-Net on each image's coarse grid) and the batch's own state
+ * (x_t, x̂₀ and noise per pixel), not B·H·W times one big constant: 224² at batch 4 peaks at 343 MiB, 28² at
+ * batch 64 at 459 MiB. tests/cli/sample-memory.test.ts pins this estimate to 1.0–1.5× every measured peak (1.02–1.17× now).
  */
+export const SAMPLE_MEMORY = {
+  /** runtime, backend and model, before any grid */
+  fixedBytes: 160 * 2 ** 20,
+  /** per pixel in one network call, per feature channel (nf): ≈ 3.7 kB a pixel at nf = 32 */
+  callBytesPerPixelPerNf: 116,
+  /** per image in one network call, at nf = 32 (the U-Net at its own resolution, per-image contexts) */
+  callBytesPerImage: 3 * 2 ** 20,
+  /** per pixel and channel of the whole batch (x_t, x̂₀, noise, outputs), held across calls */
+  batchBytesPerValue: 128,
+};
+
+/** Estimated peak bytes of sampling a batch of B images at H×W (see SAMPLE_MEMORY). */
 export function estimateSampleBytes(cfg: LabConfig, B: number, H: number, W: number): number {
-  return B * H * W * cfg.model.nf * 640;
+  const px = H * W, m = SAMPLE_MEMORY;
+  const perCall = Math.max(1, Math.min(B, Math.floor(GridDenoiser.maxPixelsPerCall / px)));
+  return m.fixedBytes + perCall * px * cfg.model.nf * m.callBytesPerPixelPerNf + perCall * m.callBytesPerImage * (cfg.model.nf / 32) +
+    B * px * cfg.model.channels * m.batchBytesPerValue;
 }
 const GiB = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
 
@@ -56,9 +78,30 @@ export function sampleMemoryBudget(): { bytes: number; why: string } {
 export function checkSampleMemory(cfg: LabConfig, B: number, H: number, W: number): void {
   const need = estimateSampleBytes(cfg, B, H, W), have = sampleMemoryBudget();
   if (need > have.bytes) {
-    throw new UsageError(`a batch of ${B} at ${H}×${W} needs about ${GiB(need)} (estimate B·H·W·nf·640 bytes), more than ` +
-      `${have.why} (${GiB(have.bytes)}); lower --batch or --resolution`);
+    throw new UsageError(`a batch of ${B} at ${H}×${W} needs about ${GiB(need)} (estimated from measured peaks, bench/sample-memory.json), ` +
+      `more than ${have.why} (${GiB(have.bytes)}); lower ${B > 1 ? "--batch or " : ""}--resolution`);
   }
+}
+
+/**
+ * The batch to sample with: `requested` (checked) when the user gave --batch; otherwise the largest batch up to
+ * `cap` that fits the memory budget, said on stderr when it is smaller than `cap`. Refuses when one image does not fit.
+ */
+export function chooseBatch(cfg: LabConfig, requested: number | undefined, cap: number, H: number, W: number, label: string): number {
+  if (requested !== undefined) {
+    checkSampleMemory(cfg, requested, H, W);
+    return requested;
+  }
+  checkSampleMemory(cfg, 1, H, W);
+  const have = sampleMemoryBudget();
+  let lo = 1, hi = Math.max(1, cap);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (estimateSampleBytes(cfg, mid, H, W) <= have.bytes) lo = mid;
+    else hi = mid - 1;
+  }
+  if (lo < cap) console.error(`infty ${label}: batch ${lo}, the largest that fits ${have.why} (${GiB(have.bytes)}) at ${H}×${W}; --batch chooses another`);
+  return lo;
 }
 
 /** Refuses n samples [n, H, W, C] held in memory at once (FID needs them all) beyond a quarter of this machine's memory. */
@@ -71,9 +114,17 @@ export function checkHeldSamples(n: number, H: number, W: number, C: number): vo
 }
 
 /** Checks sampler steps against the model's T (a respaced schedule cannot have more steps than timesteps). */
-export function checkSteps(steps: number, cfg: LabConfig, flag = "--steps"): void {
+export function checkSteps(steps: number, cfg: LabConfig, flag = "--steps", grid: DdimGrid | null = cfg.diffusion.ddimGrid): void {
   const T = cfg.diffusion.timesteps;
   if (steps > T) throw new UsageError(`${flag} must be ≤ the model's ${T} timesteps, got ${steps}`);
+  // the authors' strided grid exists only for some counts: say so now, not after the model is loaded
+  if (grid === "ddim-stride") {
+    try {
+      strideTimesteps(T, steps);
+    } catch (e) {
+      throw new UsageError(`${flag} ${steps}: ${(e as Error).message}`);
+    }
+  }
 }
 
 export const seedFlag = (help = "seed") => int(help, { min: 0, max: SEED_MAX, default: 0 });
@@ -124,16 +175,30 @@ export function readJson(file: string, what: string): unknown {
     throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return parseJsonText(text, `${what} ${file}`);
   } catch (e) {
-    throw new UsageError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
+    const detail = (e as JsonTextError).detail;
+    throw new UsageError(detail !== undefined ? `${what} ${file} is not valid JSON: ${detail}` : (e as Error).message);
   }
 }
 
 /** A checkpoint's config (read from the file only, no tensors: the backend may not be started yet), or a usage error. */
 export function checkpointConfig(file: string): { cfg: LabConfig; kind: unknown } {
   const { meta, groups } = loadCheckpoint(file);
-  // NaN weights do not show as NaN samples (the sampler's clipping turns them into flat images): refuse them here
+  checkFiniteWeights(groups, `checkpoint ${file}`, "it cannot be sampled");
+  try {
+    return { cfg: resolveConfig(meta.config), kind: meta.kind };
+  } catch (e) {
+    throw new UsageError(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Refuses weights holding NaN or ±∞ (a checkpoint, imported weights, a warm start): they do not show as NaN samples
+ * (the sampler's clipping turns them into flat images) and a run resumed from them fails only after a step of
+ * compute, so every command checks them before anything is written.
+ */
+export function checkFiniteWeights(groups: Record<string, ParamTensors>, what: string, why: string): void {
   let bad = 0, total = 0;
   for (const g of Object.values(groups)) {
     for (const t of Object.values(g)) {
@@ -141,12 +206,7 @@ export function checkpointConfig(file: string): { cfg: LabConfig; kind: unknown 
       for (let i = 0; i < t.values.length; i++) if (!Number.isFinite(t.values[i])) bad++;
     }
   }
-  if (bad) throw new UsageError(`checkpoint ${file} holds ${bad} non-finite weights (of ${total}); it cannot be sampled`);
-  try {
-    return { cfg: resolveConfig(meta.config), kind: meta.kind };
-  } catch (e) {
-    throw new UsageError(`checkpoint ${file} has an invalid config: ${(e as Error).message}`);
-  }
+  if (bad) throw new UsageError(`${what} holds ${bad} non-finite weights (of ${total}); ${why}`);
 }
 
 /** An unconditional checkpoint's model, or a usage error (after `startBackend`: it makes tensors). */

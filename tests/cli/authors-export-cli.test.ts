@@ -79,7 +79,7 @@ describe("infty import / export --format authors (their torchsparse default and 
   it("refuses in one line and writes nothing: its own input, an existing file, a bias torch_dense cannot hold, no --checkpoint", () => {
     fs.writeFileSync(path.join(dir, "exists.safetensors"), "keep");
     const cases: Array<[string[], RegExp]> = [
-      [["--checkpoint", "ts.ckpt", "--out", "ts.ckpt"], /--out ts\.ckpt is the checkpoint being read/],
+      [["--checkpoint", "ts.ckpt", "--out", "ts.ckpt"], /--out ts\.ckpt is --checkpoint ts\.ckpt, which this command reads/],
       [["--checkpoint", "ts.ckpt", "--out", "exists.safetensors"], /--out exists\.safetensors exists; pass --force/],
       [["--checkpoint", "ts.ckpt", "--backend", "torch_dense", "--out", "x.safetensors"], /'down_blocks\.0\.block\.norm1\.bias' is not zero .* export with --backend torchsparse/],
       [["--out", "x.safetensors"], /--format authors needs --checkpoint/],

@@ -8,7 +8,7 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
 import { backendFlag, startBackend } from "../inputs";
-import { checkWritableDir } from "../outputs";
+import { checkWritableDir, guardFiles } from "../guard";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import {
   loadSpec, expandRuns, measureThroughput, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BUDGET_NAMES,
@@ -61,14 +61,16 @@ export const ablateCommand: Command = {
     if (f._[0] === "merge") {
       if (f._.length !== 2) throw new UsageError("usage: infty ablate merge <spec>");
       const spec = load(f._[1]);
-      checkWritableDir(resultsDir, `--results ${f.results}`);
+      const outs = [`${spec.name}.${budget}.merged.json`, `${spec.name}.${budget}.md`].map((n) => path.join(resultsDir, n));
+      // the tables are rebuilt from the result files on every merge (replaced by design), never over the spec
+      guardFiles({ reads: [{ flag: "spec", file: f._[1] }], writes: outs.map((file) => ({ flag: "merge", file, state: true })), dirs: [{ flag: "--results", dir: f.results as string }] });
       const merged = mergeResults(spec, budget, resultsDir);
       const table = markdownTable(merged, spec);
       console.log(`## ${spec.title}\n\n${table}`);
       if (merged.skipped.length) console.error(`skipped ${merged.skipped.length} incomplete file(s): ${merged.skipped.join(", ")}`);
       if (merged.featureNets.length > 1) console.error(`warning: results measured with ${merged.featureNets.length} different feature nets`);
-      writeFileAtomic(path.join(resultsDir, `${spec.name}.${budget}.merged.json`), JSON.stringify(merged, null, 2) + "\n");
-      writeFileAtomic(path.join(resultsDir, `${spec.name}.${budget}.md`), `## ${spec.title}\n\n${table}\n`);
+      writeFileAtomic(outs[0], JSON.stringify(merged, null, 2) + "\n");
+      writeFileAtomic(outs[1], `## ${spec.title}\n\n${table}\n`);
       return;
     }
     if (f._.length !== 1) throw new UsageError("give one spec: table2, table3, fig7 (or a spec .json), or 'merge <spec>'");

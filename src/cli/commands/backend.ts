@@ -4,13 +4,15 @@
  */
 import { Command } from "../command";
 import { UsageError } from "../errors";
-import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend, describeBackend, tf } from "../../lib/runtime/backend";
+import { flagsHelp, int, num, parseFlags } from "../args";
+import { backendFlag, startBackend } from "../inputs";
+import { describeBackend, tf } from "../../lib/runtime/backend";
 
-const FLAGS: FlagSpecs = {
-  backend: { kind: "string", help: "tensorflow | webgpu | native | wasm | cpu (default: fastest available, or INFTY_BACKEND)" },
-  seconds: { kind: "number", help: "length of the throughput probe (0: none)", default: 2 },
-  size: { kind: "int", help: "side of the square matrices the probe multiplies", default: 256 },
+const FLAGS = {
+  backend: backendFlag(),
+  // bounded: a probe is a quick look, and --seconds 1e300 must not mean "forever"
+  seconds: num("length of the throughput probe (0: none)", { min: 0, max: 600, default: 2 }),
+  size: int("side of the square matrices the probe multiplies", { min: 1, max: 8192, default: 256, why: "a 8192² float32 matrix is 256 MiB" }),
 };
 
 /** Multiplies n×n matrices for about `seconds` (each result read back, so the device is really done); GFLOP/s. */
@@ -45,10 +47,8 @@ export const backendCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
-    const seconds = f.seconds as number, n = f.size as number;
-    if (!(seconds >= 0)) throw new UsageError(`--seconds must be ≥ 0, got ${seconds}`);
-    if (!(n >= 1)) throw new UsageError(`--size must be ≥ 1, got ${n}`);
-    const info = await initBackend(f.backend as string | undefined, { quiet: true });
+    const seconds = f.seconds, n = f.size;
+    const info = await startBackend(f.backend, { quiet: true });
     console.log(`backend: ${describeBackend(info)}`);
     if (info.adapter) console.log(`adapter: ${JSON.stringify(info.adapter)}`);
     if (info.nativeUnavailable) console.log(`native: unavailable (${info.nativeUnavailable})`);

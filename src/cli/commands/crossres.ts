@@ -6,7 +6,8 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { flagsHelp, FlagSpecs, parseFlags } from "../args";
-import { initBackend } from "../../lib/runtime/backend";
+import { startBackend } from "../inputs";
+import { guardFiles } from "../guard";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import {
   loadCrossResSpec, expandCrossRes, shardCrossRes, runCrossRes, mergeCrossRes, crossResMarkdown, parseShard, SpecError, BudgetName, BUDGET_NAMES,
@@ -44,11 +45,13 @@ export const crossresCommand: Command = {
     const budget = f.budget as BudgetName;
     const resultsDir = path.resolve(f.results as string);
     if (merge) {
+      const outs = [`${spec.name}.${budget}.merged.json`, `${spec.name}.${budget}.md`].map((n) => path.join(resultsDir, n));
+      guardFiles({ reads: [{ flag: "spec", file: rest[0] }], writes: outs.map((file) => ({ flag: "merge", file, state: true })), dirs: [{ flag: "--results", dir: f.results as string }] });
       const merged = mergeCrossRes(spec, budget, resultsDir);
       const md = `## ${spec.title}\n\n${crossResMarkdown(spec, budget, merged)}\n`;
       console.log(md);
-      writeFileAtomic(path.join(resultsDir, `${spec.name}.${budget}.merged.json`), JSON.stringify(merged, null, 2) + "\n");
-      writeFileAtomic(path.join(resultsDir, `${spec.name}.${budget}.md`), md);
+      writeFileAtomic(outs[0], JSON.stringify(merged, null, 2) + "\n");
+      writeFileAtomic(outs[1], md);
       return;
     }
     let shard;
@@ -63,7 +66,8 @@ export const crossresCommand: Command = {
       for (const p of plans) console.log(`${p.hash}  train ${p.trainHash}  ${p.dataset}  ${p.variant}  seed ${p.seed}`);
       return;
     }
-    await initBackend(f.backend as string | undefined);
+    guardFiles({ reads: [{ flag: "spec", file: rest[0] }], writes: [], dirs: [{ flag: "--results", dir: f.results as string }, { flag: "--runs", dir: f.runs as string }] });
+    await startBackend(f.backend as string | undefined);
     console.error(`${spec.name} (${budget}): shard ${shard.index}/${shard.count} has ${plans.length} runs`);
     const s = await runCrossRes(plans, { resultsDir, runsDir: path.resolve(f.runs as string), specName: spec.name, progress: !f.quiet });
     console.error(`${spec.name}: ${s.computed.length} computed, ${s.cached.length} already done`);

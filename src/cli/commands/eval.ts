@@ -6,8 +6,9 @@
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, str } from "../args";
-import { backendFlag, checkHeldSamples, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
-import { checkOutputFile } from "../outputs";
+import { backendFlag, checkHeldSamples, checkpointConfig, checkSteps, chooseBatch, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
+import { guardFiles } from "../guard";
+import { dataPath } from "../../lib/data/paths";
 import { readNpy } from "../../lib/runtime/npy";
 import { sampleModel } from "../../lib/pipelines/sample";
 import { loadFashionMnist } from "../../lib/data/fashion-mnist";
@@ -26,7 +27,7 @@ const FLAGS = {
   steps: int("DDIM steps with --checkpoint (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
   "ddim-grid": choice("DDIM step grid with --checkpoint: even (T−1 … 0) | ddim-stride (the authors' ddimN); default the checkpoint's", ["even", "ddim-stride"] as const),
   "clip-tx0": choice("clip Tx̂₀ to [−1, 1] at each DDIM step with --checkpoint: on | off; default the checkpoint's", ["on", "off"] as const),
-  batch: int("sampling batch", { min: 1, max: LIMITS.batch, default: 50 }),
+  batch: int("sampling batch (default: the largest up to 50 that fits in memory)", { min: 1, max: LIMITS.batch }),
   seed: seedFlag(),
   json: str("also write the result as JSON to this file"),
   force: bool("replace an existing --json file"),
@@ -44,7 +45,11 @@ export const evalCommand: Command = {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     if (!!f.samples === !!f.checkpoint) throw new UsageError("give exactly one of --samples or --checkpoint");
-    if (f.json !== undefined) checkOutputFile(f.json, { flag: "--json", force: f.force });
+    guardFiles({
+      reads: [{ flag: "--samples", file: f.samples }, { flag: "--checkpoint", file: f.checkpoint },
+        ...["model.json", "weights.bin"].map((n) => ({ flag: "the feature net", file: dataPath("feature-net", n) }))],
+      writes: f.json !== undefined ? [{ flag: "--json", file: f.json, force: f.force }] : [],
+    });
     let samples: ImageSet;
     let source: Record<string, unknown>;
     if (f.samples !== undefined) {
@@ -55,6 +60,11 @@ export const evalCommand: Command = {
         throw new UsageError((e as Error).message);
       }
       if (arr.shape.length !== 4 || arr.shape[3] !== 1) throw new UsageError(`${f.samples}: expected shape [N,H,W,1], got [${arr.shape.join(",")}]`);
+      // FID needs two samples or more (a covariance), each at least one pixel; an empty array has no score
+      if (arr.shape[0] < 2 || arr.shape[1] < 1 || arr.shape[2] < 1) {
+        throw new UsageError(`${f.samples}: FID needs N ≥ 2 samples of H, W ≥ 1, got shape [${arr.shape.join(",")}]`);
+      }
+      if (arr.shape[0] > LIMITS.evalSamples) throw new UsageError(`${f.samples}: at most ${LIMITS.evalSamples} samples, got ${arr.shape[0]}`);
       if (arr.values.some((v) => !Number.isFinite(v))) throw new UsageError(`${f.samples} holds non-finite values (NaN/∞)`);
       await startBackend(f.backend);
       samples = { images: arr.values, shape: arr.shape as [number, number, number, number] };
@@ -63,17 +73,17 @@ export const evalCommand: Command = {
       const [H, W] = parseResolution(f.resolution);
       const checkpoint = f.checkpoint ?? "";
       const { cfg } = checkpointConfig(checkpoint);
-      checkSteps(f.steps, cfg);
+      checkSteps(f.steps, cfg, "--steps", f["ddim-grid"] ?? cfg.diffusion.ddimGrid);
       checkHeldSamples(f.n, H, W, cfg.model.channels);
       await startBackend(f.backend);
-      checkSampleMemory(cfg, Math.min(f.batch, f.n), H, W);
+      const batch = chooseBatch(cfg, f.batch === undefined ? undefined : Math.min(f.batch, f.n), Math.min(50, f.n), H, W, "eval");
       const model = loadModelChecked(checkpoint);
       // a sampling choice, not a property of the weights: override the checkpoint's config for this run only
       const clip = f["clip-tx0"];
       const sampleCfg = clip === undefined ? model.cfg : { ...model.cfg, diffusion: { ...model.cfg.diffusion, clipTx0: clip === "on" } };
       try {
         const out = await sampleModel(model.net, sampleCfg, {
-          resolution: [H, W], n: f.n, batchSize: f.batch, steps: f.steps, seed: f.seed, progress: !f.quiet, workers: f.workers,
+          resolution: [H, W], n: f.n, batchSize: batch, steps: f.steps, seed: f.seed, progress: !f.quiet, workers: f.workers,
           ddimGrid: f["ddim-grid"],
         });
         samples = out.x0;

@@ -8,7 +8,7 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, parseFlags, str } from "../args";
-import { checkOutputFile } from "../outputs";
+import { guardFiles } from "../guard";
 import { exportModel, COMMANDS_FILE } from "../../lib/pipelines/export";
 import { CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/pipelines/train";
 import { AUTOENCODER_CHECKPOINT } from "../../lib/pipelines/autoencoder";
@@ -41,10 +41,7 @@ function exportAuthors(f: { checkpoint?: string; out: string; force: boolean; ba
   const hasEncoder = !!ck.groups[AUTHORS_ENCODER_GROUP];
   const outputs: Array<[string, string]> = [["--out", out], ["the config beside --out", configOut]];
   if (hasEncoder) outputs.push(["the encoder beside --out", encoderOut]);
-  for (const [flag, file] of outputs) {
-    if (file === input) throw new UsageError(`${flag} ${shown(file)} is the checkpoint being read; choose another path`);
-    checkOutputFile(shown(file), { flag, force: f.force, protect: [input] });
-  }
+  guardFiles({ reads: [{ flag: "--checkpoint", file: f.checkpoint }], writes: outputs.map(([flag, file]) => ({ flag, file: shown(file), force: f.force })) });
   const cfg = resolveStoredConfig(ck.meta.config);
   const group = f.ema ? (ck.groups.ema ? "ema" : "params") : "params";
   if (!ck.groups[group]) throw new UsageError(`--checkpoint ${f.checkpoint} has no '${group}' weights`);
@@ -84,7 +81,10 @@ export const exportCommand: Command = {
     const out = path.resolve(f.out);
     // the export is at most a third of the run's checkpoint (weights without the two Adam moments)
     const bytes = Math.max(...runFiles.slice(0, 2).map((p) => (fs.existsSync(p) ? fs.statSync(p).size : 0)));
-    checkOutputFile(out, { flag: "--out", force: f.force, protect: runFiles, bytes: Math.ceil(bytes / 3) });
+    guardFiles({
+      reads: runFiles.map((file) => ({ flag: "the run's own training file", file })),
+      writes: [{ flag: "--out", file: f.out, force: f.force, bytes: Math.ceil(bytes / 3) }],
+    });
     const meta = exportModel(runDir, out);
     console.error(`wrote ${f.out} (step ${meta.step}, ${Math.round(Number(meta.wallSeconds))} s of training on ${meta.backend})`);
   },

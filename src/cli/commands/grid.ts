@@ -8,7 +8,7 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, flagsHelp, int, parseFlags, str } from "../args";
 import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, seedFlag, startBackend } from "../inputs";
-import { checkOutputFile } from "../outputs";
+import { guardFiles } from "../guard";
 import { sampleAcrossResolutions } from "../../lib/pipelines/sample";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { encodePNG, imageGrid, sideBySide } from "../../viz/png";
@@ -39,7 +39,7 @@ export const gridCommand: Command = {
     if (!sides.every((r) => R % r === 0)) throw new UsageError(`--resolutions: ${R} must be a multiple of every resolution`);
     if (R > LIMITS.side) throw new UsageError(`--resolutions must be ≤ ${LIMITS.side}, got ${R}`);
     const file = path.resolve(f.out);
-    checkOutputFile(file, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    guardFiles({ reads: [{ flag: "--checkpoint", file: f.checkpoint }], writes: [{ flag: "--out", file: f.out, force: f.force }] });
     const { cfg } = checkpointConfig(f.checkpoint);
     checkSteps(f.steps, cfg);
     await startBackend(f.backend);

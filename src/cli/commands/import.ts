@@ -8,8 +8,8 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, flagsHelp, int, parseFlags, str } from "../args";
-import { backendFlag, startBackend } from "../inputs";
-import { checkOutputFile } from "../outputs";
+import { backendFlag, checkFiniteWeights, readJson, startBackend } from "../inputs";
+import { guardFiles } from "../guard";
 import { saveCheckpoint } from "../../lib/runtime/checkpoint";
 import { authorsConfig, importAuthorsWeights, importAuthorsEncoder, AuthorsImportError, detectAuthorsBackend } from "../../lib/nn/authors/import";
 import { AUTHORS_ENCODER_GROUP } from "../../lib/nn/authors/encoder";
@@ -44,13 +44,11 @@ export const importCommand: Command = {
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     if (!f.weights) throw new UsageError("--weights is required (see --help)");
     if (!f.config) throw new UsageError("--config is required (see --help)");
-    let raw: unknown;
-    try {
-      raw = JSON.parse(fs.readFileSync(f.config, "utf8"));
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new AuthorsImportError(`cannot read config ${f.config}: ${err.code ?? err.message.split("\n")[0]}`);
-    }
+    guardFiles({
+      reads: [{ flag: "--weights", file: f.weights }, { flag: "--config", file: f.config }, { flag: "--encoder-weights", file: f["encoder-weights"] }],
+      writes: [{ flag: "--out", file: f.out, force: f.force, bytes: fs.existsSync(f.weights) ? fs.statSync(f.weights).size : undefined }],
+    });
+    const raw = readJson(f.config, "config");
     // their SparseUNet defaults to torch_dense while every config file of theirs says torchsparse: a config without
     // `backend` takes the one the weights' keys show
     const rule = f["off-grid-kernel"];
@@ -70,19 +68,30 @@ export const importCommand: Command = {
     let cfg = authorsConfig(given);
     if (rule) cfg = resolveConfig({ ...cfg, model: { ...cfg.model, kernelResampling: rule } });
     const out = path.resolve(f.out);
-    const inputs = [f.weights, f.config, f["encoder-weights"]].filter((v): v is string => !!v).map((v) => path.resolve(v));
-    if (inputs.includes(out)) throw new UsageError(`--out ${f.out} is one of the files being read; choose another path`);
-    checkOutputFile(out, { flag: "--out", force: f.force, protect: inputs, bytes: fs.existsSync(f.weights) ? fs.statSync(f.weights).size : undefined });
     if (f["encoder-weights"] && !cfg.model.authorsZDim) throw new UsageError("--encoder-weights goes with a z-conditioned decoder: the config needs model.z_dim");
-    await startBackend(f.backend ?? "cpu", { quiet: true });
     const weightsFile = f.weights;
+    // NaN/±∞ (an F64 beyond float32's range becomes ±∞) would make a checkpoint that sample refuses: refuse them here
+    let bytes: Buffer, decoded;
+    try {
+      bytes = fs.readFileSync(weightsFile);
+    } catch (e) {
+      throw new AuthorsImportError(`cannot read weights ${weightsFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      decoded = decodeSafetensors(bytes);
+    } catch (e) {
+      throw new AuthorsImportError(`weights ${weightsFile}: ${(e as Error).message} (export them with scripts/export-authors-weights.py)`);
+    }
+    checkFiniteWeights({ weights: Object.fromEntries(decoded.tensors) }, `weights ${weightsFile}`, "nothing was imported (an F64 value beyond float32's range counts as ∞)");
+    await startBackend(f.backend ?? "cpu", { quiet: true });
     const params = importAuthorsWeights(weightsFile, cfg);
-    const source = decodeSafetensors(fs.readFileSync(weightsFile)).metadata;
+    const source = decoded.metadata;
     const meta = {
       kind: "infty-diff-model", config: cfg, step: f.step, importedFrom: { weights: path.basename(weightsFile), metadata: source, authorsConfig: raw },
       importedAt: new Date().toISOString(),
     };
     const encoder = f["encoder-weights"] ? importAuthorsEncoder(f["encoder-weights"], cfg) : null;
+    if (encoder) checkFiniteWeights({ encoder }, `--encoder-weights ${f["encoder-weights"]}`, "nothing was imported");
     saveCheckpoint(out, { meta, groups: encoder ? { ema: params, [AUTHORS_ENCODER_GROUP]: encoder } : { ema: params } });
     const n = Object.values(params).reduce((a, t) => a + t.values.length, 0);
     const rule2 = cfg.model.kernelResampling === "none" ? "none" : "authors";

@@ -8,7 +8,7 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { choice, flagsHelp, int, parseFlags } from "../args";
 import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, loadGuidedModel, loadInput, startBackend } from "../inputs";
-import { checkOutputFile } from "../outputs";
+import { guardFiles } from "../guard";
 import { tf } from "../../lib/runtime/backend";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { MASK_KINDS, fillUnknown, inpaint, inpaintMetrics, makeMask } from "../../lib/pipelines/inpaint";
@@ -32,11 +32,14 @@ export const inpaintCommand: Command = {
     checkInputChoice(f);
     if (!fs.existsSync(f.checkpoint)) throw new UsageError(`checkpoint ${f.checkpoint} does not exist`);
     const out = path.resolve(f.out);
-    checkOutputFile(out, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    guardFiles({
+      reads: [{ flag: "--checkpoint", file: f.checkpoint }, { flag: "--input", file: f.input }],
+      writes: [{ flag: "--out", file: f.out, force: f.force }],
+    });
     const { cfg } = checkpointConfig(f.checkpoint);
     const T = cfg.diffusion.timesteps;
     if (f.ts !== undefined && f.ts >= T) throw new UsageError(`--ts must be in 0…${T - 1}, got ${f.ts}`);
-    checkSteps(f.steps, cfg);
+    checkSteps(f.steps, cfg, "--steps", null);
     const r = f.resolution ?? cfg.model.resolution;
     await startBackend(f.backend);
     checkSampleMemory(cfg, 1, r, r);

@@ -8,8 +8,8 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, num, parseFlags, str } from "../args";
-import { backendFlag, checkpointConfig, checkSampleMemory, checkSteps, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
-import { checkOutputFile } from "../outputs";
+import { backendFlag, checkpointConfig, checkSteps, chooseBatch, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
+import { guardFiles } from "../guard";
 import { sampleModel } from "../../lib/pipelines/sample";
 import { SAMPLER_NAMES } from "../../lib/diffusion/samplers";
 import { NpyAppender } from "../../lib/runtime/npy";
@@ -19,6 +19,8 @@ import { loadAutoencoder, sampleAutoencoder } from "../../lib/pipelines/autoenco
 import { Progress } from "../../lib/runtime/progress";
 import { encodePNG, imageGrid } from "../../viz/png";
 
+/** The batch when --batch is not given and memory allows (the seeds of batch k depend on it, so it stays fixed). */
+const DEFAULT_BATCH = 16;
 /** The PNG shows at most this many samples (the .npy holds all of them). */
 const PNG_MAX = 256;
 
@@ -26,7 +28,7 @@ const FLAGS = {
   checkpoint: str("checkpoint file", { default: "data/checkpoints/fashion-mnist.ckpt" }),
   resolution: str("output side r, or HxW (e.g. 56 or 28x56)", { default: "28" }),
   n: int("number of samples (streamed to disk; the PNG shows the first 256)", { min: 1, max: LIMITS.samples, default: 16 }),
-  batch: int("samples per batch (batch k > 0 draws from seed + k·2654435769 mod 2³²)", { min: 1, max: LIMITS.batch, default: 16 }),
+  batch: int("samples per batch (batch k > 0 draws from seed + k·2654435769 mod 2³²; default: the largest up to 16 that fits in memory)", { min: 1, max: LIMITS.batch }),
   steps: int("sampler steps (≤ the model's T)", { min: 1, max: LIMITS.steps, default: 100 }),
   sampler: choice(SAMPLER_NAMES.join(" | "), SAMPLER_NAMES, "ddim"),
   eta: num("DDIM η (0 = deterministic, 1 = DDPM-like)", { min: 0, max: 1, default: 0 }),
@@ -51,7 +53,7 @@ export const sampleCommand: Command = {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     const [H, W] = parseResolution(f.resolution);
-    const n = f.n, bs = Math.min(f.batch, n);
+    const n = f.n;
     const { cfg, kind } = checkpointConfig(f.checkpoint);
     if (cfg.model.authorsZDim) {
       throw new UsageError(`${f.checkpoint} is the authors' z-conditioned decoder (z_dim ${cfg.model.authorsZDim}): it samples given z, from code (sampleModel with cond; docs/authors-architecture.md)`);
@@ -64,12 +66,17 @@ export const sampleCommand: Command = {
     const C = cfg.model.channels;
     const prefix = path.resolve(f.out);
     const npyFile = `${prefix}.npy`, pngFile = `${prefix}.png`, partFile = `${prefix}.part.npy`;
-    checkOutputFile(npyFile, { flag: "--out", force: f.force, protect: [f.checkpoint], bytes: n * H * W * C * 4 + 256 });
-    checkOutputFile(pngFile, { flag: "--out", force: f.force, protect: [f.checkpoint] });
-    // a killed run's finished batches are kept until the user says otherwise
-    checkOutputFile(partFile, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    guardFiles({
+      reads: [{ flag: "--checkpoint", file: f.checkpoint }],
+      writes: [
+        { flag: "--out", file: npyFile, force: f.force, bytes: n * H * W * C * 4 + 256 },
+        { flag: "--out", file: pngFile, force: f.force },
+        // a killed run's finished batches are kept until the user says otherwise
+        { flag: "--out", file: partFile, force: f.force },
+      ],
+    });
     await startBackend(f.backend);
-    checkSampleMemory(cfg, bs, H, W);
+    const bs = chooseBatch(cfg, f.batch === undefined ? undefined : Math.min(f.batch, n), Math.min(DEFAULT_BATCH, n), H, W, "sample");
 
     // one batch [b, H, W, C] of x₀ in [−1, 1], from the right model
     let drawBatch: (b: number, seed: number, progress: boolean) => Promise<Float32Array>;
@@ -104,7 +111,22 @@ export const sampleCommand: Command = {
     const batches = Math.ceil(n / bs);
     // one batch: the sampler's own step bar; several: one bar over images
     const bar = new Progress({ label: `sample ${H}×${W}`, total: n, unit: "img", enabled: !f.quiet && batches > 1 });
-    const npy = new NpyAppender(partFile, [H, W, C], n);
+    // a new folder for the output is made as `grid` makes one (and removed again if nothing is kept in it)
+    let made: string | undefined;
+    try {
+      made = fs.mkdirSync(path.dirname(prefix), { recursive: true });
+    } catch (e) {
+      dispose();
+      throw diskError(e, partFile);
+    }
+    let npy: NpyAppender;
+    try {
+      npy = new NpyAppender(partFile, [H, W, C], n);
+    } catch (e) {
+      dispose();
+      if (made) fs.rmSync(made, { recursive: true, force: true });
+      throw e;
+    }
     try {
       for (let k = 0, done = 0; done < n; k++) {
         const b = Math.min(bs, n - done);
@@ -120,7 +142,10 @@ export const sampleCommand: Command = {
     } catch (e) {
       // say where the finished batches are (or leave no empty file behind)
       if (npy.rows > 0 && e instanceof Error) e.message += `; the ${npy.rows} finished samples are in ${partFile}`;
-      else fs.rmSync(partFile, { force: true });
+      else {
+        fs.rmSync(partFile, { force: true });
+        if (made) fs.rmSync(made, { recursive: true, force: true });
+      }
       throw e;
     } finally {
       npy.close();

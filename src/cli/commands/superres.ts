@@ -9,7 +9,7 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, flagsHelp, int, num, parseFlags } from "../args";
 import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, LIMITS, loadGuidedModel, loadInput, startBackend } from "../inputs";
-import { checkOutputFile } from "../outputs";
+import { guardFiles } from "../guard";
 import { tf } from "../../lib/runtime/backend";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { superResolve, resizeImages, downsampleError } from "../../lib/pipelines/superres";
@@ -36,11 +36,14 @@ export const superresCommand: Command = {
     checkInputChoice(f);
     if (!fs.existsSync(f.checkpoint)) throw new UsageError(`checkpoint ${f.checkpoint} does not exist`);
     const out = path.resolve(f.out);
-    checkOutputFile(out, { flag: "--out", force: f.force, protect: [f.checkpoint] });
+    guardFiles({
+      reads: [{ flag: "--checkpoint", file: f.checkpoint }, { flag: "--input", file: f.input }],
+      writes: [{ flag: "--out", file: f.out, force: f.force }],
+    });
     const { cfg } = checkpointConfig(f.checkpoint);
     const T = cfg.diffusion.timesteps, te = f["t-encode"];
     if (te >= T) throw new UsageError(`--t-encode must be in 1…${T - 1}, got ${te}`);
-    checkSteps(f.steps, cfg);
+    checkSteps(f.steps, cfg, "--steps", null);
     const r = cfg.model.resolution, s = f.scale;
     await startBackend(f.backend);
     checkSampleMemory(cfg, 1, s * r, s * r);

@@ -8,11 +8,12 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
-import { backendFlag, loadConfigFile, readJson, startBackend } from "../inputs";
-import { checkWritableDir } from "../outputs";
+import { backendFlag, checkFiniteWeights, loadConfigFile, readJson, startBackend } from "../inputs";
+import { guardFiles } from "../guard";
 import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config/config";
 import { loadCheckpoint } from "../../lib/runtime/checkpoint";
-import { recordCommand } from "../../lib/pipelines/export";
+import { recordCommand, COMMANDS_FILE } from "../../lib/pipelines/export";
+import { CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/pipelines/train";
 import { AUTOENCODER_CHECKPOINT, LATENT_TARGETS, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/pipelines/autoencoder";
 import { Progress } from "../../lib/runtime/progress";
 
@@ -46,19 +47,32 @@ export const trainAeCommand: Command = {
     if (f["fit-latent"] !== undefined && !fs.existsSync(ckpt)) {
       throw new UsageError(`--fit-latent refits an existing run, but ${runDir} holds no ${AUTOENCODER_CHECKPOINT} (train it first without --fit-latent)`);
     }
-    checkWritableDir(runDir, `--run ${f.run}`);
+    if (fs.existsSync(path.join(runDir, CHECKPOINT_FILE))) {
+      throw new UsageError(`--run ${f.run} holds an ∞-Diff training run (${CHECKPOINT_FILE}); train the autoencoder into another directory`);
+    }
+    const resuming = fs.existsSync(ckpt);
+    const runFile = (name: string) => ({ flag: `--run ${f.run}`, file: path.join(runDir, name), state: true });
+    guardFiles({
+      reads: [{ flag: "--config", file: f.config }, { flag: "--autoencoder", file: f.autoencoder }, { flag: "--init-from", file: f["init-from"] }],
+      writes: [AUTOENCODER_CHECKPOINT, LOG_FILE, COMMANDS_FILE, ...(resuming ? [] : [CONFIG_FILE])].map(runFile),
+      dirs: [{ flag: "--run", dir: f.run }],
+    });
     let cfg: LabConfig, ae: AutoencoderConfig;
-    if (fs.existsSync(ckpt)) {
+    let from = 0;
+    if (resuming) {
       // resume: the run's own configs, so a resumed run cannot silently change model shape
       if (f.config || f.autoencoder || f["init-from"]) throw new UsageError(`${runDir} already holds a run; resume it without --config/--autoencoder/--init-from`);
-      let meta;
+      let ck;
       try {
-        meta = loadCheckpoint(ckpt).meta;
+        ck = loadCheckpoint(ckpt);
+        cfg = resolveStoredConfig(ck.meta.config);
+        ae = autoencoderConfigOf(ck.meta);
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new UsageError(e instanceof UsageError ? e.message : `${ckpt}: ${(e as Error).message}`);
       }
-      cfg = resolveStoredConfig(meta.config);
-      ae = autoencoderConfigOf(meta);
+      checkFiniteWeights(ck.groups, `checkpoint ${ckpt}`, "resuming from it would train on garbage (start a new run)");
+      from = Number(ck.meta.step);
+      if (!Number.isSafeInteger(from) || from < 0) throw new UsageError(`checkpoint ${ckpt} has no valid step`);
     } else {
       const base = loadConfigFile(f.config);
       try {
@@ -72,12 +86,22 @@ export const trainAeCommand: Command = {
       if (init) {
         if (!fs.existsSync(init)) throw new UsageError(`--init-from ${init} does not exist`);
         // checked before anything is written (trainAutoencoder loads it again to start the decoder)
+        let weights;
         try {
-          warmStartWeights(init, cfg);
+          weights = warmStartWeights(init, cfg);
         } catch (e) {
           throw new UsageError(`--init-from ${(e as Error).message}`);
         }
+        checkFiniteWeights({ weights }, `--init-from ${init}`, "a warm start from it would train on garbage");
       }
+    }
+    const target = f.steps ?? cfg.train.steps;
+    if (target < from) {
+      throw new UsageError(`run ${f.run} is already at step ${from}, past --steps ${target}; give a larger --steps to train on (nothing was changed)`);
+    }
+    if (target === from && f["fit-latent"] === undefined) {
+      console.error(`run ${f.run} is already at step ${from}; nothing to do (give a larger --steps to train on)`);
+      return;
     }
     await startBackend(f.backend);
     recordCommand(runDir, ["infty", "train-ae", ...argv]);

@@ -8,7 +8,7 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { flagsHelp, int, num, parseFlags, SEED_MAX, str } from "../args";
 import { backendFlag, LIMITS, startBackend } from "../inputs";
-import { checkWritableDir } from "../outputs";
+import { guardFiles } from "../guard";
 import { dataPath } from "../../lib/data/paths";
 import { DEFAULT_FEATURE_TRAIN, FeatureTrainConfig, trainFeatureNet, validateFeatureTrainConfig } from "../../lib/eval/train-feature-net";
 import "../../lib/index"; // registers the lab's wasm gradient kernels with the backend
@@ -40,7 +40,12 @@ export const trainFeatures: Command = {
       throw new UsageError((e as Error).message);
     }
     const out = f.out === "data/feature-net" ? dataPath("feature-net") : path.resolve(f.out);
-    checkWritableDir(out, `--out ${f.out}`);
+    // retraining replaces the network (by design, no --force); it reads only the dataset
+    guardFiles({
+      reads: [],
+      writes: ["weights.bin", "model.json"].map((n) => ({ flag: "--out", file: path.join(out, n), state: true })),
+      dirs: [{ flag: "--out", dir: out }],
+    });
     const info = await startBackend(f.backend);
     const command = `infty train-features ${argv.join(" ")}`.trim();
     const { net, record } = await trainFeatureNet(cfg, {

@@ -7,12 +7,14 @@ import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, flagsHelp, int, num, parseFlags, str, SEED_MAX } from "../args";
-import { backendFlag, loadConfigFile, startBackend } from "../inputs";
-import { checkWritableDir } from "../outputs";
-import { resolveConfig, ConfigError, LabConfig } from "../../lib/config/config";
+import { backendFlag, checkFiniteWeights, loadConfigFile, startBackend } from "../inputs";
+import { checkRunSpace, guardFiles } from "../guard";
+import { resolveConfig, resolveStoredConfig, ConfigError, LabConfig } from "../../lib/config/config";
 import { loadCheckpoint } from "../../lib/runtime/checkpoint";
-import { train, CHECKPOINT_FILE, NonFiniteLossError } from "../../lib/pipelines/train";
-import { recordCommand } from "../../lib/pipelines/export";
+import { formatBytes } from "../../lib/runtime/atomic-write";
+import { train, estimateCheckpointBytes, CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE, NonFiniteLossError } from "../../lib/pipelines/train";
+import { recordCommand, COMMANDS_FILE } from "../../lib/pipelines/export";
+import { AUTOENCODER_CHECKPOINT } from "../../lib/pipelines/autoencoder";
 
 const FLAGS = {
   config: str("JSON config file (keys: model, diffusion, train; defaults fill the rest)"),
@@ -37,9 +39,18 @@ export const trainCommand: Command = {
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     const runDir = path.resolve(f.run);
     if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run ${f.run} is a file, not a run directory`);
-    checkWritableDir(runDir, `--run ${f.run}`);
+    if (fs.existsSync(path.join(runDir, AUTOENCODER_CHECKPOINT))) {
+      throw new UsageError(`--run ${f.run} holds an autoencoder run (${AUTOENCODER_CHECKPOINT}); train into another directory`);
+    }
     const ckptFile = path.join(runDir, CHECKPOINT_FILE);
     const resuming = fs.existsSync(ckptFile);
+    const runFile = (name: string) => ({ flag: `--run ${f.run}`, file: path.join(runDir, name), state: true });
+    guardFiles({
+      reads: [{ flag: "--config", file: f.config }],
+      // a fresh run writes its config.json; a resumed one only reads its checkpoint and rewrites it
+      writes: [CHECKPOINT_FILE, LOG_FILE, COMMANDS_FILE, ...(resuming ? [] : [CONFIG_FILE])].map(runFile),
+      dirs: [{ flag: "--run", dir: f.run }],
+    });
     let config: LabConfig | undefined;
     if (!resuming || f.config || f.ratio !== undefined || f.seed !== undefined) {
       const base = loadConfigFile(f.config);
@@ -52,14 +63,47 @@ export const trainCommand: Command = {
         throw new UsageError((e as ConfigError).message);
       }
     }
+    // everything below is checked before anything is recorded: a refused command leaves the run exactly as it was
+    let from = 0, ckptBytes: number | null = null;
     if (resuming) {
-      // checked here, before anything is recorded: a refused resume leaves the run exactly as it was
-      const stored = resolveConfig(loadCheckpoint(ckptFile).meta.config);
+      let ck;
+      try {
+        ck = loadCheckpoint(ckptFile);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      let stored: LabConfig;
+      try {
+        stored = resolveStoredConfig(ck.meta.config);
+      } catch (e) {
+        throw new UsageError(`checkpoint ${ckptFile} has an invalid config: ${(e as Error).message}`);
+      }
       if (config && JSON.stringify(config) !== JSON.stringify(stored)) {
         throw new UsageError(`run ${runDir} was started with a different config; use a new run directory`);
       }
+      checkFiniteWeights(ck.groups, `checkpoint ${ckptFile}`, "resuming from it would train on garbage (restore an earlier snapshot or start a new run)");
+      from = Number(ck.meta.step);
+      if (!Number.isSafeInteger(from) || from < 0) throw new UsageError(`checkpoint ${ckptFile} has no valid step`);
+      config = stored;
+      ckptBytes = fs.statSync(ckptFile).size;
+    }
+    const cfg = config ?? resolveConfig({});
+    const target = f.steps ?? cfg.train.steps;
+    if (target < from) {
+      throw new UsageError(`run ${f.run} is already at step ${from}, past --steps ${target}; give a larger --steps to train on (nothing was changed)`);
+    }
+    if (target === from) {
+      console.error(`run ${f.run} is already at step ${from}; nothing to do (give a larger --steps to train on)`);
+      return;
     }
     await startBackend(f.backend);
+    // the space its checkpoints need (each written beside the last one), asked for now rather than at the first save
+    const bytes = ckptBytes ?? estimateCheckpointBytes(cfg);
+    const keep = f["keep-every"];
+    const snapshots = keep === undefined ? 0 : Math.floor(target / keep) - Math.floor(from / keep);
+    const logRows = Math.ceil((target - from) / cfg.train.logEvery) + Math.ceil((target - from) / cfg.train.checkpointEvery);
+    checkRunSpace(runDir, `--run ${f.run}`, bytes * (1 + snapshots) + 512 * logRows + 65536,
+      `a ${formatBytes(bytes)} checkpoint written beside the last one` + (snapshots ? ` and ${snapshots} snapshots (--keep-every)` : ""));
     recordCommand(runDir, ["infty", "train", ...argv]);
     try {
       const res = await train({ runDir, config, steps: f.steps, progress: !f.quiet, workers: f.workers, keepEvery: f["keep-every"] });

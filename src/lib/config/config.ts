@@ -4,6 +4,7 @@
  * on a grid (points per image, mollifier std, noise multiplier, kernel size, DDIM grid) are computed in grid.ts only.
  */
 import { bool, deepFreeze, int, intList, num, obj, oneOf, parseWith, z } from "./schema";
+import { parseJsonText } from "./json-text";
 import type { KnnWeights } from "../operators/interpolation";
 import { KERNEL_RESAMPLE_MODES, KernelResampleMode } from "../operators/kernel-resample";
 import { PARAMETERISATION_NAMES } from "../diffusion/parameterisations";
@@ -233,11 +234,6 @@ export function resolveStoredConfig(stored: unknown): LabConfig {
 
 /** Parses JSON text into a validated config; JSON errors become one-line ConfigErrors. */
 export function parseConfig(text: string, source = "config"): LabConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
-  }
-  return resolveConfig(raw);
+  // a byte-order mark skipped, a __proto__ key refused, every parse error one line (json-text.ts)
+  return resolveConfig(parseJsonText(text, source));
 }

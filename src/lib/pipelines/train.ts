@@ -386,6 +386,19 @@ export class LogThinner<Row extends { step: number; sec: number }> {
   }
 }
 
+/**
+ * Bytes of a training checkpoint of `cfg` (weights, EMA, two Adam moments in float32, plus the header), counted on
+ * a network built and disposed at once, so `train` can ask for the space before its first step.
+ */
+export function estimateCheckpointBytes(cfg: LabConfig): number {
+  const net = new InftyDiffNetwork(cfg.model, new Rng(0));
+  try {
+    return 4 * 4 * net.params.count() + 64 * 1024;
+  } finally {
+    net.dispose();
+  }
+}
+
 /** Trains (or resumes) the run in `runDir` up to the configured number of steps. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
@@ -423,7 +436,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     // keep the log consistent with the checkpoint: steps after it will be redone
     const kept = readLog(opts.runDir, trainer.step);
-    writeFileAtomic(path.join(opts.runDir, LOG_FILE), kept.map((r) => JSON.stringify(r)).join("\n") + (kept.length ? "\n" : ""));
+    const logFile = path.join(opts.runDir, LOG_FILE);
+    writeFileAtomic(logFile, kept.map((r) => JSON.stringify(r)).join("\n") + (kept.length ? "\n" : ""));
+    // the log's length at the last checkpoint: a failed checkpoint write cuts the log back to it
+    let loggedBytes = fs.statSync(logFile).size;
     const target = opts.steps ?? cfg.train.steps;
     const bar = new Progress({ label: `train ${path.basename(opts.runDir)}`, total: target, unit: "step", enabled: opts.progress !== false }, trainer.step);
     const rows: LogRow[] = [];
@@ -442,7 +458,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         return { step: trainer.step, resumedFrom, rows, wallSeconds: trainer.wallSeconds };
       }
       const keep = opts.keepEvery !== undefined && trainer.step % opts.keepEvery === 0;
-      if (keep || trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) await trainer.saveAsync(ckptFile);
+      if (keep || trainer.step % cfg.train.checkpointEvery === 0 || trainer.step === target) {
+        try {
+          await trainer.saveAsync(ckptFile);
+        } catch (e) {
+          // the log ends where the kept checkpoint does (truncating needs no free space)
+          try { fs.truncateSync(logFile, loggedBytes); } catch { /* the error below says what failed */ }
+          throw e;
+        }
+        loggedBytes = fs.statSync(logFile).size;
+      }
       if (keep) {
         // a copy of the checkpoint just written (atomic: a kill leaves no half snapshot); a resume rewrites it identically
         fs.mkdirSync(path.join(opts.runDir, SNAPSHOT_DIR), { recursive: true });

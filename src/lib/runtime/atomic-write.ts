@@ -34,7 +34,9 @@ export function freeBytes(p: string): number | null {
   }
 }
 
-const MiB = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} bytes`);
+/** A byte count as people read it: exact below 1 MiB (so 40 kB free never shows as "0.0 MiB"), else MiB or GiB. */
+export const formatBytes = (n: number): string =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.round(n)} bytes`;
 
 /** The one-line message for an errno from writing `file` (`need` bytes); other errors are returned unchanged. */
 export function diskError(e: unknown, file: string, need?: number): Error {
@@ -42,7 +44,7 @@ export function diskError(e: unknown, file: string, need?: number): Error {
   if (code === "ENOSPC" || code === "EDQUOT") {
     const free = freeBytes(file);
     return new DiskWriteError(`cannot write ${file}: no space left on device` +
-      (need !== undefined ? ` (needs ${MiB(need)}` + (free !== null ? `, ${MiB(free)} free)` : ")") : ""), code, file);
+      (need !== undefined ? ` (needs ${formatBytes(need)}` + (free !== null ? `, ${formatBytes(free)} free)` : ")") : ""), code, file);
   }
   if (code === "EACCES" || code === "EPERM") return new DiskWriteError(`cannot write ${file}: permission denied`, code, file);
   if (code === "EROFS") return new DiskWriteError(`cannot write ${file}: read-only file system`, code, file);

@@ -54,10 +54,12 @@ export function parseCheckpoint(buf: Uint8Array, label: string): Checkpoint {
   } catch {
     return bad("unreadable header");
   }
+  checkHeaderV1(header, bad);
   const pre = 12 + hlen;
   const start = pre + ((4 - (pre % 4)) % 4);
   const total = header.tensors.reduce((a, t) => a + t.length, 0);
   if (buf.length !== start + 4 * total) bad(`expected ${start + 4 * total} bytes, found ${buf.length}`);
+  for (const t of header.tensors) if (t.offset + t.length > total) bad(`tensor ${t.group}/${t.name} lies past the data`);
   // copy into an aligned buffer (Buffer slices may not be 4-byte aligned)
   const data = new Float32Array(total);
   new Uint8Array(data.buffer).set(buf.subarray(start, start + 4 * total));
@@ -66,6 +68,26 @@ export function parseCheckpoint(buf: Uint8Array, label: string): Checkpoint {
     (groups[t.group] ??= {})[t.name] = { shape: t.shape, values: data.subarray(t.offset, t.offset + t.length) };
   }
   return { meta: header.meta, groups };
+}
+
+/** The first layout's header, shape by shape: `{"version":1}`, `null` or a table past the data is one line, not a TypeError. */
+function checkHeaderV1(h: unknown, bad: (why: string) => never): asserts h is CheckpointHeader {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const nat = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!isObj(h)) bad("the header is not an object");
+  if (h.meta !== undefined && !isObj(h.meta)) bad("the header's meta is not an object");
+  if (!Array.isArray(h.tensors)) bad("the header has no tensor table");
+  const seen = new Set<string>();
+  for (const [i, t] of (h.tensors as unknown[]).entries()) {
+    if (!isObj(t) || typeof t.group !== "string" || typeof t.name !== "string" || !t.group || !t.name) bad(`tensor #${i} has no group/name`);
+    const { shape, offset, length } = t as Record<string, unknown>;
+    if (!Array.isArray(shape) || !shape.every(nat)) bad(`tensor ${t.group}/${t.name} has a bad shape`);
+    if (!nat(offset) || !nat(length) || (shape as number[]).reduce((a, b) => a * b, 1) !== length) bad(`tensor ${t.group}/${t.name} has a bad offset or length`);
+    const key = `${t.group}/${t.name}`;
+    if (seen.has(key)) bad(`tensor ${key} appears twice`);
+    seen.add(key);
+  }
+  if (h.meta === undefined) h.meta = {};
 }
 
 /** A lab checkpoint from safetensors bytes; `bad` throws the one-line error. */

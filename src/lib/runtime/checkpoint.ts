@@ -69,6 +69,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   return parseCheckpoint(buf, file);
 }
 
+
 /**
  * A checkpoint's metadata alone, read from its header (either layout) without loading tensors; null when the file is
  * not a lab checkpoint. Output checks use it to recognise a training checkpoint before anything is written.
