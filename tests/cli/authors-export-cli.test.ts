@@ -73,7 +73,7 @@ describe("infty import / export --format authors (their torchsparse default and 
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "ae.config.json"), "utf8")).model.z_dim, 6);
     expectOneLineError(infty(["sample", "--checkpoint", "ae.ckpt", "--n", "1", "--steps", "2", "--out", "s"], dir), /z-conditioned decoder \(z_dim 6\): it samples given z/);
     expectOneLineError(infty(["import", "--weights", "ts.safetensors", "--encoder-weights", "enc_ts.safetensors", "--config", "no-backend.json", "--out", "x.ckpt"], dir), /--encoder-weights goes with a z-conditioned decoder/);
-    expectOneLineError(infty(["import", "--weights", "tsz.safetensors", "--config", "z.json", "--out", "z.json"], dir), /--out z\.json is one of the files being read/);
+    expectOneLineError(infty(["import", "--weights", "tsz.safetensors", "--config", "z.json", "--out", "z.json"], dir), /--out z\.json is --config z\.json, which this command reads/);
   });
 
   it("refuses in one line and writes nothing: its own input, an existing file, a bias torch_dense cannot hold, no --checkpoint", () => {

@@ -9,11 +9,12 @@ import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, choice, flagsHelp, int, parseFlags, SEED_MAX, str } from "../args";
 import { backendFlag, checkFiniteWeights, loadConfigFile, readJson, startBackend } from "../inputs";
-import { guardFiles } from "../guard";
+import { checkRunSpace, guardFiles } from "../guard";
+import { formatBytes } from "../../lib/runtime/atomic-write";
 import { resolveConfig, resolveStoredConfig, LabConfig } from "../../lib/config/config";
 import { loadCheckpoint } from "../../lib/runtime/checkpoint";
 import { recordCommand, COMMANDS_FILE } from "../../lib/pipelines/export";
-import { CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/pipelines/train";
+import { estimateCheckpointBytes, CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE } from "../../lib/pipelines/train";
 import { AUTOENCODER_CHECKPOINT, LATENT_TARGETS, AutoencoderConfig, autoencoderConfigOf, resolveAutoencoderConfig, trainAutoencoder, warmStartWeights } from "../../lib/pipelines/autoencoder";
 import { Progress } from "../../lib/runtime/progress";
 
@@ -104,6 +105,9 @@ export const trainAeCommand: Command = {
       return;
     }
     await startBackend(f.backend);
+    // the space its checkpoint needs, asked now (a resumed run's own size; a fresh one's decoder share, a lower bound)
+    const bytes = resuming ? fs.statSync(ckpt).size : estimateCheckpointBytes(cfg);
+    checkRunSpace(runDir, `--run ${f.run}`, bytes + 512 * Math.max(0, target - from) + 65536, `a ${formatBytes(bytes)} checkpoint written beside the last one`);
     recordCommand(runDir, ["infty", "train-ae", ...argv]);
     let res;
     try {
