@@ -86,6 +86,8 @@ describe("infty import / export --format authors (their torchsparse default and 
       [["--checkpoint", "ts.ckpt", "--backend", "spconv", "--out", "x.safetensors"], /--backend/],
     ];
     for (const [args, re] of cases) expectOneLineError(infty(["export", "--format", "authors", ...args], dir), re);
+    expectOneLineError(infty(["export", "--checkpoint", "ts.ckpt", "--out", "x.ckpt"], dir), /--checkpoint goes with --format authors/);
+    expectOneLineError(infty(["export", "--format", "authors", "--run", "r", "--checkpoint", "ts.ckpt", "--out", "x.safetensors"], dir), /exports a model file \(--checkpoint\), not a run/);
     assert.equal(fs.readFileSync(path.join(dir, "exists.safetensors"), "utf8"), "keep");
     assert.ok(!fs.existsSync(path.join(dir, "x.safetensors")) && !fs.existsSync(path.join(dir, "x.config.json")));
   });

@@ -69,6 +69,9 @@ export const exportCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
+    const authorsOnly = ["--checkpoint", "--backend", "--ema"].filter((k) => argv.some((a) => a === k || a.startsWith(`${k}=`)));
+    if (f.format !== "authors" && authorsOnly.length) throw new UsageError(`${authorsOnly[0]} goes with --format authors (a lab export takes --run)`);
+    if (f.format === "authors" && argv.some((a) => a === "--run" || a.startsWith("--run="))) throw new UsageError("--format authors exports a model file (--checkpoint), not a run");
     if (f.format === "authors") {
       if (!argv.some((a) => a === "--out" || a.startsWith("--out="))) throw new UsageError("--format authors needs --out (the .safetensors to write)");
       return exportAuthors({ ...f, checkpoint: f.checkpoint });
