@@ -11,6 +11,7 @@ import { bool, choice, flagsHelp, int, num, parseFlags, str } from "../args";
 import { backendFlag, checkpointConfig, checkSteps, chooseBatch, LIMITS, loadModelChecked, parseResolution, seedFlag, startBackend } from "../inputs";
 import { guardFiles } from "../guard";
 import { sampleModel } from "../../lib/pipelines/sample";
+import { inBatches } from "../../lib/pipelines/sampling";
 import { SAMPLER_NAMES } from "../../lib/diffusion/samplers";
 import { NpyAppender } from "../../lib/runtime/npy";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
@@ -91,9 +92,8 @@ export const sampleCommand: Command = {
       }
       drawBatch = async (b, seed) => {
         const x = await sampleAutoencoder(ae.model, { n: b, resolution: [H, W], steps: f.steps, seed, batchSize: b });
-        const data = (await x.data()) as Float32Array;
+        const data = (await x.data()) as Float32Array; // clipped to [−1, 1] by the pipeline
         x.dispose();
-        for (let i = 0; i < data.length; i++) data[i] = Math.max(-1, Math.min(1, data[i]));
         return data;
       };
       dispose = () => ae.model.dispose();
@@ -128,16 +128,14 @@ export const sampleCommand: Command = {
       throw e;
     }
     try {
-      for (let k = 0, done = 0; done < n; k++) {
-        const b = Math.min(bs, n - done);
-        const x = await drawBatch(b, batchSeed(f.seed, k), !f.quiet && batches === 1);
+      // the sampling pipeline's batching (sampling.ts), each batch streamed to the .part.npy as it finishes
+      await inBatches(n, bs, H * W * C, async (done, b) => [await drawBatch(b, batchSeed(f.seed, done / bs), !f.quiet && batches === 1)], (done, [x]) => {
         const bad = x.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) throw new Error(`sample ${done + Math.floor(bad / (H * W * C))} is not finite (NaN/∞); no ${npyFile} written`);
         npy.append(x);
-        if (done < shown) firstSamples.set(x.subarray(0, (Math.min(shown, done + b) - done) * H * W * C), done * H * W * C);
-        done += b;
-        bar.tick(b);
-      }
+        if (done < shown) firstSamples.set(x.subarray(0, (Math.min(shown, done + x.length / (H * W * C)) - done) * H * W * C), done * H * W * C);
+        bar.tick(x.length / (H * W * C));
+      });
       bar.finish();
     } catch (e) {
       // say where the finished batches are (or leave no empty file behind)

@@ -43,13 +43,6 @@ export class PointContext implements OperatorContext {
     this.toGrid = KnnToGrid.build(set, unetRes, unetRes, knn, knnWeights);
     this.fromGrid = GridToPoints.build(set, unetRes, unetRes);
   }
-  get kernelSize(): number {
-    return this.grid.kernelSize;
-  }
-  /** r = √(H·W) of the set's grid (grid.ts: the one meaning of resolution) */
-  get resolution(): number {
-    return this.grid.resolution;
-  }
   /** Frees the context's tensors and tables. */
   dispose(): void {
     this.kmap.dispose();
@@ -174,9 +167,6 @@ export class SparseContext implements OperatorContext {
       this.levels.push({ ds, ctx: { kmap: KernelMap.build(ds.coarse, grid.kernelSizeOf(kernelSizes[l])), grid } });
       fine = ds.coarse;
     }
-  }
-  get resolution(): number {
-    return this.grid.resolution;
   }
   /** Frees every level's tensors and tables. */
   dispose(): void {

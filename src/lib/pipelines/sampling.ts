@@ -88,10 +88,12 @@ export function clipToDataRange(x: Float32Array): Float32Array {
 
 /**
  * batch: runs `draw(start, b)` for consecutive batches of at most `batch` of `n` images; each call returns its [b,…]
- * blocks (x₀, and Tx₀ where kept), each `perImage` values an image, which land in [n,…] arrays in order.
+ * blocks (x₀, and Tx₀ where kept), each `perImage` values an image, which land in [n,…] arrays in order — or, with
+ * `sink`, are handed to it batch by batch and not kept (a caller that streams them to disk, as `infty sample` does).
  */
 export async function inBatches(
   n: number, batch: number, perImage: number, draw: (start: number, b: number) => Promise<Float32Array[]>,
+  sink?: (start: number, parts: Float32Array[]) => void,
 ): Promise<Float32Array[]> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer, got ${n}`);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch size must be a positive integer, got ${batch}`);
@@ -101,8 +103,9 @@ export async function inBatches(
     const parts = await draw(start, b);
     parts.forEach((part, i) => {
       if (part.length !== b * perImage) throw new Error(`a batch of ${b} returned ${part.length} values, expected ${b * perImage}`);
-      (out[i] ??= new Float32Array(n * perImage)).set(part, start * perImage);
+      if (!sink) (out[i] ??= new Float32Array(n * perImage)).set(part, start * perImage);
     });
+    sink?.(start, parts);
   }
   return out;
 }

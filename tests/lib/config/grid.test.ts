@@ -100,7 +100,7 @@ describe("the grid value (grid.ts: one derivation, one meaning of resolution)", 
             assert.deepEqual(sizes(ectx), [g.kernelSize], `encoder ${H}×${W}`);
             // levels l = 0, 1 have kernels (k−1)·2^l + 1 = 3, 5 at r₀
             assert.deepEqual(sizes(sctx), [3, 5].map((k) => g.kernelSizeOf(k)), `sparse levels ${H}×${W}`);
-            assert.equal((ctx as unknown as { resolution: number }).resolution, g.resolution);
+            assert.equal(ctx.grid.resolution, g.resolution);
           } finally {
             ctx.dispose(); ectx.dispose(); sctx.dispose();
           }

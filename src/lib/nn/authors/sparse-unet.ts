@@ -225,12 +225,6 @@ export class AuthorsContext {
     this.toGrid = authorsKnnTable(set, U, K, knnPower);
     this.fromGrid = authorsGridSampleTable(set, U);
   }
-  get kernelSize(): number {
-    return this.grid.kernelSize;
-  }
-  get resolution(): number {
-    return this.grid.resolution;
-  }
   /** Frees the context's tensors. */
   dispose(): void {
     this.kmap.dispose();

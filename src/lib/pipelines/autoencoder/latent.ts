@@ -13,7 +13,7 @@ import { Params } from "../../nn/params";
 import { LayerNorm, Linear, sinusoidalEmbedding, silu } from "../../nn/layers";
 import { Mollifier } from "../../diffusion/mollifier";
 import { Schedule, spacedTimesteps } from "../../diffusion/schedules";
-import { ddim } from "../../diffusion/samplers";
+import { runSampler } from "../sampling";
 import { alphaBar } from "../../diffusion/schedules";
 import { mse, ParameterisationName } from "../../diffusion/parameterisations";
 
@@ -68,7 +68,8 @@ export class LatentDenoiser {
     const xT = rng.normalTensor<tf.Rank.R4>([n, 1, D, 1]);
     try {
       const denoise = (x: tf.Tensor4D, t: tf.Tensor1D) => tf.tidy(() => this.apply(x.reshape([n, D]), t).reshape([n, 1, D, 1]) as tf.Tensor4D);
-      const res = await ddim(denoise, xT, spacedTimesteps(schedule.T, steps), { schedule, mollifier: mol, parameterisation: this.target, noiseMultiplier: 1, clipTx0: false });
+      // the pipeline's sampler step on a 1×D "grid" with T = I, c = 1 and no clipping (latents are unbounded)
+      const res = await runSampler("ddim", denoise, xT, spacedTimesteps(schedule.T, steps), { schedule, mollifier: mol, parameterisation: this.target, noiseMultiplier: 1, clipTx0: false });
       const z = res.Tx0.reshape([n, D]) as tf.Tensor2D;
       tf.dispose([res.Tx0, res.x0]);
       return z;

@@ -6,9 +6,7 @@
 import { tf } from "../../runtime/backend";
 import { LabConfig } from "../../config/config";
 import { InftyDiffNetwork, GridDenoiser } from "../../nn/network";
-import { diffusionProcess } from "../../config/grid";
-import { spacedTimesteps } from "../../diffusion/schedules";
-import { priorSample } from "../../diffusion/forward";
+import { prepareSampling, priorOf } from "../sampling";
 import { Denoiser, SAMPLER_NAMES, SamplerName, SamplerOptions, samplerEntry } from "../../diffusion/samplers";
 import { Rng } from "../../runtime/rng";
 
@@ -61,23 +59,21 @@ export async function samplerTrajectories(
   cfg: LabConfig,
   opts: { resolution: number; n: number; steps: number; seed?: number; samplers?: TrajectorySampler[] },
 ): Promise<Trajectory[]> {
-  const r = opts.resolution, C = cfg.model.channels;
-  const { schedule, mollifier } = diffusionProcess(cfg);
-  const timesteps = spacedTimesteps(schedule.T, opts.steps);
+  // the sampling pipeline's prepare and prior (sampling.ts), the config's step grid; only the stepping is recorded here
+  const run = prepareSampling(cfg);
+  const grid = run.grid(opts.resolution);
+  const timesteps = grid.ddimTimesteps(opts.steps);
   const denoiser = new GridDenoiser(net);
-  const xT = priorSample([opts.n, r, r, C], new Rng(opts.seed ?? 0), mollifier);
+  const xT = priorOf(run, grid, opts.n, new Rng(opts.seed ?? 0));
   const out: Trajectory[] = [];
   try {
     for (const sampler of opts.samplers ?? SAMPLER_NAMES) {
-      out.push(await recordTrajectory(sampler, denoiser.denoise, xT, timesteps, {
-        schedule, mollifier, rng: new Rng((opts.seed ?? 0) + 1), parameterisation: cfg.diffusion.parameterisation,
-        invSnr: cfg.diffusion.wienerInvSnr, clipTx0: true, eta: 0,
-      }));
+      out.push(await recordTrajectory(sampler, denoiser.denoise, xT, timesteps, { ...run.options(grid, new Rng((opts.seed ?? 0) + 1)), eta: 0 }));
     }
   } finally {
     xT.dispose();
     denoiser.dispose();
-    mollifier.dispose();
+    run.dispose();
   }
   return out;
 }

@@ -100,6 +100,15 @@ export function conv2dBackpropFilter(be: WasmBackend, simd: Simd, x: TensorInfo,
   return fastPaths ? filterGradExact(be, simd, x, dy, filterShape, a) : filterGradIm2col(be, x, dy, filterShape, a);
 }
 
+/** The filter gradient's geometry: sizes, strides, padding, and the stride-phase planes' sides Hq × Wq. */
+function filterGradGeometry(x: TensorInfo, filterShape: number[], a: ConvAttrs) {
+  const c = info(x.shape, filterShape, a, "Conv2DBackpropFilter");
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Cin, outHeight: Ho, outWidth: Wo, outChannels: Cout } = c;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = c;
+  const Hq = Ho + Math.floor((kh - 1) / sh), Wq = Wo + Math.floor((kw - 1) / sw);
+  return { B, H, W, Cin, Ho, Wo, Cout, kh, kw, sh, sw, pt: c.padInfo.top, pl: c.padInfo.left, Hq, Wq, K: kh * kw };
+}
+
 /**
  * dW = col · dy with an exact im2col matrix col [K·Cin, N], N = B·Ho·Wo (columns ordered (ho, b, wo)):
  * x is rearranged once into stride-phase planes [phase][Cin][Hq][B][Wq]; in that order the Ho·B rows of Wo
@@ -107,12 +116,7 @@ export function conv2dBackpropFilter(be: WasmBackend, simd: Simd, x: TensorInfo,
  * against a row of ones: ·1 is exact) fills a whole row of col.
  */
 function filterGradExact(be: WasmBackend, simd: Simd, x: TensorInfo, dy: TensorInfo, filterShape: number[], a: ConvAttrs): TensorInfo {
-  const c = info(x.shape, filterShape, a, "Conv2DBackpropFilter");
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Cin, outHeight: Ho, outWidth: Wo, outChannels: Cout } = c;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = c;
-  const pt = c.padInfo.top, pl = c.padInfo.left;
-  const Hq = Ho + Math.floor((kh - 1) / sh), Wq = Wo + Math.floor((kw - 1) / sw);
-  const K = kh * kw;
+  const { B, H, W, Cin, Ho, Wo, Cout, kh, kw, sh, sw, pt, pl, Hq, Wq, K } = filterGradGeometry(x, filterShape, a);
   const bChunk = Math.max(1, Math.min(B, Math.floor(COL_BUDGET / (K * Cin * Ho * Wo))));
   let out: TensorInfo | null = null;
   for (let b0 = 0; b0 < B; b0 += bChunk) {
@@ -164,14 +168,9 @@ function filterGradExact(be: WasmBackend, simd: Simd, x: TensorInfo, dy: TensorI
  * planes' margins (zero rows of dy): 1.27× the products at 16², 1.56× at 8², 2.25× at 4².
  */
 function filterGradIm2col(be: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], a: ConvAttrs): TensorInfo {
-  const c = info(x.shape, filterShape, a, "Conv2DBackpropFilter");
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Cin, outHeight: Ho, outWidth: Wo, outChannels: Cout } = c;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = c;
-  const pt = c.padInfo.top, pl = c.padInfo.left;
   // Phase planes: xph[ph,pw][ci][b][hh][ww] = xpad[b, hh·sh+ph, ww·sw+pw, ci].
-  const Hq = Ho + Math.floor((kh - 1) / sh), Wq = Wo + Math.floor((kw - 1) / sw);
+  const { B, H, W, Cin, Ho, Wo, Cout, kh, kw, sh, sw, pt, pl, Hq, Wq, K } = filterGradGeometry(x, filterShape, a);
   const plane = Hq * Wq;
-  const K = kh * kw;
   const tail = Math.floor((kh - 1) / sh) * Wq + Math.floor((kw - 1) / sw);
   const bChunk = Math.max(1, Math.min(B, Math.floor(COL_BUDGET / (K * Cin * plane))));
 
