@@ -4,7 +4,7 @@
  * cites. Every number comes from scoreSuperRes / scoreInpainting; scripts/measure-autoencoders.ts writes the files.
  */
 import { tf } from "../runtime/backend";
-import { loadGuidedModel } from "../pipelines/autoencoder/autoencoder";
+import { loadGuidedModel } from "../pipelines/autoencoder";
 import type { SuperResResult } from "../pipelines/superres";
 import { GroundTruthSource, InpaintScore, SuperResScore, scoreInpainting, scoreSuperRes, superResGroundTruth } from "../pipelines/scoring";
 import { ImageSet, areaResize, sliceSet } from "../data/image-ops";

@@ -7,7 +7,7 @@ import * as path from "path";
 import { loadCheckpoint, saveCheckpoint } from "../runtime/checkpoint";
 import { appendLine, diskError } from "../runtime/atomic-write";
 import { CHECKPOINT_FILE, readLogFile } from "./train";
-import { AUTOENCODER_CHECKPOINT, autoencoderConfigOf } from "./autoencoder/autoencoder";
+import { AUTOENCODER_CHECKPOINT, autoencoderConfigOf } from "./autoencoder";
 
 /** The file in a run folder that records every command run on it (JSON lines). */
 export const COMMANDS_FILE = "commands.jsonl";

@@ -1,137 +1,25 @@
-/**
- * The diffusion autoencoder (∞-Diff §5 and App. A; Preechakul et al. 2022): encoder (encoder.ts) → z → the ∞-Diff
- * denoiser conditioned on z, plus a latent diffusion model on z (latent.ts), trained jointly:
- *
- *   loss = mse(f_θ(x_t, t | z), Tξ) at a random coordinate subset   (the network's Eq. 46 loss, z from a fresh subset)
- *        + klWeight · KL(q(z|x) ‖ N(0, I))                         (stochastic encoder only)
- *   latent: mse(ε_ψ(√ᾱ_s z + √(1−ᾱ_s) ε, s), ε) on z held fixed    (a separate Adam step, as DiffAE trains it apart)
- *
- * z enters the decoder as cond = W_z z + b added to the time embedding (NetworkForwardOpts.cond), so it scales and
- * shifts every modulated norm of the sparse blocks and the U-Net: the decoder keeps the unconditional network's
- * parameter names exactly; W_z lives with the encoder. Declared divergences from DiffAE: z is added to the time
- * embedding (as guided-diffusion's class embedding) rather than a separate multiplicative AdaGN factor; no latent
- * normalisation; no EMA (the saved weights are the trained ones).
- *
- * Training mirrors train.ts — same data, schedule, mollifier, coordinate subsets, Adam settings, learning rate and
- * atomic resumable checkpoints — in its own file (autoencoder.ckpt) so the unconditional trainer is untouched.
- */
+/** The autoencoder's joint trainer (decoder + encoder, then the latent model on frozen z), resumable in its run folder. */
 import * as fs from "fs";
 import * as path from "path";
 import { tf } from "../../runtime/backend";
 import { Rng, RngState } from "../../runtime/rng";
-import { LabConfig, resolveConfig, resolveStoredConfig, ConfigError } from "../../config/config";
-import { InftyDiffNetwork } from "../../nn/network";
+import { LabConfig } from "../../config/config";
 import { Params, ParamTensors } from "../../nn/params";
-import { Linear } from "../../nn/layers";
 import { Adam, AdamState } from "../../nn/optim";
 import { Mollifier } from "../../diffusion/mollifier";
 import { Schedule } from "../../diffusion/schedules";
 import { diffusionProcess } from "../../config/grid";
-import { deepFreeze, int, num, obj, oneOf, parseWith, z } from "../../config/schema";
-import { clipToDataRange, inBatches, prepareSampling, priorOf, runSampler } from "../sampling";
 import { batchTensors, checkTrainingImages, drawBatchNoise, drawBatchPoints, gradsByName } from "../training-batch";
-import { ConditionedGridDenoiser } from "../guidance";
 import { mse } from "../../diffusion/parameterisations";
-import { uniformSubset, gatherPoints, fullGrid, CoordSet } from "../../coords/coordinates";
+import { uniformSubset } from "../../coords/coordinates";
 import { ImageSet, sliceSet, toTensor } from "../../data/image-ops";
 import { saveCheckpoint, loadCheckpoint, writeFileAtomic } from "../../runtime/checkpoint";
 import { Progress } from "../../runtime/progress";
 import { learningRate, trainingImages, readLogFile, LogThinner } from "../train";
 import { diskError, removeStaleTemps } from "../../runtime/atomic-write";
-import { loadModel } from "../sample";
-import type { GuidedModel } from "../inpaint";
-import { Encoder } from "./encoder";
-import { LATENT_TARGETS, LatentDenoiser, LatentTarget } from "./latent";
-
-const AUTOENCODER_SCHEMA = obj({
-  /** latent size */
-  zDim: int(1),
-  /** sparse blocks in the encoder (default: model.sparseBlocks) */
-  encoderBlocks: int(0),
-  /** KL weight; 0 = deterministic encoder */
-  klWeight: num(0),
-  /** fraction of pixels the encoder sees per image during training */
-  encoderRatio: num(0, 1, { minExclusive: true }),
-  latentWidth: int(1),
-  latentDepth: int(0),
-  /** what the latent model predicts: "v" (default) or "eps" (checkpoints from before the choice existed) */
-  latentTarget: oneOf(LATENT_TARGETS),
-});
-
-/** The autoencoder's settings (declared once, AUTOENCODER_SCHEMA). */
-export type AutoencoderConfig = z.infer<typeof AUTOENCODER_SCHEMA>;
-
-/** The settings the shipped autoencoders were trained with. */
-export const DEFAULT_AUTOENCODER: Readonly<AutoencoderConfig> = Object.freeze({
-  zDim: 64, encoderBlocks: 1, klWeight: 0, encoderRatio: 0.5, latentWidth: 256, latentDepth: 4, latentTarget: "v",
-});
-
-
-/** Defaults filled in, unknown keys and out-of-range values rejected (one line naming the key; schema.ts). */
-export function resolveAutoencoderConfig(raw: unknown = {}): AutoencoderConfig {
-  return deepFreeze(parseWith(AUTOENCODER_SCHEMA, raw, "autoencoder", { defaults: DEFAULT_AUTOENCODER }));
-}
-
-/** The autoencoder config stored in a checkpoint's meta; those written before `latentTarget` existed trained ε. */
-export function autoencoderConfigOf(meta: Record<string, unknown>): AutoencoderConfig {
-  return resolveAutoencoderConfig({ latentTarget: "eps", ...(meta.autoencoder as Record<string, unknown>) });
-}
-
-/**
- * The weights (EMA when present) of the unconditional checkpoint `file`, checked as a warm start for a run with
- * config `cfg`: an autoencoder checkpoint or another model config is an error naming the file.
- */
-export function warmStartWeights(file: string, cfg: LabConfig): ParamTensors {
-  const ck = loadCheckpoint(file);
-  if (ck.meta.kind === "infty-diff-autoencoder") throw new Error(`${file} is an autoencoder checkpoint; a warm start takes an unconditional one`);
-  const group = ck.groups.ema ? "ema" : "params";
-  if (!ck.groups[group]) throw new Error(`${file} has no weights`);
-  if (JSON.stringify(resolveStoredConfig(ck.meta.config).model) !== JSON.stringify(cfg.model)) throw new Error(`${file} has another model config than this run`);
-  return ck.groups[group];
-}
-
-/** Encoder, z-projection, conditioned decoder and latent model, with one seeded initialisation. */
-export class DiffusionAutoencoder {
-  readonly net: InftyDiffNetwork;
-  readonly encoder: Encoder;
-  /** W_z: z [B, zDim] → cond [B, timeEmbDim] */
-  readonly zProj: Linear;
-  latent: LatentDenoiser;
-  constructor(readonly cfg: LabConfig, public ae: AutoencoderConfig, rng: Rng) {
-    if (cfg.model.arch === "authors") throw new ConfigError("config model.arch: the diffusion autoencoder needs the lab's network (\"authors\" takes no z)");
-    this.net = new InftyDiffNetwork(cfg.model, rng.fork());
-    this.encoder = new Encoder(cfg.model, ae.zDim, ae.klWeight > 0, rng.fork(), ae.encoderBlocks);
-    this.zProj = new Linear(this.encoder.params, "enc.zproj", ae.zDim, cfg.model.timeEmbDim);
-    this.latent = new LatentDenoiser(ae.zDim, ae.latentWidth, ae.latentDepth, rng.fork(), ae.latentTarget);
-  }
-  /** z [B, zDim] → the decoder's conditioning embedding [B, timeEmbDim] */
-  condition(z: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.zProj.apply(z) as tf.Tensor2D);
-  }
-  /**
-   * z (the posterior mean) of images [B,H,W,C] at any resolution, from all pixels or, with `subset`, a random
-   * fraction of them.
-   */
-  encode(images: tf.Tensor4D, subset?: { rng: Rng; ratio: number }): tf.Tensor2D {
-    const [B, H, W] = images.shape;
-    const set: CoordSet = subset ? uniformSubset(subset.rng, B, H, W, { ratio: subset.ratio }) : fullGrid(B, H, W);
-    const ctx = this.encoder.context(set);
-    try {
-      const pts = gatherPoints(images, set);
-      const { mu, logvar } = this.encoder.apply(pts, ctx);
-      tf.dispose([pts, logvar as tf.Tensor | null].filter((t): t is tf.Tensor => t !== null));
-      return mu;
-    } finally {
-      ctx.dispose();
-    }
-  }
-  /** Frees the encoder, decoder and latent model. */
-  dispose(): void {
-    this.net.dispose();
-    this.encoder.dispose();
-    this.latent.dispose();
-  }
-}
+import { LatentDenoiser, LatentTarget } from "./latent";
+import { AutoencoderConfig, autoencoderConfigOf } from "./config";
+import { DiffusionAutoencoder, warmStartWeights } from "./model";
 
 /** One row of an autoencoder's training log. */
 export interface AutoencoderLogRow {
@@ -468,80 +356,6 @@ export async function trainAutoencoder(opts: {
   return { step: trainer.step, resumedFrom, trainer };
 }
 
-/** Loads an autoencoder checkpoint into a fresh model (weights as trained). */
-export function loadAutoencoder(file: string): { cfg: LabConfig; ae: AutoencoderConfig; model: DiffusionAutoencoder; step: number } {
-  const ck = loadCheckpoint(file);
-  if (ck.meta.kind !== "infty-diff-autoencoder") throw new Error(`${file} is not an autoencoder checkpoint`);
-  const cfg = resolveStoredConfig(ck.meta.config), ae = autoencoderConfigOf(ck.meta);
-  const model = new DiffusionAutoencoder(cfg, ae, new Rng(0));
-  try {
-    model.net.params.load(ck.groups.params);
-    model.encoder.params.load(ck.groups.encoder);
-    model.latent.params.load(ck.groups.latent);
-  } catch (e) {
-    model.dispose();
-    throw new Error(`checkpoint ${file} does not match its config: ${(e as Error).message}`);
-  }
-  return { cfg, ae, model, step: Number(ck.meta.step ?? 0) };
-}
-
-/**
- * A checkpoint ready for guided use (inpaint, superResolve): an unconditional model, or an autoencoder whose
- * `encode(x) → cond` (the decoder's conditioning from images x [B,H,W,C]) the caller passes along as `cond`.
- */
-export function loadGuidedModel(file: string): {
-  cfg: LabConfig; model: GuidedModel; step: number;
-  /** an autoencoder's z of images [B, H, W, C] → [B, zDim]; absent for a plain model */
-  encode?: (x: tf.Tensor4D) => tf.Tensor2D;
-  /** frees the model */
-  dispose(): void;
-} {
-  if (loadCheckpoint(file).meta.kind === "infty-diff-autoencoder") {
-    const ae = loadAutoencoder(file);
-    return {
-      cfg: ae.cfg, model: { net: ae.model.net, cfg: ae.cfg }, step: ae.step,
-      encode: (x) => tf.tidy(() => ae.model.condition(ae.model.encode(x))),
-      dispose: () => ae.model.dispose(),
-    };
-  }
-  const m = loadModel(file);
-  return { cfg: m.cfg, model: { net: m.net, cfg: m.cfg }, step: m.step, dispose: () => m.net.dispose() };
-}
-
-/**
- * Unconditional samples: z from the latent model, decoded by DDIM at any resolution (r or [H, W]), `batchSize` at a
- * time. images [n,H,W,C].
- */
-export async function sampleAutoencoder(model: DiffusionAutoencoder, opts: { n: number; resolution: number | [number, number]; steps?: number; seed?: number; batchSize?: number; onBatch?: (done: number) => void }): Promise<tf.Tensor4D> {
-  const { cfg } = model;
-  const run = prepareSampling(cfg);
-  const rng = new Rng(opts.seed ?? 0);
-  const g = run.grid(opts.resolution), { H, W } = g;
-  const C = cfg.model.channels, steps = opts.steps ?? 50;
-  try {
-    const [x0] = await inBatches(opts.n, opts.batchSize ?? opts.n, H * W * C, async (start, b) => {
-      const z = await model.latent.sample(b, run.schedule, rng, steps);
-      const cond = model.condition(z);
-      z.dispose();
-      const grid = new ConditionedGridDenoiser(model.net, cond);
-      const xT = priorOf(run, g, b, rng);
-      try {
-        const res = await runSampler("ddim", grid.denoise, xT, g.ddimTimesteps(steps), run.options(g));
-        const x0b = await res.x0.data() as Float32Array;
-        tf.dispose([res.x0, res.Tx0]);
-        opts.onBatch?.(start + b);
-        // x₀ = Wiener(Tx₀) to the data range, as sampleModel does by default
-        return [clipToDataRange(x0b)];
-      } finally {
-        tf.dispose([xT, cond]);
-        grid.dispose();
-      }
-    });
-    return tf.tensor4d(x0, [opts.n, H, W, C]);
-  } finally {
-    run.dispose();
-  }
-}
 
 /** Runs a generator that yields tensors to read, resuming it with each one's values read synchronously. */
 function driveSync<R>(g: Generator<tf.Tensor, R, Float32Array>): R {
