@@ -28,8 +28,10 @@ describe("config declarations (zod, schema.ts): one-line messages naming the key
 
   it("unknown keys, __proto__ and constructor included, are refused with the allowed keys; the prototype is untouched", () => {
     assert.match(message(() => resolveConfig({ model: { channel: 1 } })), /^ConfigError: config model: unknown key 'channel' \(allowed: arch, authorsBackend, .*channels, /);
-    assert.match(message(() => parseConfig('{"__proto__": {"polluted": 1}}')), /^ConfigError: config: unknown key '__proto__' \(allowed: model, diffusion, train\)$/);
-    assert.match(message(() => parseConfig('{"model": {"__proto__": {"nf": 3}}}')), /config model: unknown key '__proto__'/);
+    // parsed text is refused by the JSON reader (json-text.ts); an object that already holds the key, by the declaration
+    assert.match(message(() => parseConfig('{"__proto__": {"polluted": 1}}')), /^ConfigError: config: unknown key '__proto__'/);
+    assert.equal(message(() => resolveConfig(JSON.parse('{"__proto__": {"polluted": 1}}'))), "ConfigError: config: unknown key '__proto__' (allowed: model, diffusion, train)");
+    assert.match(message(() => resolveConfig(JSON.parse('{"model": {"__proto__": {"nf": 3}}}'))), /^ConfigError: config model: unknown key '__proto__' \(allowed: /);
     assert.match(message(() => parseConfig('{"train": {"constructor": 1}}')), /config train: unknown key 'constructor'/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     // merging partial configs keeps a __proto__ key a key (refused later), never a prototype
