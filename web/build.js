@@ -119,7 +119,7 @@ function* walk(dir) {
   }
 }
 
-module.exports = { build };
+module.exports = { build, browserTwins, noNodeModules };
 
 if (require.main === module) {
   build(parseArgs(process.argv.slice(2))).catch((e) => {

@@ -68,6 +68,23 @@ describe("browser lab (web/ in headless Chromium)", function () {
     assert.match(await page.textContent("#model-info") ?? "", /step 30,000/);
   });
 
+  it("the build refuses a Node module imported by the lab's or the page's code, naming the importer", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { noNodeModules, browserTwins } = require(path.join(ROOT, "web", "build.js"));
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const esbuild = require("esbuild");
+    const dir = fs.mkdtempSync(path.join(ROOT, "test-artifacts", "web", "guard-"));
+    try {
+      fs.writeFileSync(path.join(dir, "entry.ts"), 'import * as fs from "node:fs";\nexport const n = fs.readFileSync.length;\n');
+      await assert.rejects(
+        esbuild.build({ entryPoints: [path.join(dir, "entry.ts")], bundle: true, write: false, platform: "browser", logLevel: "silent", plugins: [browserTwins, noNodeModules] }),
+        /Node module 'node:fs' imported by test-artifacts\/web\/guard-\w+\/entry\.ts would enter the browser bundle/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const r of [28, 56]) {
     it(`a seed-${SEED} DDIM sample at ${r} px equals the Node library's (wasm in the page vs wasm in Node, ≤ ${TOL} relative)`, async () => {
       const s = await sampleInPage(page, r, STEPS);
