@@ -75,6 +75,10 @@ def main():
         torchsparse_backend.install(a.torchsparse)
     from models.model_sparse import SparseUNet
 
+    reads = {os.path.realpath(p) for p in (a.weights, a.config, a.forward) if p}
+    for w in (a.forward_out if a.forward else None, a.out if a.sample else None):
+        if w and os.path.realpath(w) in reads:
+            sys.exit(f"error: {w} is one of the files being read; choose another path")
     cfg_path = a.config or (a.weights[:-len(".safetensors")] if a.weights.endswith(".safetensors") else a.weights) + ".config.json"
     c = json.load(open(cfg_path))
     state, _ = read_safetensors(a.weights)
