@@ -7,6 +7,8 @@
  * With 4 seeds a percentile bootstrap of the mean is narrow-biased (it cannot see beyond the observed values), so the
  * paired t interval and p-value are given beside it; both say what 4 seeds can say, not more.
  */
+import betainc = require("@stdlib/math-base-special-betainc");
+import tDistQuantile = require("@stdlib/stats-base-dists-t-quantile");
 import { Rng } from "../runtime/rng";
 
 /** Arithmetic mean (NaN for an empty list). */
@@ -99,46 +101,11 @@ export function rankAgreement(perVariant: readonly (readonly number[])[], paper:
   return { rho, interval: [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)], distribution, resamples };
 }
 
-// ---- Student's t ---------------------------------------------------------------------------------------------------
-
-/** ln Γ(x) (Lanczos, g = 7, n = 9; |rel. error| < 1e-13 for x > 0). */
-function logGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  x -= 1;
-  let a = c[0];
-  const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
-  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Continued fraction of the regularised incomplete beta (modified Lentz). */
-function betaCf(a: number, b: number, x: number): number {
-  const tiny = 1e-300;
-  let c = 1, d = 1 - ((a + b) * x) / (a + 1);
-  d = Math.abs(d) < tiny ? tiny : d;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 300; m++) {
-    const m2 = 2 * m;
-    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
-    d = 1 + aa * d; d = Math.abs(d) < tiny ? tiny : d; c = 1 + aa / c; c = Math.abs(c) < tiny ? tiny : c; d = 1 / d; h *= d * c;
-    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
-    d = 1 + aa * d; d = Math.abs(d) < tiny ? tiny : d; c = 1 + aa / c; c = Math.abs(c) < tiny ? tiny : c; d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-15) break;
-  }
-  return h;
-}
+// ---- Student's t: @stdlib's regularised incomplete beta and t quantile (docs/DESIGN.md, "Libraries") ------------
 
 /** Regularised incomplete beta I_x(a, b). */
 export function incompleteBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const lbt = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x);
-  return x < (a + 1) / (a + b + 2) ? (Math.exp(lbt) * betaCf(a, b, x)) / a : 1 - (Math.exp(lbt) * betaCf(b, a, 1 - x)) / b;
+  return betainc(Math.min(1, Math.max(0, x)), a, b);
 }
 
 /** Two-sided p-value of Student's t with ν degrees of freedom: P(|T| ≥ |t|) = I_{ν/(ν+t²)}(ν/2, ½). */
@@ -146,15 +113,9 @@ export function tTwoSidedP(t: number, nu: number): number {
   return incompleteBeta(nu / (nu + t * t), nu / 2, 0.5);
 }
 
-/** The (1 − α/2) quantile of Student's t (bisection on the two-sided p). */
+/** The (1 − α/2) quantile of Student's t for a two-sided `level` (0.95: the 97.5 % quantile). */
 export function tQuantile(level: number, nu: number): number {
-  const alpha = 1 - level;
-  let lo = 0, hi = 1e3;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (tTwoSidedP(mid, nu) > alpha) lo = mid; else hi = mid;
-  }
-  return (lo + hi) / 2;
+  return tDistQuantile(1 - (1 - level) / 2, nu);
 }
 
 /** A variant against the reference on shared seeds: mean difference, paired-t interval, p, bootstrap. */
