@@ -7,8 +7,8 @@
  * With 4 seeds a percentile bootstrap of the mean is narrow-biased (it cannot see beyond the observed values), so the
  * paired t interval and p-value are given beside it; both say what 4 seeds can say, not more.
  */
-import betainc = require("@stdlib/math-base-special-betainc");
-import tDistQuantile = require("@stdlib/stats-base-dists-t-quantile");
+import betainc from "@stdlib/math-base-special-betainc";
+import tDistQuantile from "@stdlib/stats-base-dists-t-quantile";
 import { Rng } from "../runtime/rng";
 
 /** Arithmetic mean (NaN for an empty list). */
