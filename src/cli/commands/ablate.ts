@@ -11,7 +11,7 @@ import { backendFlag, startBackend } from "../inputs";
 import { checkWritableDir, guardFiles } from "../guard";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import {
-  loadSpec, expandRuns, measureThroughput, parseShard, shardRuns, runSweep, mergeResults, markdownTable, SpecError, BUDGET_NAMES,
+  loadSpec, loadExperiment, measureThroughput, parseShard, SpecError, BUDGET_NAMES,
 } from "../../lib/experiments";
 
 const FLAGS = {
@@ -28,14 +28,17 @@ const FLAGS = {
   quiet: bool("no progress bars"),
 };
 
-function load(name: string) {
+function usage<T>(f: () => T): T {
   try {
-    return loadSpec(name);
+    return f();
   } catch (e) {
     if (e instanceof SpecError) throw new UsageError(e.message);
     throw e;
   }
 }
+const load = (name: string) => usage(() => loadSpec(name));
+/** A spec of any experiment kind (table sweeps, Fig. 2's cross-resolution): experiments/kinds.ts */
+const loadAny = (name: string) => usage(() => loadExperiment(name));
 
 export const ablateCommand: Command = {
   name: "ablate",
@@ -60,21 +63,21 @@ export const ablateCommand: Command = {
     }
     if (f._[0] === "merge") {
       if (f._.length !== 2) throw new UsageError("usage: infty ablate merge <spec>");
-      const spec = load(f._[1]);
-      const outs = [`${spec.name}.${budget}.merged.json`, `${spec.name}.${budget}.md`].map((n) => path.join(resultsDir, n));
+      const exp = loadAny(f._[1]);
+      const outs = [`${exp.name}.${budget}.merged.json`, `${exp.name}.${budget}.md`].map((n) => path.join(resultsDir, n));
       // the tables are rebuilt from the result files on every merge (replaced by design), never over the spec
       guardFiles({ reads: [{ flag: "spec", file: f._[1] }], writes: outs.map((file) => ({ flag: "merge", file, state: true })), dirs: [{ flag: "--results", dir: f.results as string }] });
-      const merged = mergeResults(spec, budget, resultsDir);
-      const table = markdownTable(merged, spec);
-      console.log(`## ${spec.title}\n\n${table}`);
-      if (merged.skipped.length) console.error(`skipped ${merged.skipped.length} incomplete file(s): ${merged.skipped.join(", ")}`);
-      if (merged.featureNets.length > 1) console.error(`warning: results measured with ${merged.featureNets.length} different feature nets`);
+      const { merged, markdown } = exp.merge(budget, resultsDir);
+      console.log(`## ${exp.title}\n\n${markdown}`);
+      const m = merged as { skipped?: string[]; featureNets?: unknown[] };
+      if (m.skipped?.length) console.error(`skipped ${m.skipped.length} incomplete file(s): ${m.skipped.join(", ")}`);
+      if ((m.featureNets?.length ?? 0) > 1) console.error(`warning: results measured with ${m.featureNets!.length} different feature nets`);
       writeFileAtomic(outs[0], JSON.stringify(merged, null, 2) + "\n");
-      writeFileAtomic(outs[1], `## ${spec.title}\n\n${table}\n`);
+      writeFileAtomic(outs[1], `## ${exp.title}\n\n${markdown}\n`);
       return;
     }
-    if (f._.length !== 1) throw new UsageError("give one spec: table2, table3, fig7 (or a spec .json), or 'merge <spec>'");
-    const spec = load(f._[0]);
+    if (f._.length !== 1) throw new UsageError("give one spec: table2, table3, fig7, fig2 (or a spec .json), or 'merge <spec>'");
+    const exp = loadAny(f._[0]);
     let shard;
     try {
       shard = parseShard(f.shard);
@@ -83,18 +86,17 @@ export const ablateCommand: Command = {
     }
     checkWritableDir(resultsDir, `--results ${f.results}`);
     checkWritableDir(path.resolve(f.runs), `--runs ${f.runs}`);
-    const all = expandRuns(spec, budget);
-    const runs = shardRuns(all, shard).filter((r) => f.seed === undefined || r.seed === f.seed);
+    const all = exp.plans(budget);
+    const runs = exp.plans(budget, shard).filter((r) => f.seed === undefined || r.seed === f.seed);
     if (f.list) {
-      for (const r of runs) console.log(`${r.hash}  train ${r.trainHash}  ${r.variant}  seed ${r.seed}  ${r.eval.resolution}px  DDIM-${r.eval.ddimSteps}`);
+      for (const r of runs) console.log(r.line);
       return;
     }
     await startBackend(f.backend);
-    console.error(`${spec.name} (${budget}): shard ${shard.index}/${shard.count} has ${runs.length} of ${all.length} runs`);
-    const s = await runSweep({
-      spec, budget, runs, resultsDir, runsDir: path.resolve(f.runs), progress: !f.quiet, waitForFeatureNet: !!f.wait,
+    console.error(`${exp.name} (${budget}): shard ${shard.index}/${shard.count} has ${runs.length} of ${all.length} runs`);
+    const s = await exp.run(budget, runs, {
+      resultsDir, runsDir: path.resolve(f.runs), progress: !f.quiet, waitForFeatureNet: !!f.wait, log: (l) => console.error(l),
     });
-    console.error(`${spec.name}: ${s.computed.length} computed, ${s.cached.length} already done, ${s.copied.length} copied` +
-      (s.deferred.length ? `, ${s.deferred.length} trained but not evaluated (no feature net; rerun later)` : ""));
+    console.error(`${exp.name}: ${s.computed} computed, ${s.cached} already done${s.note ? `, ${s.note}` : ""}`);
   },
 };

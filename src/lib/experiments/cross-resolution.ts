@@ -15,21 +15,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LabConfig, KernelResampling, resolveConfig, ConfigError } from "../config/config";
-import { projectRoot } from "../data/paths";
 import { ImageSet, areaResize } from "../data/image-ops";
 import { Rng } from "../runtime/rng";
 import { currentBackend } from "../runtime/backend";
 import { writeFileAtomic } from "../runtime/checkpoint";
 import { loadModel, nestedWhiteNoise, sampleModel } from "../pipelines/sample";
-import { train, trainingImages, CHECKPOINT_FILE, readLog } from "../pipelines/train";
-import { Progress } from "../runtime/progress";
+import { CHECKPOINT_FILE } from "../pipelines/train";
 import { modelGrid } from "../config/grid";
 import { DATASET_NAMES } from "../data/datasets";
 import { KERNEL_RESAMPLE_MODES } from "../operators/kernel-resample";
 import { int, intList, list, obj, oneOf, parseWith, record, str, z } from "../config/schema";
-import { mergeConfig, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
+import { mergeConfig, readSpecFile, shardRuns, shortHash, trainKeyHashable, SpecError, Shard, BudgetName, BUDGET_NAMES } from "./spec";
 import { bootstrapMeanInterval, mean, sampleStd } from "../eval/statistics";
-import { codeVersion } from "./runner";
+import { codeVersion, ensureModel, resultPath } from "./runner";
 
 /** A dataset name, as the config's `train.dataset`. */
 export type Dataset = LabConfig["train"]["dataset"];
@@ -97,14 +95,8 @@ export function validateCrossResSpec(raw: unknown, source = "spec"): CrossResSpe
 
 /** Loads experiments/<name>.json (or a path). */
 export function loadCrossResSpec(nameOrFile: string): CrossResSpec {
-  const file = nameOrFile.endsWith(".json") ? nameOrFile : path.join(projectRoot(), "experiments", `${nameOrFile}.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new SpecError(`${file}: ${(e as Error).message}`);
-  }
-  return validateCrossResSpec(raw, path.basename(file));
+  const { raw, source } = readSpecFile(nameOrFile);
+  return validateCrossResSpec(raw, source);
 }
 
 /** The training config: default ← base ← budget ← variant.train ← {dataset, seed, steps, checkpointEvery}. */
@@ -146,12 +138,8 @@ export function expandCrossRes(spec: CrossResSpec, budget: BudgetName): CrossRes
   return out.sort((a, c) => (a.hash < c.hash ? -1 : a.hash > c.hash ? 1 : 0));
 }
 
-/** The plans of shard i/n: whole trained models dealt round-robin by trainHash. */
-export function shardCrossRes(plans: CrossResPlan[], shard: Shard): CrossResPlan[] {
-  const groups = [...new Set(plans.map((p) => p.trainHash))].sort();
-  const mine = new Set(groups.filter((_, i) => i % shard.count === shard.index));
-  return plans.filter((p) => mine.has(p.trainHash));
-}
+/** The plans of shard i/n: whole trained models dealt round-robin by trainHash (the runner's `shardRuns`). */
+export const shardCrossRes = (plans: CrossResPlan[], shard: Shard): CrossResPlan[] => shardRuns(plans, shard);
 
 /** Per image of b (reference) and a, both [n, r, r, C]: RMS of a − b. */
 export function perImageRms(a: ImageSet, b: ImageSet): number[] {
@@ -226,28 +214,14 @@ export async function measureCrossRes(plan: CrossResPlan, ckptFile: string, opts
 export async function runCrossRes(plans: CrossResPlan[], opts: { resultsDir: string; runsDir: string; specName: string; progress?: boolean; log?: (l: string) => void }): Promise<{ computed: string[]; cached: string[] }> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const computed: string[] = [], cached: string[] = [];
-  const dataCache = new Map<string, ImageSet>();
   for (const [i, p] of plans.entries()) {
-    const file = path.join(opts.resultsDir, opts.specName, `${p.hash}.json`);
+    const file = resultPath(opts.resultsDir, opts.specName, p.hash);
     const label = `[${i + 1}/${plans.length}] ${p.dataset} '${p.variant}' seed ${p.seed}`;
     if (fs.existsSync(file)) { cached.push(p.hash); continue; }
+    // the runner's training step (runner.ts ensureModel), shared by every experiment kind
     const runDir = path.join(opts.runsDir, p.trainHash);
-    const ckpt = path.join(runDir, CHECKPOINT_FILE);
-    const rows = fs.existsSync(ckpt) ? readLog(runDir) : [];
-    if (!rows.length || rows[rows.length - 1].step < p.config.train.steps) {
-      const key = `${p.dataset}:${p.config.model.resolution}:${p.trainImages}:${p.config.train.seed}`;
-      if (!dataCache.has(key)) dataCache.set(key, trainingImages(p.config, p.trainImages || undefined));
-      let bar: Progress | null = null;
-      await train({
-        runDir, config: p.config, data: dataCache.get(key)!, progress: false,
-        onLog: (row) => {
-          if (!bar) bar = new Progress({ label: `${label} train`, total: p.config.train.steps, unit: "step", enabled: opts.progress !== false }, row.step);
-          else bar.tick(1, { loss: row.loss });
-        },
-      });
-      (bar as Progress | null)?.finish();
-    }
-    const res = await measureCrossRes(p, ckpt, { progress: opts.progress });
+    await ensureModel({ config: p.config, trainImages: p.trainImages }, runDir, label, { progress: opts.progress });
+    const res = await measureCrossRes(p, path.join(runDir, CHECKPOINT_FILE), { progress: opts.progress });
     writeFileAtomic(file, JSON.stringify(res) + "\n");
     computed.push(p.hash);
     log(`${label}: ` + res.comparisons.map((c) => `${c.resolution}px→r₀ RMS ${mean(c.rms).toFixed(4)}`).join(", ") + ` → ${file}`);

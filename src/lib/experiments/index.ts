@@ -7,3 +7,4 @@ export * from "./throughput";
 export * from "./rerun";
 export * from "./cross-resolution";
 export * from "./paper-comparison";
+export * from "./kinds";

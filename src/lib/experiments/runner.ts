@@ -19,6 +19,7 @@ import { currentBackend } from "../runtime/backend";
 import { train, readLog, CHECKPOINT_FILE, trainingImages } from "../pipelines/train";
 import { loadModel, sampleModel } from "../pipelines/sample";
 import type { DatasetName } from "../data/datasets";
+import type { LabConfig } from "../config/config";
 import { ImageSet, areaResize } from "../data/image-ops";
 import { FeatureNet, featureNetFor, fidOf, fid, kid } from "../eval";
 import { writeFileAtomic } from "../runtime/checkpoint";
@@ -202,9 +203,14 @@ function median(xs: number[]): number {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
-/** Trains (or resumes, or reuses) a run's model; returns false if training was stopped early (killAfterSteps). */
-async function ensureModel(plan: RunPlan, runDir: string, label: string, opts: SweepOptions): Promise<{ complete: boolean; resumed: boolean }> {
-  const cfg = plan.train.config;
+/**
+ * Trains (or resumes, or reuses) the model of a training key in `runDir` — every experiment kind's runs train here;
+ * `complete` is false if training was stopped early (killAfterSteps).
+ */
+export async function ensureModel(
+  trainKey: { config: LabConfig; trainImages: number }, runDir: string, label: string, opts: { progress?: boolean; killAfterSteps?: number },
+): Promise<{ complete: boolean; resumed: boolean }> {
+  const cfg = trainKey.config;
   const ckpt = path.join(runDir, CHECKPOINT_FILE);
   const marker = path.join(runDir, "resumed");
   if (fs.existsSync(ckpt)) {
@@ -212,8 +218,8 @@ async function ensureModel(plan: RunPlan, runDir: string, label: string, opts: S
     if (rows.length && rows[rows.length - 1].step >= cfg.train.steps) return { complete: true, resumed: fs.existsSync(marker) };
     writeFileAtomic(marker, `resumed from a checkpoint at ${new Date().toISOString()}\n`);
   }
-  const data = cached(`train:${cfg.train.dataset}:${cfg.model.resolution}:${plan.train.trainImages}`,
-    () => trainingImages(cfg, plan.train.trainImages || undefined));
+  const data = cached(`train:${cfg.train.dataset}:${cfg.model.resolution}:${trainKey.trainImages}:${cfg.train.seed}`,
+    () => trainingImages(cfg, trainKey.trainImages || undefined));
   let bar: Progress | null = null;
   const res = await train({
     runDir, config: cfg, data, progress: false, killAfter: opts.killAfterSteps,
@@ -317,7 +323,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
 export async function runOne(plan: RunPlan, label: string, opts: SweepOptions): Promise<RunResult | null> {
   const t0 = Date.now();
   const runDir = path.join(opts.runsDir, plan.trainHash);
-  const { complete, resumed } = await ensureModel(plan, runDir, label, opts);
+  const { complete, resumed } = await ensureModel(plan.train, runDir, label, opts);
   if (!complete) return null;
   const cfg = plan.train.config;
   const fidRef = fidOf(cfg.train.dataset);

@@ -11,6 +11,7 @@
  * Validation rejects unknown keys at every level (configs through `resolveConfig`), so a typo never silently runs
  * the default.
  */
+import { parseJsonText } from "../config/json-text";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -138,8 +139,11 @@ export function specPath(nameOrFile: string): string {
   return nameOrFile.endsWith(".json") ? path.resolve(nameOrFile) : path.join(projectRoot(), "experiments", `${nameOrFile}.json`);
 }
 
-/** Reads and validates a spec by name (experiments/<name>.json) or path. */
-export function loadSpec(nameOrFile: string): ExperimentSpec {
+/**
+ * A spec file of any experiment kind by name (experiments/<name>.json) or path, parsed (the lab's JSON reader:
+ * byte-order mark skipped, `__proto__` refused, one-line errors as SpecError); `source` names it in messages.
+ */
+export function readSpecFile(nameOrFile: string): { raw: unknown; file: string; source: string } {
   const file = specPath(nameOrFile);
   let text: string;
   try {
@@ -147,13 +151,17 @@ export function loadSpec(nameOrFile: string): ExperimentSpec {
   } catch (e) {
     throw new SpecError(`cannot read spec ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return { raw: parseJsonText(text, file), file, source: path.basename(file) };
   } catch (e) {
-    throw new SpecError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new SpecError((e as Error).message);
   }
-  return validateSpec(raw, path.basename(file));
+}
+
+/** Reads and validates a table spec by name (experiments/<name>.json) or path. */
+export function loadSpec(nameOrFile: string): ExperimentSpec {
+  const { raw, source } = readSpecFile(nameOrFile);
+  return validateSpec(raw, source);
 }
 
 // ---- expansion --------------------------------------------------------------------------------------------------
@@ -279,7 +287,7 @@ export function parseShard(text: string): Shard {
  * The runs of one shard. Runs are grouped by trained model (so a model is trained by one shard only), the groups
  * ordered by trainHash and dealt round-robin: deterministic, disjoint, and together every run exactly once.
  */
-export function shardRuns(runs: RunPlan[], shard: Shard): RunPlan[] {
+export function shardRuns<P extends { trainHash: string }>(runs: P[], shard: Shard): P[] {
   const groups = [...new Set(runs.map((r) => r.trainHash))].sort();
   const mine = new Set(groups.filter((_, i) => i % shard.count === shard.index));
   return runs.filter((r) => mine.has(r.trainHash));
