@@ -150,6 +150,7 @@ async function check(c: Case): Promise<void> {
   const before = snapshot(dir);
   const t0 = Date.now();
   const r = await inProcess(c.args, dir);
+  if (process.env.INFTY_FUZZ_PROFILE && Date.now() - t0 > 3000) console.log(`        slow (${((Date.now() - t0) / 1000).toFixed(1)} s): infty ${c.args.join(" ")}`);
   if (process.env.INFTY_FUZZ_PROFILE) {
     const k = `${c.args[0]} ${r.code}`, p = PROFILE.get(k) ?? [0, 0];
     PROFILE.set(k, [p[0] + 1, p[1] + (Date.now() - t0) / 1000]);
@@ -189,6 +190,7 @@ interface FlagGen {
   bad: fc.Arbitrary<string>;
   /** boolean flag: written alone (or =true/=false) */
   bool?: boolean;
+  /** never omitted: required by the command, or its default is costly (eval's --n 1000, sample's 100 steps) */
   required?: boolean;
   /** the value is an output path (a successful run may write there) */
   out?: "file" | "prefix" | "dir";
@@ -236,10 +238,10 @@ const COMMANDS: Record<string, CommandGen> = {
   ] },
   sample: { head: fc.constant(["sample"]), flags: [
     { name: "checkpoint", good: CKPT_GOOD, bad: BAD_READ, required: true },
-    { name: "resolution", good: strs("4", "6", "8", "12", "6x8", "8×6"), bad: fc.oneof(strs("0", "1.5", "-28", "4097", "12x0", "abc", "12x", "x12", "0x0", ""), fc.string({ maxLength: 5 })) },
-    { name: "n", good: strs("1", "2", "3"), bad: badInt(1, 1e6) },
+    { name: "resolution", good: strs("4", "6", "8", "12", "6x8", "8×6"), bad: fc.oneof(strs("0", "1.5", "-28", "4097", "12x0", "abc", "12x", "x12", "0x0", ""), fc.string({ maxLength: 5 })), required: true },
+    { name: "n", good: strs("1", "2", "3"), bad: badInt(1, 1e6), required: true },
     { name: "batch", good: strs("1", "2", "16"), bad: badInt(1, 1024) },
-    { name: "steps", good: STEPS_GOOD, bad: fc.oneof(badInt(1, 100000), strs("1", "1001", "45")) },
+    { name: "steps", good: STEPS_GOOD, bad: fc.oneof(badInt(1, 100000), strs("1", "1001", "45")), required: true },
     { name: "sampler", good: strs("ddim", "ddpm"), bad: strs("ddpx", "", "DDIM") },
     { name: "eta", good: strs("0", "0.5", "1"), bad: badNum(0, 1) },
     { name: "seed", good: SEED_ANY, bad: badInt(0, 2 ** 32 - 1) },
@@ -252,9 +254,9 @@ const COMMANDS: Record<string, CommandGen> = {
   eval: { head: fc.constant(["eval"]), successPct: 2, flags: [
     { name: "samples", good: strs("samples.npy", "./samples.npy"), bad: BAD_READ },
     { name: "checkpoint", good: CKPT_GOOD, bad: BAD_READ },
-    { name: "resolution", good: strs("6", "12"), bad: strs("0", "x", "", "4097", "-1") },
-    { name: "n", good: strs("2", "3", "4"), bad: fc.oneof(badInt(1, 50000), strs("50001")) },
-    { name: "steps", good: STEPS_GOOD, bad: fc.oneof(badInt(1, 100000), strs("2000", "1")) },
+    { name: "resolution", good: strs("6", "12"), bad: strs("0", "x", "", "4097", "-1"), required: true },
+    { name: "n", good: strs("2", "3", "4"), bad: fc.oneof(badInt(1, 50000), strs("50001")), required: true },
+    { name: "steps", good: STEPS_GOOD, bad: fc.oneof(badInt(1, 100000), strs("2000", "1")), required: true },
     { name: "ddim-grid", good: strs("even", "ddim-stride"), bad: strs("odd", "") },
     { name: "batch", good: strs("1", "4"), bad: badInt(1, 1024) },
     { name: "seed", good: SEED_ANY, bad: badInt(0, 2 ** 32 - 1) },
@@ -272,9 +274,9 @@ const COMMANDS: Record<string, CommandGen> = {
   ] },
   grid: { head: fc.constant(["grid"]), successPct: 8, flags: [
     { name: "checkpoint", good: CKPT_GOOD, bad: BAD_READ, required: true },
-    { name: "resolutions", good: strs("6", "3,6", "2,4"), bad: strs("0,12", "5,12", "12,8192", "a", "", ",", "6,,12", "-6,12") },
-    { name: "n", good: strs("1", "2"), bad: badInt(1, 256) },
-    { name: "steps", good: STEPS_GOOD, bad: badInt(1, 100000) },
+    { name: "resolutions", good: strs("6", "3,6", "2,4"), bad: strs("0,12", "5,12", "12,8192", "a", "", ",", "6,,12", "-6,12"), required: true },
+    { name: "n", good: strs("1", "2"), bad: badInt(1, 256), required: true },
+    { name: "steps", good: STEPS_GOOD, bad: badInt(1, 100000), required: true },
     { name: "seed", good: SEED_ANY, bad: badInt(0, 2 ** 32 - 1) },
     { name: "out", good: fc.oneof(FRESH("g").map((s) => `${s}.png`), strs("existing.png")), bad: BAD_WRITE, out: "file", required: true },
     boolFlag("force"),
@@ -290,7 +292,7 @@ const COMMANDS: Record<string, CommandGen> = {
     { name: "ts", good: strs("0", "500", "999"), bad: fc.oneof(badInt(0, 100000), strs("1000")) },
     { name: "resolution", good: strs("6", "8", "12"), bad: badInt(2, 1024) },
     { name: "lambda", good: strs("0", "0.5", "3"), bad: badNum(0, 1e6) },
-    { name: "steps", good: STEPS_GOOD, bad: badInt(1, 100000) },
+    { name: "steps", good: STEPS_GOOD, bad: badInt(1, 100000), required: true },
     { name: "seed", good: SEED_ANY, bad: badInt(0, 2 ** 32 - 1) },
     { name: "out", good: fc.oneof(FRESH("ip").map((s) => `${s}.png`), strs("existing.png")), bad: BAD_WRITE, out: "file", required: true },
     boolFlag("force"),
@@ -304,7 +306,7 @@ const COMMANDS: Record<string, CommandGen> = {
     { name: "scale", good: strs("2"), bad: fc.oneof(badInt(2, 4), strs("3")) },
     { name: "t-encode", good: strs("1", "300", "999"), bad: fc.oneof(badInt(1, 100000), strs("1000")) },
     { name: "lambda", good: strs("0", "1"), bad: badNum(0, 1e6) },
-    { name: "steps", good: strs("1", "2"), bad: badInt(1, 100000) },
+    { name: "steps", good: strs("1", "2"), bad: badInt(1, 100000), required: true },
     { name: "project", good: strs("", "=false", "=true"), bad: strs("=maybe"), bool: true },
     { name: "out", good: fc.oneof(FRESH("sr").map((s) => `${s}.png`)), bad: BAD_WRITE, out: "file", required: true },
     boolFlag("force"),
