@@ -34,6 +34,11 @@ export interface DatasetEntry {
   train(o: DatasetDraw): ImageSet;
   /** held-out image #index [1, r, r, C], where the dataset has an order */
   image?(index: number, o: { resolution: number; channels: number }): ImageSet;
+  /**
+   * Exact ground truth above r (super-resolution scoring): `n` images at r and each at s·r for every scale s, all
+   * area-consistent (areaResize(high(s), r) = low); seeded. Only datasets that are functions, not pixels, have it.
+   */
+  groundTruth?(n: number, resolution: number, scales: readonly number[], seed: number): { low: ImageSet; high: Map<number, ImageSet> };
   /** FID/KID: held-out reference images at r, and the feature net's folder under data/; null = no FID */
   readonly fid: {
     featureNet: string;
@@ -72,6 +77,11 @@ export const DATASETS = {
       for (let k = 0; k < index; k++) spec = proceduralSpecs(1, rng, { channels });
       return renderProcedural(spec, resolution);
     },
+    // procedural functions rendered by exact area averaging at each resolution
+    groundTruth: (n, r, scales, seed) => {
+      const specs = proceduralSpecs(n, new Rng(seed));
+      return { low: renderProcedural(specs, r), high: new Map(scales.map((s) => [s, renderProcedural(specs, s * r)])) };
+    },
     fid: null,
   },
   textures: {
@@ -80,12 +90,19 @@ export const DATASETS = {
     /** random crops of the photographs from the seed */
     train: ({ resolution: r, channels, seed, limit }) =>
       renderTextureCrops(sampleTextureCrops({ n: limit ?? 20000, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) }), r, channels as 1 | 3),
+    // crops of side 4r (as the lab trains on them) rendered at r and at s·r: at s = 4 the photograph's own pixels
+    groundTruth: (n, r, scales, seed) => {
+      const crops = sampleTextureCrops({ n, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) });
+      return { low: renderTextureCrops(crops, r), high: new Map(scales.map((s) => [s, renderTextureCrops(crops, s * r)])) };
+    },
     fid: null,
   },
 } satisfies Record<string, DatasetEntry>;
 
 /** A dataset's registry key. */
 export type DatasetName = keyof typeof DATASETS;
+/** The datasets with exact ground truth above their resolution (an entry with `groundTruth`). */
+export type GroundTruthSource = { [K in DatasetName]: (typeof DATASETS)[K] extends { groundTruth: unknown } ? K : never }[DatasetName];
 /** Every registered dataset name. */
 export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 

@@ -6,7 +6,8 @@
 import { tf } from "../runtime/backend";
 import { loadGuidedModel } from "../pipelines/autoencoder";
 import type { SuperResResult } from "../pipelines/superres";
-import { GroundTruthSource, InpaintScore, SuperResScore, scoreInpainting, scoreSuperRes, superResGroundTruth } from "../pipelines/scoring";
+import type { GroundTruthSource } from "../data/datasets";
+import { InpaintScore, SuperResScore, scoreInpainting, scoreSuperRes, superResGroundTruth } from "../pipelines/scoring";
 import { ImageSet, areaResize, sliceSet } from "../data/image-ops";
 import { loadFashionMnist } from "../data/fashion-mnist";
 

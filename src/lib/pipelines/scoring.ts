@@ -4,10 +4,8 @@
  * superres.ts, which a browser bundle takes (src/lib/browser.ts) and which must not reach files.
  */
 import { tf } from "../runtime/backend";
-import { Rng } from "../runtime/rng";
 import { ImageSet, sliceSet } from "../data/image-ops";
-import { proceduralSpecs, renderProcedural } from "../data/procedural";
-import { sampleTextureCrops, renderTextureCrops } from "../data/textures";
+import { DATASETS, DatasetName, GroundTruthSource } from "../data/datasets";
 import { psnr, imagePsnr } from "../eval/image-metrics";
 import { featureStats, fidFromStats, kid, FeatureStats, featureDistance } from "../eval/metrics";
 import { sharedFeatureNet, Features } from "../eval/feature-net";
@@ -82,28 +80,16 @@ export async function scoreInpainting(
   return rows;
 }
 
-/** Data with exact ground truth above the training resolution: procedural functions or texture photographs. */
-export type GroundTruthSource = "procedural" | "textures";
-
 /** Low-resolution images with exact ground truth at every scale: `high.get(s)` is [N, s·r, s·r, C]. */
-export interface SuperResGroundTruth { source: GroundTruthSource | "fashion-mnist"; low: ImageSet; high: Map<number, ImageSet> }
+export interface SuperResGroundTruth { source: DatasetName; low: ImageSet; high: Map<number, ImageSet> }
 
 /**
- * `n` images at resolution r with their ground truth at s·r for each scale: procedural functions rendered by exact
- * area averaging at each resolution, or texture crops of side 4r (as the lab trains on them) rendered at r and at
- * s·r — at s = 4 that is the photograph's own pixels. Both are area-consistent: areaResize(high(s), r) = low.
- * Seeded; pick a seed other than training's for held-out functions (texture crops come from the same three photos).
+ * `n` images at resolution r with their ground truth at s·r for each scale, from a dataset that has it (the registry's
+ * `groundTruth`: procedural functions, texture photographs). Seeded; pick a seed other than training's for held-out
+ * functions (texture crops come from the same three photos).
  */
 export function superResGroundTruth(source: GroundTruthSource, n: number, resolution: number, scales: readonly number[], seed: number): SuperResGroundTruth {
-  const r = resolution, high = new Map<number, ImageSet>();
-  if (source === "procedural") {
-    const specs = proceduralSpecs(n, new Rng(seed));
-    for (const s of scales) high.set(s, renderProcedural(specs, s * r));
-    return { source, low: renderProcedural(specs, r), high };
-  }
-  const crops = sampleTextureCrops({ n, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) });
-  for (const s of scales) high.set(s, renderTextureCrops(crops, s * r));
-  return { source, low: renderTextureCrops(crops, r), high };
+  return { source, ...DATASETS[source].groundTruth(n, resolution, scales, seed) };
 }
 
 /** One row of the super-resolution measurement: scale, method, PSNR and feature distance to the truth. */
