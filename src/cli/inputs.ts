@@ -4,12 +4,14 @@
  */
 import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
+import { guardFiles } from "./guard";
 import { UsageError } from "./errors";
 import { bool, choice, FlagSpecs, Flags, int, num, SEED_MAX, str } from "./args";
 import { BACKEND_NAMES, BackendInfo, currentBackend, initBackend } from "../lib/runtime/backend";
-import { parseConfig, resolveConfig, DdimGrid, LabConfig } from "../lib/config/config";
+import { resolveConfig, DdimGrid, LabConfig } from "../lib/config/config";
 import { strideTimesteps } from "../lib/diffusion/schedules";
-import { parseJsonText, JsonTextError } from "../lib/config/json-text";
+import { readJsonFile, JsonTextError } from "../lib/config/json-text";
 import { loadCheckpoint, ParamTensors } from "../lib/runtime/checkpoint";
 import { ImageSet, areaResize } from "../lib/data/image-ops";
 import { DATASETS, DATASET_NAMES, DatasetEntry, DatasetName } from "../lib/data/datasets";
@@ -153,14 +155,8 @@ export function parseResolution(s: string, flag = "--resolution"): [number, numb
 /** A JSON lab config file (validated), or the defaults when none is given. */
 export function loadConfigFile(file: string | undefined): LabConfig {
   if (!file) return resolveConfig({});
-  let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return parseConfig(text, file);
+    return resolveConfig(readJsonFile(file, "config", file));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -168,14 +164,8 @@ export function loadConfigFile(file: string | undefined): LabConfig {
 
 /** Any JSON file the user names (`what` says which, for the message). */
 export function readJson(file: string, what: string): unknown {
-  let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return parseJsonText(text, `${what} ${file}`);
+    return readJsonFile(file, what);
   } catch (e) {
     const detail = (e as JsonTextError).detail;
     throw new UsageError(detail !== undefined ? `${what} ${file} is not valid JSON: ${detail}` : (e as Error).message);
@@ -244,6 +234,20 @@ export function loadGuidedModel(file: string): ReturnType<typeof loadGuided> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/**
+ * What a guided command (inpaint, superres) checks before anything is loaded or computed: --input/--index, the
+ * checkpoint, that --out overwrites none of its inputs (guard.ts); returns the output path and the checkpoint's config.
+ */
+export function startGuided(f: Pick<InputFlags, "input" | "index" | "dataset" | "checkpoint" | "out" | "force">): { out: string; cfg: LabConfig } {
+  checkInputChoice(f);
+  if (!fs.existsSync(f.checkpoint)) throw new UsageError(`checkpoint ${f.checkpoint} does not exist`);
+  guardFiles({
+    reads: [{ flag: "--checkpoint", file: f.checkpoint }, { flag: "--input", file: f.input }],
+    writes: [{ flag: "--out", file: f.out, force: f.force }],
+  });
+  return { out: path.resolve(f.out), cfg: checkpointConfig(f.checkpoint).cfg };
 }
 
 /** Checks --input/--index before anything is loaded or computed. */

@@ -2,13 +2,10 @@
  * `infty inpaint`: fills a masked region of an image (a PNG, or a dataset index) with reconstruction guidance
  * (∞-Diff §5, Fig. 9). Writes a PNG row: masked input | completion | input.
  */
-import * as fs from "fs";
-import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { choice, flagsHelp, int, parseFlags } from "../args";
-import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, loadGuidedModel, loadInput, startBackend } from "../inputs";
-import { guardFiles } from "../guard";
+import { startGuided, checkSampleMemory, checkSteps, INPUT_FLAGS, loadGuidedModel, loadInput, startBackend } from "../inputs";
 import { tf } from "../../lib/runtime/backend";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { MASK_KINDS, fillUnknown, inpaint, inpaintMetrics, makeMask } from "../../lib/pipelines/inpaint";
@@ -29,14 +26,7 @@ export const inpaintCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
-    checkInputChoice(f);
-    if (!fs.existsSync(f.checkpoint)) throw new UsageError(`checkpoint ${f.checkpoint} does not exist`);
-    const out = path.resolve(f.out);
-    guardFiles({
-      reads: [{ flag: "--checkpoint", file: f.checkpoint }, { flag: "--input", file: f.input }],
-      writes: [{ flag: "--out", file: f.out, force: f.force }],
-    });
-    const { cfg } = checkpointConfig(f.checkpoint);
+    const { out, cfg } = startGuided(f);
     const T = cfg.diffusion.timesteps;
     if (f.ts !== undefined && f.ts >= T) throw new UsageError(`--ts must be in 0…${T - 1}, got ${f.ts}`);
     checkSteps(f.steps, cfg, "--steps", null);

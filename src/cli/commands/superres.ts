@@ -3,13 +3,10 @@
  * (∞-Diff §5, Fig. 8): DDIM encoding of the bicubic upsampling, guided deterministic decoding at the higher
  * resolution, projection onto area-consistency. Writes a PNG row: nearest input | bicubic | super-resolved.
  */
-import * as fs from "fs";
-import * as path from "path";
 import { Command } from "../command";
 import { UsageError } from "../errors";
 import { bool, flagsHelp, int, num, parseFlags } from "../args";
-import { checkInputChoice, checkpointConfig, checkSampleMemory, checkSteps, INPUT_FLAGS, LIMITS, loadGuidedModel, loadInput, startBackend } from "../inputs";
-import { guardFiles } from "../guard";
+import { startGuided, checkSampleMemory, checkSteps, INPUT_FLAGS, LIMITS, loadGuidedModel, loadInput, startBackend } from "../inputs";
 import { tf } from "../../lib/runtime/backend";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { superResolve, resizeImages, downsampleError } from "../../lib/pipelines/superres";
@@ -33,14 +30,7 @@ export const superresCommand: Command = {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
     if (f.scale === 3) throw new UsageError("--scale must be 2 or 4, got '3'");
-    checkInputChoice(f);
-    if (!fs.existsSync(f.checkpoint)) throw new UsageError(`checkpoint ${f.checkpoint} does not exist`);
-    const out = path.resolve(f.out);
-    guardFiles({
-      reads: [{ flag: "--checkpoint", file: f.checkpoint }, { flag: "--input", file: f.input }],
-      writes: [{ flag: "--out", file: f.out, force: f.force }],
-    });
-    const { cfg } = checkpointConfig(f.checkpoint);
+    const { out, cfg } = startGuided(f);
     const T = cfg.diffusion.timesteps, te = f["t-encode"];
     if (te >= T) throw new UsageError(`--t-encode must be in 1…${T - 1}, got ${te}`);
     checkSteps(f.steps, cfg, "--steps", null);

@@ -11,9 +11,8 @@
  * Validation rejects unknown keys at every level (configs through `resolveConfig`), so a typo never silently runs
  * the default.
  */
-import { parseJsonText } from "../config/json-text";
+import { readJsonFile } from "../config/json-text";
 import * as crypto from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config/config";
 import { int, intList, list, num, obj, parseWith, record, str, withDefaults, z } from "../config/schema";
@@ -145,14 +144,8 @@ export function specPath(nameOrFile: string): string {
  */
 export function readSpecFile(nameOrFile: string): { raw: unknown; file: string; source: string } {
   const file = specPath(nameOrFile);
-  let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new SpecError(`cannot read spec ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return { raw: parseJsonText(text, file), file, source: path.basename(file) };
+    return { raw: readJsonFile(file, "spec", file), file, source: path.basename(file) };
   } catch (e) {
     throw new SpecError((e as Error).message);
   }
