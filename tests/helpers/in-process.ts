@@ -16,6 +16,9 @@ export async function inProcess(args: string[], dir: string): Promise<CliResult>
   console.log = (...a: unknown[]) => { out.push(a.map(String).join(" ") + "\n"); };
   process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; }) as typeof process.stderr.write;
   process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  // as the subprocess helper (helpers/cli.ts) runs it: on wasm unless the caller chose, so no backend notice varies by machine
+  const backend = process.env.INFTY_BACKEND;
+  process.env.INFTY_BACKEND ??= "wasm";
   process.chdir(dir);
   try {
     let code: number;
@@ -29,6 +32,7 @@ export async function inProcess(args: string[], dir: string): Promise<CliResult>
     return { code, stderr: err.join(""), stdout: out.join("") };
   } finally {
     process.chdir(cwd);
+    if (backend === undefined) delete process.env.INFTY_BACKEND;
     console.error = origErr;
     console.warn = origWarn;
     console.log = origLog;

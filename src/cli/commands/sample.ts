@@ -53,6 +53,8 @@ export const sampleCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(argv, FLAGS);
     if (f._.length) throw new UsageError(`unexpected argument '${f._[0]}'`);
+    // a prefix, not a folder: "--out dir/" would write dir.npy beside the folder, not in it
+    if (/[\\/]$/.test(f.out)) throw new UsageError(`--out ${f.out} names a folder; give a file prefix such as ${f.out}samples`);
     const [H, W] = parseResolution(f.resolution);
     const n = f.n;
     const { cfg, kind } = checkpointConfig(f.checkpoint);
