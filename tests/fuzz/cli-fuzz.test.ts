@@ -503,8 +503,9 @@ function corrupt(buf: Buffer, c: Corruption, fmt: Format): Buffer {
 describe(`CLI fuzz (fast-check, seed ${SEED}; replay with INFTY_FUZZ_SEED=${SEED})`, function () {
   this.timeout(600000);
   let total = 0;
-  const started = Date.now();
+  let started = 0;
   before(async () => {
+    started = Date.now();
     console.log(`      fuzz seed ${SEED} — replay: INFTY_FUZZ_SEED=${SEED} npx mocha dist/tests/fuzz/cli-fuzz.test.js`);
     await buildFixture();
   });
