@@ -5,7 +5,10 @@
  * every round (a killed run keeps the rounds done) and prints a README table.
  *
  *   npm run bench:vs-peer -- [--rounds 2] [--reps 2] [--modes n1,n2,nw2,t2] [--official DIR] [--peer-dir DIR] [--append]
- *                            [--rows ddim-112,…] [--out bench/vs-peer.json] [--peer-threads 2,1]
+ *                            [--rows ddim-112,…] [--out bench/vs-peer.json] [--peer-threads 2,1] [--clock cpu]
+ * --clock cpu: every row in CPU ms of its process instead of wall ms (the peer through bench/peer-cpu-clock.py, the lab
+ * through process.cpuUsage): with one thread on each side (--modes n1,t1 --peer-threads 1) the per-core cost, which a
+ * loaded shared machine does not inflate as it inflates wall times.
  *
  * Lab modes (each a child process, so each has its own backend and peak RSS): t1 = wasm, 1 thread (INFTY_WASM_THREADS=1);
  * t2 = wasm with 2 XNNPACK threads (INFTY_WASM_THREADS=2), the lab's own kernels shared by 2 threads too
@@ -37,6 +40,10 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const load = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+const CLOCK = opt("clock", "wall");
+if (CLOCK !== "wall" && CLOCK !== "cpu") throw new Error(`--clock wall|cpu, got ${CLOCK}`);
+/** ms on the chosen clock: wall (performance.now) or this process's CPU time (all its threads) */
+const now = CLOCK === "cpu" ? () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; } : () => performance.now();
 
 const ROWS = [
   "train step, batch 32, ratio 1", "train step, batch 32, ratio 1/2", "train step, batch 32, ratio 1/4",
@@ -79,9 +86,9 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
       for (let w = 0; w < TRAIN_WARMUP; w++) await tr.trainStepAsync();
       const ts: number[] = [];
       for (let i = 0; i < reps; i++) {
-        const t0 = performance.now();
+        const t0 = now();
         await tr.trainStepAsync();
-        ts.push(performance.now() - t0);
+        ts.push(now() - t0);
       }
       res.ms[row] = median(ts);
     } finally {
@@ -101,9 +108,9 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
         step(); // warm-up, builds the context (kernel map, interpolation tables), as the peer's warm-up step
         const ts: number[] = [];
         for (let i = 0; i < (r >= 112 ? Math.min(reps, 2) : reps); i++) {
-          const t0 = performance.now();
+          const t0 = now();
           step();
-          ts.push(performance.now() - t0);
+          ts.push(now() - t0);
         }
         res.ms[row] = median(ts);
         tf.dispose([xt, t]);
@@ -111,9 +118,9 @@ async function labChild(mode: string, reps: number, out: string): Promise<void> 
       }
     }
     if (wanted(ROWS[7])) {
-      const t0 = performance.now();
+      const t0 = now();
       await sampleModel(tr.net, cfg, { resolution: 28, n: 16, batchSize: 16, steps: 100, progress: false, seed: 1, workers });
-      res.ms[ROWS[7]] = performance.now() - t0;
+      res.ms[ROWS[7]] = now() - t0;
     }
   } finally {
     tr.dispose();
@@ -127,8 +134,9 @@ function runPeer(peerDir: string, official: string, reps: number, out: string, t
   const blas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   // rows not asked for (--rows): the smallest run bench_peer.py allows (it always trains and samples at least once)
   const train = RATIOS.length > 0, sample = wanted(ROWS[7]);
+  const cpuClock = CLOCK === "cpu" ? [path.join(__dirname, "..", "..", "bench", "peer-cpu-clock.py")] : [];
   const r = spawnSync("/usr/bin/python3", [
-    path.join(peerDir, "bench_peer.py"), "--official", official, "--json-out", out,
+    ...cpuClock, path.join(peerDir, "bench_peer.py"), "--official", official, "--json-out", out,
     ...(train ? ["--ratios", RATIOS.map(([q]) => q).join(","), "--warmup", String(TRAIN_WARMUP), "--steps", String(Math.max(3, 2 * reps))]
       : ["--ratios", "0.125", "--warmup", "0", "--steps", "1"]),
     ...(SIZES.length > 0 ? ["--sample-res", SIZES.map(([q]) => q).join(",")] : ["--sample-res", "28"]),
@@ -150,7 +158,7 @@ function runPeer(peerDir: string, official: string, reps: number, out: string, t
 function runLab(mode: string, reps: number, out: string): LabResult {
   const two = mode === "t2" || mode === "t2s" || mode === "n2";
   const env = { ...process.env, INFTY_WASM_THREADS: two ? "2" : "1", INFTY_NATIVE_THREADS: two ? "2" : "1" };
-  const r = spawnSync(process.execPath, [__filename, "--lab", mode, "--reps", String(reps), "--out", out, ...(rowPrefixes.length ? ["--rows", rowPrefixes.join(",")] : [])],
+  const r = spawnSync(process.execPath, [__filename, "--lab", mode, "--reps", String(reps), "--out", out, "--clock", CLOCK, ...(rowPrefixes.length ? ["--rows", rowPrefixes.join(",")] : [])],
     { encoding: "utf8", env, timeout: 3600000 });
   if (r.status !== 0) throw new Error(`lab mode ${mode} failed (exit ${r.status}): ${(r.stderr || "").split("\n").slice(-8).join(" ")}`);
   return JSON.parse(fs.readFileSync(out, "utf8")) as LabResult;
@@ -244,6 +252,7 @@ function write(file: string, perRound: PerRound[], modes: string[], peerEnv: unk
       nw2: "native, 1 thread + 2 workers (training, whole sample)",
     } as Record<string, string>)[m] ?? m])),
     ...(rowPrefixes.length ? { rowsSelected: rowPrefixes } : {}),
+    clock: CLOCK === "cpu" ? "CPU ms of each side's process (all its threads)" : "wall ms",
     rounds: perRound.length, repsPerRound: reps,
     note: "ratio = peer ms ÷ best lab ms (> 1: lab faster); peer ms = the peer's fastest torch thread count per row (peerMsByThreads has each). Each cell is the median over rounds of each round's median; lab and peer alternate within a round on the same (shared, loaded) machine.",
     rows,
