@@ -78,6 +78,7 @@ export const DATASETS = {
       return renderProcedural(spec, resolution);
     },
     // procedural functions rendered by exact area averaging at each resolution
+    /** held-out images at r and their exact versions at each scale */
     groundTruth: (n, r, scales, seed) => {
       const specs = proceduralSpecs(n, new Rng(seed));
       return { low: renderProcedural(specs, r), high: new Map(scales.map((s) => [s, renderProcedural(specs, s * r)])) };
@@ -91,6 +92,7 @@ export const DATASETS = {
     train: ({ resolution: r, channels, seed, limit }) =>
       renderTextureCrops(sampleTextureCrops({ n: limit ?? 20000, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) }), r, channels as 1 | 3),
     // crops of side 4r (as the lab trains on them) rendered at r and at s·r: at s = 4 the photograph's own pixels
+    /** held-out crops at r and the photograph's own pixels at each scale */
     groundTruth: (n, r, scales, seed) => {
       const crops = sampleTextureCrops({ n, rng: new Rng(seed), cropSize: Math.min(512, 4 * r) });
       return { low: renderTextureCrops(crops, r), high: new Map(scales.map((s) => [s, renderTextureCrops(crops, s * r)])) };

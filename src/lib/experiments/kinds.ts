@@ -26,19 +26,24 @@ export interface KindRunOptions {
   resultsDir: string;
   runsDir: string;
   progress?: boolean;
+  /** where progress lines go (default: the console) */
   log?: (line: string) => void;
   /** table sweeps: train now, evaluate when the feature net exists */
   waitForFeatureNet?: boolean;
 }
 
+/** A kind of experiment spec (ablation table or cross-resolution): how its files are recognised, validated, planned, run and merged. */
 export interface ExperimentKind<S extends { name: string; title: string }, P extends { hash: string; trainHash: string; seed: number }> {
   readonly about: string;
   /** does a parsed spec file belong to this kind (by its keys) */
   matches(raw: Record<string, unknown>): boolean;
+  /** the spec checked and typed (an error naming the file and key otherwise) */
   validate(raw: unknown, source: string): S;
+  /** every run the spec plans at a budget */
   plans(spec: S, budget: BudgetName): P[];
   /** one line per plan for `--list` */
   describe(plan: P): string;
+  /** runs (or resumes) the given plans; returns what was computed, read back and copied */
   run(spec: S, budget: BudgetName, plans: P[], opts: KindRunOptions): Promise<RunCounts>;
   /** the merged table (JSON-able) and its markdown, from every complete result file */
   merge(spec: S, budget: BudgetName, resultsDir: string): { merged: unknown; markdown: string };
@@ -81,6 +86,7 @@ const crossResolution: ExperimentKind<CrossResSpec, CrossResPlan> = {
 
 /** The registry: its keys are the `ExperimentKindName` union. */
 export const EXPERIMENT_KINDS = { table, "cross-resolution": crossResolution } as const;
+/** An experiment kind's registry key. */
 export type ExperimentKindName = keyof typeof EXPERIMENT_KINDS;
 
 /** A loaded spec of any kind, with the kind's operations bound to it. */
@@ -89,8 +95,11 @@ export interface LoadedExperiment {
   name: string;
   title: string;
   spec: unknown;
+  /** the planned runs at a budget (a shard's share of them), each with its `--list` line */
   plans(budget: BudgetName, shard?: Shard): { hash: string; trainHash: string; seed: number; line: string }[];
+  /** runs (or resumes) the given plans */
   run(budget: BudgetName, plans: { hash: string }[], opts: KindRunOptions): Promise<RunCounts>;
+  /** the merged table and its markdown from the complete result files */
   merge(budget: BudgetName, resultsDir: string): { merged: unknown; markdown: string };
 }
 
