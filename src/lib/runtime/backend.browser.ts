@@ -8,6 +8,7 @@
  * the same kernels as `infty sample`.
  */
 import { BackendError, requireKernel, tf } from "./tf";
+import { runOnBackend } from "./switch-backend";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerWebgpuKernels } from "./webgpu-kernels";
@@ -119,12 +120,6 @@ export async function initBackend(request?: string, opts: BrowserBackendOptions 
 }
 
 /** Switches to another backend for the duration of `fn` (tests: a reference on cpu). */
-export async function withBackend<T>(name: BackendName, fn: () => Promise<T> | T): Promise<T> {
-  const before = chosen;
-  await initBackend(name, { quiet: true });
-  try {
-    return await fn();
-  } finally {
-    if (before) await initBackend(before.name, { quiet: true });
-  }
+export function withBackend<T>(name: BackendName, fn: () => Promise<T> | T): Promise<T> {
+  return runOnBackend(initBackend, chosen, name, fn);
 }

@@ -17,6 +17,7 @@
 // The union package, not bare tfjs-core: tfjs-core's CommonJS bundle (what Node and tslab load) registers neither
 // gradients nor chained ops (x.add(y)); @tensorflow/tfjs registers both onto the same tfjs-core instance.
 import { BackendError, requireKernel, tf } from "./tf";
+import { runOnBackend } from "./switch-backend";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { note } from "./notebook";
 
@@ -351,12 +352,6 @@ export function currentBackend(): BackendInfo | null {
 }
 
 /** Test helper: switch to another backend that is already registered (e.g. cpu for a reference). */
-export async function withBackend<T>(name: BackendName, fn: () => Promise<T> | T): Promise<T> {
-  const before = chosen;
-  await initBackend(name, { quiet: true });
-  try {
-    return await fn();
-  } finally {
-    if (before) await initBackend(before.name, { quiet: true });
-  }
+export function withBackend<T>(name: BackendName, fn: () => Promise<T> | T): Promise<T> {
+  return runOnBackend(initBackend, chosen, name, fn);
 }
