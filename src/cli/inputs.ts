@@ -11,7 +11,8 @@ import { bool, choice, FlagSpecs, Flags, int, num, SEED_MAX, str } from "./args"
 import { BACKEND_NAMES, BackendInfo, currentBackend, initBackend } from "../lib/runtime/backend";
 import { resolveConfig, DdimGrid, LabConfig } from "../lib/config/config";
 import { strideTimesteps } from "../lib/diffusion/schedules";
-import { readJsonFile, JsonTextError } from "../lib/config/json-text";
+import { JsonTextError } from "../lib/config/json-text";
+import { readJsonFile } from "../lib/config/json-file";
 import { loadCheckpoint, ParamTensors } from "../lib/runtime/checkpoint";
 import { ImageSet, areaResize } from "../lib/data/image-ops";
 import { DATASETS, DATASET_NAMES, DatasetEntry, DatasetName } from "../lib/data/datasets";

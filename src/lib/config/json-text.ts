@@ -1,10 +1,9 @@
 /**
  * The one way the lab reads a JSON file a user wrote (configs, specs): a UTF-8 byte-order mark (Windows editors
  * write one) is skipped, a `__proto__` key is refused as the unknown key it is (JSON.parse makes it an own key that a
- * schema walking `in` would silently ignore), and every parse error is one line.
+ * schema walking `in` would silently ignore), and every parse error is one line. No Node modules: the browser
+ * bundle parses configs too; reading a file is json-file.ts.
  */
-import * as fs from "fs";
-
 export class JsonTextError extends Error {
   /** the parser's own words, for callers that phrase the message themselves */
   constructor(message: string, readonly detail?: string) {
@@ -29,26 +28,4 @@ export function parseJsonText(text: string, source: string): unknown {
     const detail = (e as Error).message.replace(/\s+/g, " ").slice(0, 200);
     throw new JsonTextError(`${source}: not valid JSON (${detail})`, detail);
   }
-}
-
-/** A file read for `what` could not be read (missing, no permission): one line naming it. */
-export class FileReadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FileReadError";
-  }
-}
-
-/**
- * A JSON file a user names, read and parsed as `parseJsonText` does; `source` names it in parse errors (default
- * "<what> <file>"). Throws FileReadError ("cannot read <what> <file>: ENOENT") or JsonTextError.
- */
-export function readJsonFile(file: string, what: string, source = `${what} ${file}`): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new FileReadError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return parseJsonText(text, source);
 }

@@ -11,7 +11,7 @@
  * Validation rejects unknown keys at every level (configs through `resolveConfig`), so a typo never silently runs
  * the default.
  */
-import { readJsonFile } from "../config/json-text";
+import { readJsonFile } from "../config/json-file";
 import * as crypto from "crypto";
 import * as path from "path";
 import { LabConfig, resolveConfig, ConfigError, LEGACY_CONVENTIONS } from "../config/config";
