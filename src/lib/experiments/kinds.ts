@@ -32,8 +32,14 @@ export interface KindRunOptions {
   waitForFeatureNet?: boolean;
 }
 
+/**
+ * What every spec kind names itself by. Taken from the zod-inferred type rather than spelled out: under tslab's
+ * non-strict compiler zod infers these keys as optional, and a literal `{ name: string }` would then reject both kinds.
+ */
+export type SpecNames = Pick<ExperimentSpec, "name" | "title">;
+
 /** A kind of experiment spec (ablation table or cross-resolution): how its files are recognised, validated, planned, run and merged. */
-export interface ExperimentKind<S extends { name: string; title: string }, P extends { hash: string; trainHash: string; seed: number }> {
+export interface ExperimentKind<S extends SpecNames, P extends { hash: string; trainHash: string; seed: number }> {
   readonly about: string;
   /** does a parsed spec file belong to this kind (by its keys) */
   matches(raw: Record<string, unknown>): boolean;
@@ -103,7 +109,7 @@ export interface LoadedExperiment {
   merge(budget: BudgetName, resultsDir: string): { merged: unknown; markdown: string };
 }
 
-function bind<S extends { name: string; title: string }, P extends { hash: string; trainHash: string; seed: number }>(
+function bind<S extends SpecNames, P extends { hash: string; trainHash: string; seed: number }>(
   name: ExperimentKindName, k: ExperimentKind<S, P>, spec: S,
 ): LoadedExperiment {
   const all = new Map<BudgetName, P[]>();
