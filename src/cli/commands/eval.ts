@@ -17,7 +17,7 @@ import { fidBetweenImages, fidBootstrap, kid as kidOf } from "../../lib/eval/met
 import { sharedFeatureNet } from "../../lib/eval/feature-net";
 import { writeFileAtomic } from "../../lib/runtime/checkpoint";
 import { DdimGrid } from "../../lib/config/config";
-import { tf } from "../../lib/runtime/backend";
+import { currentBackend, tf } from "../../lib/runtime/backend";
 
 const FLAGS = {
   samples: str(".npy of samples [N,H,W,1] in [−1,1] (instead of --checkpoint)"),
@@ -91,7 +91,7 @@ export const evalCommand: Command = {
         source = {
           checkpoint, step: model.step, resolution: [H, W], steps: f.steps, seed: f.seed,
           ddimGrid: f["ddim-grid"] ?? d.ddimGrid, clipTx0: d.clipTx0,
-          knnWeights: model.cfg.model.knnWeights, kernelResampling: model.cfg.model.kernelResampling, sampleSeconds: out.seconds, backend: tf.getBackend(),
+          knnWeights: model.cfg.model.knnWeights, kernelResampling: model.cfg.model.kernelResampling, sampleSeconds: out.seconds, backend: currentBackend()?.name ?? tf.getBackend(),
         };
       } finally {
         model.net.dispose();

@@ -3,7 +3,7 @@
  * autoencoder whose z of each input conditions the decoder), as typed functions returning the JSON records the README
  * cites. Every number comes from scoreSuperRes / scoreInpainting; scripts/measure-autoencoders.ts writes the files.
  */
-import { tf } from "../runtime/backend";
+import { currentBackend, tf } from "../runtime/backend";
 import { loadGuidedModel } from "../pipelines/autoencoder";
 import type { SuperResResult } from "../pipelines/superres";
 import type { GroundTruthSource } from "../data/datasets";
@@ -25,7 +25,7 @@ export interface MeasurementMeta {
 
 /** What every measurement record starts with: checkpoint, step, kind, backend and time. */
 export function measurementMeta(file: string, g: GuidedCheckpoint): MeasurementMeta {
-  return { checkpoint: file, step: g.step, autoencoder: Boolean(g.encode), backend: tf.getBackend(), at: new Date().toISOString() };
+  return { checkpoint: file, step: g.step, autoencoder: Boolean(g.encode), backend: currentBackend()?.name ?? tf.getBackend(), at: new Date().toISOString() };
 }
 
 /** Held-out seed of the procedural/texture ground truth (training uses seed + 1 of its config). */

@@ -1,7 +1,7 @@
 /** The autoencoder's joint trainer (decoder + encoder, then the latent model on frozen z), resumable in its run folder. */
 import * as fs from "fs";
 import * as path from "path";
-import { tf } from "../../runtime/backend";
+import { currentBackend, tf } from "../../runtime/backend";
 import { Rng, RngState } from "../../runtime/rng";
 import { LabConfig } from "../../config/config";
 import { Params, ParamTensors } from "../../nn/params";
@@ -189,7 +189,7 @@ export class AutoencoderTrainer {
     saveCheckpoint(file, {
       meta: {
         kind: "infty-diff-autoencoder", config: this.cfg, autoencoder: this.ae, step: this.step, rng: this.rng.state(), adamSteps: st.map((s) => s.step),
-        wallSeconds: this.wallSeconds, backend: tf.getBackend(), initFrom: this.initFrom, latentFit: this.latentFit,
+        wallSeconds: this.wallSeconds, backend: currentBackend()?.name ?? tf.getBackend(), initFrom: this.initFrom, latentFit: this.latentFit,
       },
       groups: {
         params, encoder, latent,
