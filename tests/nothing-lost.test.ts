@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { exportModel, loadCheckpoint, saveCheckpoint, readNpy, readLog, proceduralImages, Rng, resolveConfig, initBackend, train } from "infty-diff-lab";
 import { infty, expectOneLineError } from "./helpers/cli";
-import { tinyConfig, tinyData } from "./helpers/tiny";
+import { TINY, tinyConfig, tinyData } from "./helpers/tiny";
 import { writeFileAtomic, removeStaleTemps, DiskWriteError } from "../src/lib/runtime/atomic-write";
 import { NpyAppender } from "../src/lib/runtime/npy";
 import { main } from "../src/cli/infty";
@@ -20,11 +20,6 @@ import { loadInput } from "../src/cli/inputs";
 import { parseFlags, int, num, bool, str } from "../src/cli/args";
 
 const CLI = path.resolve(__dirname, "..", "src", "cli", "infty.js");
-const TINY = {
-  model: { resolution: 12, nf: 8, timeEmbDim: 16, sparseBlocks: 1, kernelSize: 3,
-    unet: { res: 8, baseChannels: 8, mults: [1, 2], blocksPerLevel: 1, attnRes: [4], dropoutRes: 4, dropout: 0.1, groups: 4 } },
-  train: { dataset: "procedural", batchSize: 4, coordRatio: 0.5, steps: 2, checkpointEvery: 1, logEvery: 1, warmupSteps: 0 },
-};
 
 /** Every file under `dir` with its size and mtime: two snapshots differ iff something was written. */
 function snapshot(dir: string): string[] {

@@ -12,18 +12,13 @@ import * as path from "path";
 import { exportModel, loadCheckpoint, saveCheckpoint, decodeSafetensors, encodeSafetensors, readLog, initBackend, train } from "infty-diff-lab";
 import { inProcess, errorLines, CliResult } from "../helpers/in-process";
 import { infty } from "../helpers/cli";
-import { tinyConfig, tinyData } from "../helpers/tiny";
+import { TINY, tinyConfig, tinyData } from "../helpers/tiny";
 import { encodeNpy } from "../../src/lib/runtime/npy";
 import { formatBytes } from "../../src/lib/runtime/atomic-write";
 import { Trainer } from "../../src/lib/pipelines/train";
 import { loadConfigFile } from "../../src/cli/inputs";
 
 const FIX = path.resolve(__dirname, "../../../tests/fixtures/authors");
-export const TINY = {
-  model: { resolution: 12, nf: 8, timeEmbDim: 16, sparseBlocks: 1, kernelSize: 3,
-    unet: { res: 8, baseChannels: 8, mults: [1, 2], blocksPerLevel: 1, attnRes: [4], dropoutRes: 4, dropout: 0.1, groups: 4 } },
-  train: { dataset: "procedural", batchSize: 4, coordRatio: 0.5, steps: 2, checkpointEvery: 1, logEvery: 1, warmupSteps: 0 },
-};
 
 /** Every file under `dir` with its size and content hash: two snapshots differ iff something was written. */
 function snapshot(dir: string): string[] {

@@ -20,17 +20,13 @@ import { exportModel, loadCheckpoint } from "infty-diff-lab";
 import { saveCheckpointV1 } from "../../src/lib/runtime/checkpoint";
 import { inProcess, errorLines, CliResult } from "../helpers/in-process";
 import { infty } from "../helpers/cli";
+import { TINY } from "../helpers/tiny";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const SEED = process.env.INFTY_FUZZ_SEED !== undefined ? Number(process.env.INFTY_FUZZ_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
 const SCALE = Number(process.env.INFTY_FUZZ_SCALE ?? 1);
 const RUNS = { flags: Math.round(1200 * SCALE), corruptions: Math.round(450 * SCALE), configs: Math.round(400 * SCALE) };
 
-const TINY = {
-  model: { resolution: 12, nf: 8, timeEmbDim: 16, sparseBlocks: 1, kernelSize: 3,
-    unet: { res: 8, baseChannels: 8, mults: [1, 2], blocksPerLevel: 1, attnRes: [4], dropoutRes: 4, dropout: 0.1, groups: 4 } },
-  train: { dataset: "procedural", batchSize: 4, coordRatio: 0.5, steps: 2, checkpointEvery: 1, logEvery: 1, warmupSteps: 0 },
-};
 
 // ─── the fixture: one folder of inputs, restored after every case ───────────────────────────────────────────────
 
